@@ -1,0 +1,79 @@
+"""The one place kotae's configuration lives.
+
+Every setting has a default, can be set by an environment variable ``KOTAE_<NAME>`` and can be
+overridden by a CLI flag (the CLI calls :func:`load_settings` with the flags it was given).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, get_type_hints
+
+ENV_PREFIX = "KOTAE_"
+
+
+def _default_home() -> Path:
+    return Path(os.environ.get("KOTAE_HOME", ".kotae"))
+
+
+@dataclass(frozen=True)
+class Settings:
+    corpus_dir: Path = Path("corpus")
+    index_dir: Path = field(default_factory=lambda: _default_home() / "index")
+    cache_dir: Path = field(default_factory=lambda: _default_home() / "cache")
+    # Embedder: "e5-small" (default), "use-multilingual", or any sentence-transformers id or path.
+    model: str = "e5-small"
+    embed_batch_size: int = 32
+    # Chunking, in characters of source text; the embedder's token limit caps it further.
+    chunk_chars: int = 400
+    chunk_min_chars: int = 80
+    chunk_overlap_sentences: int = 1
+    max_tokens: int = 512
+    # Retrieval
+    top_k: int = 5
+    # Service
+    host: str = "127.0.0.1"
+    port: int = 8000
+    api_key: str = ""
+
+    def replace(self, **changes: Any) -> "Settings":
+        return dataclasses.replace(self, **changes)
+
+
+def _coerce(value: str, kind: Any) -> Any:
+    if kind is Path:
+        return Path(value)
+    if kind is int:
+        return int(value)
+    if kind is float:
+        return float(value)
+    if kind is bool:
+        return value.strip().lower() in {"1", "true", "yes", "on"}
+    return value
+
+
+def load_settings(env: dict[str, str] | None = None, **overrides: Any) -> Settings:
+    """Defaults, then ``KOTAE_*`` environment variables, then explicit overrides (CLI flags).
+
+    Overrides whose value is ``None`` are ignored so that unset CLI flags fall through.
+    """
+    env = os.environ if env is None else env
+    hints = get_type_hints(Settings)
+    values: dict[str, Any] = {}
+    for f in fields(Settings):
+        raw = env.get(ENV_PREFIX + f.name.upper())
+        if raw is not None and raw != "":
+            try:
+                values[f.name] = _coerce(raw, hints[f.name])
+            except ValueError as exc:
+                raise ValueError(f"{ENV_PREFIX}{f.name.upper()}={raw!r} is not a valid {hints[f.name].__name__}") from exc
+    for name, value in overrides.items():
+        if value is None:
+            continue
+        if name not in hints:
+            raise TypeError(f"unknown setting {name!r}")
+        values[name] = _coerce(value, hints[name]) if isinstance(value, str) else value
+    return Settings(**values)
