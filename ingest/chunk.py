@@ -1,0 +1,220 @@
+"""Pack sentences into passages: Japanese-aware, offset-exact, within character and token limits."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+from kotae.ingest.clean import clean_text
+from kotae.ingest.document import Document, Passage
+from kotae.ingest.frontmatter import FrontMatter
+from kotae.ingest.lang import detect_language
+from kotae.ingest.sentences import split_long
+from kotae.ingest.structure import Segment
+
+TokenCounter = Callable[[Sequence[str]], list[int]]
+SECTION_SEPARATOR = " › "
+
+
+@dataclass(frozen=True)
+class ChunkSettings:
+    chunk_chars: int = 400
+    min_chars: int = 80
+    overlap_sentences: int = 1
+    max_tokens: int = 512
+
+
+@dataclass
+class _Chunk:
+    segments: list[Segment]
+    lead: int | None = None  # start of headings that introduce this chunk
+
+    @property
+    def start(self) -> int:
+        return self.segments[0].start if self.lead is None else self.lead
+
+    @property
+    def end(self) -> int:
+        return self.segments[-1].end
+
+    @property
+    def size(self) -> int:
+        return self.end - self.start
+
+
+def _groups(segments: Sequence[Segment]) -> list[_Chunk]:
+    """Runs of segments that may share a passage: same section, page and kind.
+    Headings do not become passages of their own; they lead the next group."""
+    groups: list[_Chunk] = []
+    pending: list[Segment] = []  # headings waiting for the content they introduce
+    for seg in segments:
+        if seg.kind == "heading":
+            pending.append(seg)
+            continue
+        last = groups[-1].segments[-1] if groups else None
+        same = (
+            last is not None
+            and not pending
+            and last.section == seg.section
+            and last.page == seg.page
+            and last.kind == seg.kind
+            and not (seg.kind == "table" and seg.new_block)
+        )
+        if same:
+            groups[-1].segments.append(seg)
+        else:
+            groups.append(_Chunk([seg], pending[0].start if pending else None))
+            pending = []
+    if pending:  # trailing headings with nothing under them
+        groups.append(_Chunk(pending))
+    return groups
+
+
+def _split_oversized(segments: Sequence[Segment], limit: int, text: str) -> list[Segment]:
+    out = []
+    for seg in segments:
+        if seg.end - seg.start <= limit:
+            out.append(seg)
+            continue
+        for i, (s, e) in enumerate(split_long(text, seg.start, seg.end, limit)):
+            out.append(Segment(s, e, seg.kind, seg.section, seg.page, seg.new_block and i == 0, seg.table_header))
+    return out
+
+
+def _pack(group: _Chunk, limit: int, overlap: int, text: str) -> list[_Chunk]:
+    segments = _split_oversized(group.segments, limit, text)
+    chunks: list[_Chunk] = []
+    current = _Chunk([], group.lead)
+    for seg in segments:
+        if current.segments:
+            too_big = seg.end - current.start > limit
+            # A paragraph break is a better place to cut than mid-paragraph.
+            paragraph_cut = seg.new_block and current.size > limit * 0.6
+            if too_big or paragraph_cut:
+                chunks.append(current)
+                tail = current.segments[-overlap:] if overlap and len(current.segments) > overlap else []
+                if tail and (tail[-1].end - tail[0].start > limit // 3 or seg.end - tail[0].start > limit):
+                    tail = []
+                current = _Chunk(list(tail))
+        current.segments.append(seg)
+    if current.segments:
+        chunks.append(current)
+    return chunks
+
+
+def _merge_small(chunks: list[_Chunk], cfg: ChunkSettings) -> list[_Chunk]:
+    """Slide decks and short sections leave passages of a few words; neighbours under the
+    same top-level heading are joined so each passage carries enough to be found."""
+    merged: list[_Chunk] = []
+    for chunk in chunks:
+        prev = merged[-1] if merged else None
+        if (
+            prev is not None
+            and (prev.size < cfg.min_chars or chunk.size < cfg.min_chars)
+            and prev.end <= chunk.start
+            and chunk.end - prev.start <= cfg.chunk_chars
+            and prev.segments[0].kind == chunk.segments[0].kind == "body"
+            and prev.segments[0].page == chunk.segments[0].page
+            and prev.segments[0].section[:1] == chunk.segments[0].section[:1]
+        ):
+            prev.segments.extend(chunk.segments)
+        else:
+            merged.append(_Chunk(list(chunk.segments), chunk.lead))
+    return merged
+
+
+def _common_section(chunk: _Chunk) -> tuple[str, ...]:
+    paths = [s.section for s in chunk.segments]
+    common = paths[0]
+    for p in paths[1:]:
+        n = 0
+        while n < min(len(common), len(p)) and common[n] == p[n]:
+            n += 1
+        common = common[:n]
+    return common
+
+
+def _to_passage(doc: Document, chunk: _Chunk, ordinal: int) -> Passage:
+    section_path = _common_section(chunk)
+    section = SECTION_SEPARATOR.join(section_path) or None
+    context = SECTION_SEPARATOR.join([doc.title, *section_path])
+    first = chunk.segments[0]
+    header = first.table_header if first.kind == "table" else None
+    if header:
+        context = f"{context}\n{header}"
+    text = clean_text(doc.text[chunk.start : chunk.end])
+    return Passage(
+        doc_id=doc.doc_id,
+        ordinal=ordinal,
+        char_start=chunk.start,
+        char_end=chunk.end,
+        text=text,
+        section=section,
+        page=doc.page_at(chunk.start),
+        lang=detect_language(text),
+        kind="table" if first.kind == "table" else "body",
+        context=context,
+    )
+
+
+def _front_matter_chunks(doc: Document, fm: FrontMatter, limit: int) -> list[Passage]:
+    """Front matter stays searchable: facts live there (employee counts, dates)."""
+    lines = []
+    pos = fm.start
+    for line in doc.text[fm.start : fm.end].split("\n"):
+        if line.strip():
+            lines.append((pos, pos + len(line.rstrip())))
+        pos += len(line) + 1
+    passages: list[Passage] = []
+    group: list[tuple[int, int]] = []
+    for span in lines + [None]:
+        if group and (span is None or span[1] - group[0][0] > limit):
+            start, end = group[0][0], group[-1][1]
+            text = doc.text[start:end]
+            passages.append(
+                Passage(doc.doc_id, 0, start, end, text, None, doc.page_at(start), detect_language(text), "front_matter", f"{doc.title}{SECTION_SEPARATOR}metadata")
+            )
+            group = []
+        if span is not None:
+            group.extend(split_long(doc.text, span[0], span[1], limit) if span[1] - span[0] > limit else [span])
+    return passages
+
+
+def chunk_document(
+    doc: Document,
+    segments: Sequence[Segment],
+    cfg: ChunkSettings,
+    front_matter: FrontMatter | None = None,
+    count_tokens: TokenCounter | None = None,
+) -> list[Passage]:
+    chunks: list[_Chunk] = []
+    for group in _groups(segments):
+        chunks.extend(_pack(group, cfg.chunk_chars, cfg.overlap_sentences, doc.text))
+    chunks = _merge_small(chunks, cfg)
+    if count_tokens is not None:
+        chunks = _fit_tokens(doc, chunks, cfg, count_tokens)
+    passages = _front_matter_chunks(doc, front_matter, cfg.chunk_chars) if front_matter else []
+    passages += [_to_passage(doc, c, 0) for c in chunks]
+    return [_renumber(p, i) for i, p in enumerate(passages)]
+
+
+def _renumber(p: Passage, ordinal: int) -> Passage:
+    return Passage(p.doc_id, ordinal, p.char_start, p.char_end, p.text, p.section, p.page, p.lang, p.kind, p.context)
+
+
+def _fit_tokens(doc: Document, chunks: list[_Chunk], cfg: ChunkSettings, count_tokens: TokenCounter) -> list[_Chunk]:
+    """Character limits are a proxy; the embedder's token limit is the rule. A passage over
+    it would be truncated silently by the model, so it is re-packed smaller until it fits."""
+    limit = cfg.chunk_chars
+    while True:
+        counts = count_tokens([_to_passage(doc, c, 0).embed_text for c in chunks])
+        over = [i for i, n in enumerate(counts) if n > cfg.max_tokens]
+        if not over:
+            return chunks
+        limit = max(16, int(limit * 0.7))
+        refit: list[_Chunk] = []
+        for i, c in enumerate(chunks):
+            refit.extend(_pack(c, limit, 0, doc.text) if i in over else [c])
+        chunks = refit
+        if limit == 16:
+            return chunks

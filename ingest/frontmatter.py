@@ -1,0 +1,88 @@
+"""YAML front matter: metadata for the document, and a span that stays searchable."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+
+_OPEN = re.compile(r"\A(?:\ufeff)?---[ \t]*\r?\n")
+_CLOSE = re.compile(r"^(?:---|\.\.\.)[ \t]*$", re.MULTILINE)
+# Front matter is a few hundred bytes of metadata; anything far larger is not.
+_MAX_BYTES = 64 * 1024
+_MAX_ALIASES = 50
+
+
+@dataclass(frozen=True)
+class FrontMatter:
+    start: int  # first character of the YAML body
+    end: int  # character after the YAML body (before the closing ---)
+    body_start: int  # where the document's body starts
+    metadata: dict[str, Any]
+    error: str | None = None
+
+
+def split_front_matter(text: str) -> FrontMatter | None:
+    opening = _OPEN.match(text)
+    if not opening:
+        return None
+    closing = _CLOSE.search(text, opening.end())
+    if not closing:
+        return None
+    body_start = closing.end()
+    if text.startswith("\r\n", body_start):
+        body_start += 2
+    elif text.startswith("\n", body_start):
+        body_start += 1
+    raw = text[opening.end() : closing.start()]
+    metadata, error = _parse(raw)
+    return FrontMatter(opening.end(), closing.start(), body_start, metadata, error)
+
+
+def _parse(raw: str) -> tuple[dict[str, Any], str | None]:
+    if len(raw.encode("utf-8", "replace")) > _MAX_BYTES:
+        return {}, "front matter larger than 64 KiB ignored as metadata"
+    # Aliases are how YAML bombs multiply; real front matter does not need them.
+    if raw.count("*") > _MAX_ALIASES and raw.count("&") > 0:
+        return {}, "front matter uses too many YAML aliases; ignored as metadata"
+    try:
+        data = yaml.safe_load(raw)
+    except yaml.YAMLError:
+        return _salvage(raw)
+    if not isinstance(data, dict):
+        return {}, None
+    return {str(k): v for k, v in data.items()}, None
+
+
+def _salvage(raw: str) -> tuple[dict[str, Any], str | None]:
+    """Real front matter is often hand-edited and broken in one place; parsing each
+    top-level key on its own keeps every key but the broken ones."""
+    blocks: list[list[str]] = []
+    for line in raw.split("\n"):
+        if line and not line[0].isspace() and not line.startswith(("-", "#")):
+            blocks.append([line])
+        elif blocks:
+            blocks[-1].append(line)
+    metadata: dict[str, Any] = {}
+    broken: list[str] = []
+    for block in blocks:
+        try:
+            data = yaml.safe_load("\n".join(block))
+        except yaml.YAMLError:
+            broken.append(block[0].split(":", 1)[0].strip())
+            continue
+        if isinstance(data, dict):
+            metadata.update({str(k): v for k, v in data.items()})
+    if not metadata:
+        return {}, "malformed YAML front matter; kept as text only"
+    return metadata, f"malformed YAML front matter: key(s) {', '.join(broken)} could not be read; kept as text only"
+
+
+def title_from_metadata(metadata: dict[str, Any]) -> str | None:
+    for key in ("title", "name"):
+        value = metadata.get(key)
+        if isinstance(value, str) and value.strip():
+            return value.strip()
+    return None
