@@ -32,8 +32,17 @@ class Settings:
     chunk_min_chars: int = 80
     chunk_overlap_sentences: int = 1
     max_tokens: int = 512
+    # Keyword index and vector index
+    keyword_tokenizer: str = "bigram"
+    vector_index: str = "auto"  # "auto" picks exact search for small corpora, HNSW above
     # Retrieval
     top_k: int = 5
+    retrieval_mode: str = "hybrid"  # "dense", "keyword" or "hybrid"
+    fusion: str = "rrf"  # "rrf" or "weighted"
+    rrf_k: int = 60
+    keyword_weight: float = 1.0
+    cross_lang_keyword_weight: float = 0.3
+    candidates: int = 50
     # Service
     host: str = "127.0.0.1"
     port: int = 8000

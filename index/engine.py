@@ -1,0 +1,62 @@
+"""The public entry points: settings in, an index built or a retriever opened.
+
+The CLI, the HTTP service, evaluations and benchmarks all go through these, so what is
+measured is what users run.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from kotae.index.build import BuildConfig, IngestReport, ingest
+from kotae.index.search import RetrievalConfig, Retriever
+from kotae.index.store import open_index
+from kotae.ingest.chunk import ChunkSettings
+from kotae.settings import Settings
+
+
+def build_config(settings: Settings) -> BuildConfig:
+    return BuildConfig(
+        chunk=ChunkSettings(settings.chunk_chars, settings.chunk_min_chars, settings.chunk_overlap_sentences, settings.max_tokens),
+        tokenizer=settings.keyword_tokenizer,
+        vector_index=settings.vector_index,
+        batch_size=settings.embed_batch_size,
+    )
+
+
+def retrieval_config(settings: Settings) -> RetrievalConfig:
+    return RetrievalConfig(
+        mode=settings.retrieval_mode,
+        fusion=settings.fusion,
+        rrf_k=settings.rrf_k,
+        keyword_weight=settings.keyword_weight,
+        cross_lang_keyword_weight=settings.cross_lang_keyword_weight,
+        candidates=settings.candidates,
+        tokenizer=settings.keyword_tokenizer,
+    )
+
+
+@lru_cache(maxsize=4)
+def get_embedder(model: str, cache_dir: Path):
+    """One loaded model per process and name: loading costs seconds and a gigabyte."""
+    from kotae.index.embedders import load_embedder
+
+    return load_embedder(model, cache_dir)
+
+
+def run_ingest(settings: Settings, corpus_dir: Path | None = None, rebuild: bool = False, progress: bool = True) -> IngestReport:
+    return ingest(
+        corpus_dir or settings.corpus_dir,
+        settings.index_dir,
+        lambda: get_embedder(settings.model, settings.cache_dir),
+        settings.model,
+        build_config(settings),
+        rebuild=rebuild,
+        progress=progress,
+    )
+
+
+def open_retriever(settings: Settings) -> Retriever:
+    backend = open_index(settings.index_dir, settings.model)
+    return Retriever(backend, get_embedder(settings.model, settings.cache_dir), retrieval_config(settings))
