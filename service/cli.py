@@ -1,0 +1,159 @@
+"""`kotae` command line: ingest a folder, ask questions, inspect models."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from kotae import __version__
+from kotae.settings import Settings, load_settings
+
+
+class CliError(Exception):
+    """A problem to report as one line and a non-zero exit."""
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--index", dest="index_dir", type=Path, help="index folder (KOTAE_INDEX_DIR)")
+    parser.add_argument("--cache-dir", type=Path, help="model cache folder (KOTAE_CACHE_DIR)")
+    parser.add_argument("--model", help="embedder: e5-small, use-multilingual, or a sentence-transformers id/path (KOTAE_MODEL)")
+
+
+def _settings(args: argparse.Namespace, **extra) -> Settings:
+    return load_settings(index_dir=args.index_dir, cache_dir=args.cache_dir, model=args.model, **extra)
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from kotae.index.engine import run_ingest
+
+    settings = _settings(args, corpus_dir=args.corpus)
+    report = run_ingest(settings, rebuild=args.rebuild, progress=not args.quiet)
+    if args.json:
+        print(json.dumps(report.to_dict(), ensure_ascii=False, indent=1))
+        return 0
+    indexed = [f for f in report.files if f.status == "indexed"]
+    unchanged = [f for f in report.files if f.status == "unchanged"]
+    print(f"Index {report.index_dir}: {report.documents} documents, {report.passages} passages "
+          f"({len(indexed)} files embedded, {len(unchanged)} unchanged, {len(report.removed)} removed) in {report.seconds:.1f} s")
+    if report.embedded:
+        print(f"Embedded {report.embedded} passages in {report.embed_seconds:.1f} s ({report.embedded / report.embed_seconds:.1f} passages/s)")
+    for f in report.files:
+        for w in f.warnings:
+            print(f"  warning: {f.doc_id}: {w}")
+    for f in report.skipped:
+        print(f"  skipped: {f.doc_id}: {f.reason}")
+    return 0
+
+
+def _print_answer(retriever, question: str, k: int, as_json: bool) -> None:
+    from kotae.service.render import format_result
+
+    result = retriever.search(question, k=k)
+    if as_json:
+        print(json.dumps({"query": question, "lang": result.lang,
+                          "passages": [h.to_dict(i) for i, h in enumerate(result.hits, start=1)],
+                          "timings": {k: round(v, 2) for k, v in result.timings.items()}}, ensure_ascii=False, indent=1))
+    else:
+        print(format_result(result, color=sys.stdout.isatty()))
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    from kotae.index.engine import open_retriever
+
+    settings = _settings(args, retrieval_mode=args.mode)
+    if args.k < 1 or args.k > 100:
+        raise CliError("-k must be between 1 and 100")
+    retriever = open_retriever(settings)
+    if args.question:
+        question = " ".join(args.question).strip()
+        if not question:
+            raise CliError("the question is empty")
+        _print_answer(retriever, question, args.k, args.json)
+        return 0
+    print("kotae — ask a question in Japanese or English (empty line or Ctrl-D to quit)")
+    while True:
+        try:
+            question = input("質問 / question> ").strip()
+        except EOFError:
+            print()
+            return 0
+        if not question:
+            return 0
+        _print_answer(retriever, question, args.k, args.json)
+        print()
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    from kotae.index.embedders import describe_models
+
+    settings = _settings(args)
+    models = describe_models(settings.cache_dir, settings.model)
+    if args.json:
+        print(json.dumps(models, ensure_ascii=False, indent=1, default=str))
+        return 0
+    for m in models:
+        mark = "*" if m.get("is_default") else " "
+        details = ", ".join(f"{k}={v}" for k, v in m.items() if k not in ("name", "is_default"))
+        print(f"{mark} {m['name']}: {details}")
+    print("(* = configured default; change it with --model or KOTAE_MODEL)")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="kotae", description="Question answering over Japanese and English documents, with cited passages.")
+    parser.add_argument("--version", action="version", version=f"kotae {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("ingest", help="index a folder of documents (only new or changed files are embedded)")
+    p.add_argument("corpus", nargs="?", type=Path, help="corpus folder (KOTAE_CORPUS_DIR, default corpus/)")
+    p.add_argument("--rebuild", action="store_true", help="re-embed every document")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument("--json", action="store_true", help="print the ingest report as JSON")
+    _common(p)
+    p.set_defaults(func=cmd_ingest)
+
+    p = sub.add_parser("ask", help="ask a question (no question: interactive prompt)")
+    p.add_argument("question", nargs="*")
+    p.add_argument("-k", type=int, default=5, help="number of passages (default 5)")
+    p.add_argument("--mode", choices=["dense", "keyword", "hybrid"], help="retrieval mode (KOTAE_RETRIEVAL_MODE)")
+    p.add_argument("--json", action="store_true", help="print passages as JSON (CONTRACTS §2)")
+    _common(p)
+    p.set_defaults(func=cmd_ask)
+
+    p = sub.add_parser("models", help="list embedders: installed, converted, default")
+    p.add_argument("--json", action="store_true")
+    _common(p)
+    p.set_defaults(func=cmd_models)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from kotae.index.persist import IndexError_
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except (CliError, IndexError_, FileNotFoundError, ValueError) as exc:
+        print(f"kotae: error: {exc}", file=sys.stderr)
+        return 2
+    except Exception as exc:  # noqa: BLE001 - last resort: one line, never a traceback
+        from kotae.index.embedders import EmbedderError
+
+        if isinstance(exc, EmbedderError):
+            print(f"kotae: error: {exc}", file=sys.stderr)
+            return 2
+        print(f"kotae: unexpected error: {type(exc).__name__}: {exc} (set KOTAE_DEBUG=1 for details)", file=sys.stderr)
+        if __import__("os").environ.get("KOTAE_DEBUG"):
+            raise
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
