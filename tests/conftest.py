@@ -1,0 +1,41 @@
+"""Shared fixtures: the real default model and one real index of corpus/, built once.
+
+The model cache and the corpus index live under .kotae/ (KOTAE_CACHE_DIR overrides the
+cache), so a second test run on the same machine converts and embeds nothing again;
+ingest is incremental, so a stale index is brought up to date, not trusted blindly.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+@pytest.fixture(scope="session")
+def model_cache() -> Path:
+    return Path(os.environ.get("KOTAE_CACHE_DIR", REPO / ".kotae" / "cache"))
+
+
+@pytest.fixture(scope="session")
+def corpus_settings(model_cache: Path):
+    """Settings whose index holds corpus/, built with the real default embedder."""
+    from kotae.index.engine import run_ingest
+    from kotae.settings import load_settings
+
+    settings = load_settings(corpus_dir=REPO / "corpus", index_dir=REPO / ".kotae" / "test-index", cache_dir=model_cache)
+    run_ingest(settings, progress=False)
+    return settings
+
+
+@pytest.fixture(scope="session")
+def corpus_retriever(corpus_settings):
+    from kotae.index.engine import open_retriever
+
+    return open_retriever(corpus_settings)
