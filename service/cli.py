@@ -90,6 +90,12 @@ def cmd_models(args: argparse.Namespace) -> int:
     from kotae.index.embedders import describe_models
 
     settings = _settings(args)
+    if args.prepare:
+        from kotae.index.engine import get_embedder
+
+        info = get_embedder(settings.model, settings.cache_dir).info
+        print(f"ready: {info.name} (dim {info.dim}, max {info.max_tokens} tokens) from {info.source}")
+        return 0
     models = describe_models(settings.cache_dir, settings.model)
     if args.json:
         print(json.dumps(models, ensure_ascii=False, indent=1, default=str))
@@ -125,6 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("models", help="list embedders: installed, converted, default")
     p.add_argument("--json", action="store_true")
+    p.add_argument("--prepare", action="store_true", help="convert and verify the configured model now, not at first use")
     _common(p)
     p.set_defaults(func=cmd_models)
     return parser
