@@ -31,6 +31,23 @@ class KeywordIndex:
 
         return cls(bm25s.BM25.load(str(directory), mmap=True, show_progress=False), size)
 
+    def doc_freq(self, tokens: list[str]) -> np.ndarray:
+        """Number of passages containing each token (0 for tokens the index has never seen)."""
+        vocab = self._bm25.vocab_dict
+        indptr = self._bm25.scores["indptr"]
+        out = np.zeros(len(tokens), dtype=np.float32)
+        for i, t in enumerate(tokens):
+            j = vocab.get(t)
+            if j is not None and t:
+                out[i] = float(indptr[j + 1] - indptr[j])
+        return out
+
+    def idf(self, tokens: list[str]) -> np.ndarray:
+        """BM25 (Lucene) idf of each token; 0 for unknown tokens, which cannot match anything."""
+        df = self.doc_freq(tokens)
+        n = max(self.size, 1)
+        return np.where(df > 0, np.log1p((n - df + 0.5) / (df + 0.5)), 0.0).astype(np.float32)
+
     def search(self, tokens: list[str], k: int, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Top-k (scores, rows) with score > 0; `allowed` is a boolean mask over rows."""
         if not tokens or self.size == 0:

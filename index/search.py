@@ -10,7 +10,9 @@ from typing import Any
 import numpy as np
 
 from kotae.index.fusion import Ranked, reciprocal_rank_fusion, weighted_score_fusion
-from kotae.index.highlight import best_sentence
+from kotae.index.abstain import abstain_signal
+from kotae.index.dedup import collapse
+from kotae.index.rerank import Candidate, SecondStageConfig, SentenceScorer, make_reranker
 from kotae.index.store import Filters, SearchBackend
 from kotae.index.tokenize import tokenize
 from kotae.ingest.lang import detect_language
@@ -29,11 +31,30 @@ class RetrievalConfig:
     # another language than the question's are mostly noise.
     cross_lang_keyword_weight: float = 0.3
     candidates: int = 50
-    tokenizer: str = "bigram"
+    tokenizer: str = "bigram"  # used only when the index does not record its own
+    # Dense scores standardised per passage language ("lang_z") so that in a mixed-language
+    # index an answer in the other language is not buried under same-language passages.
+    dense_norm: str = "none"  # "none" or "lang_z"
+    lang_min_passages: int = 20  # languages with fewer passages use the overall statistics
+    # Second stage over the fused top `rerank_candidates`: "none", "sentence", or a path to a
+    # sentence-transformers CrossEncoder.
+    rerank: str = "none"
+    rerank_candidates: int = 20
+    sentence_weight: float = 0.3
+    context_weight: float = 0.1
+    rerank_cross_lang_factor: float = 0.3
+    # Near-duplicates (shingle containment >= this) move behind the rest; 0 = off.
+    dedup_threshold: float = 0.0
+    # Abstention: found = confidence >= threshold; None = always found.
+    abstain_threshold: float | None = None
 
     def __post_init__(self):
         if self.mode not in MODES:
             raise ValueError(f"unknown retrieval mode {self.mode!r}; choose one of {', '.join(MODES)}")
+        if self.fusion not in ("rrf", "weighted"):
+            raise ValueError(f"unknown fusion {self.fusion!r}; choose rrf or weighted")
+        if self.dense_norm not in ("none", "lang_z"):
+            raise ValueError(f"unknown dense_norm {self.dense_norm!r}; choose none or lang_z")
 
 
 @dataclass(frozen=True)
@@ -72,10 +93,17 @@ class Hit:
 
 @dataclass
 class SearchResult:
+    """`found` is False when the best evidence scores below the calibrated abstention
+    threshold: the answer is probably not in the documents. The hits are still returned
+    (best first) so a user can see what came closest; callers that answer questions
+    (``/v1/ask``) should say "not found" instead of answering from them."""
+
     query: str
     lang: str
     hits: list[Hit]
     timings: dict[str, float] = field(default_factory=dict)
+    found: bool = True
+    confidence: float | None = None  # the score the abstention threshold is applied to
 
 
 class _LRU:
@@ -102,6 +130,18 @@ class Retriever:
         self.embedder = embedder
         self.config = config
         self._cache = _LRU(cache_size)
+        keyword_meta = (getattr(backend, "manifest", None) or {}).get("keyword", {})
+        # Query tokens must come from the same tokenizer as the index's passages.
+        self.tokenizer = keyword_meta.get("tokenizer", config.tokenizer)
+        self._lang_groups: list[tuple[str, bool]] | None = None
+        self._reranker = make_reranker(
+            config.rerank, SecondStageConfig(config.sentence_weight, config.context_weight, config.rerank_cross_lang_factor)
+        )
+        self._sentences = SentenceScorer(self.tokenizer, self._idf)
+
+    def _idf(self, tokens: list[str]) -> np.ndarray:
+        idf = getattr(self.backend, "keyword_idf", None)
+        return idf(tokens) if idf is not None else np.ones(len(tokens), np.float32)
 
     def embed_query(self, query: str) -> np.ndarray:
         cached = self._cache.get(query)
@@ -115,16 +155,16 @@ class Retriever:
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
         lang = detect_language(query)
-        tokens = tokenize(query, cfg.tokenizer)
+        tokens = tokenize(query, self.tokenizer)
         n = max(cfg.candidates, k)
         lists: dict[str, Ranked] = {}
+        raw_dense: dict[int, float] = {}
         if cfg.mode in ("dense", "hybrid"):
             t = time.perf_counter()
             qvec = self.embed_query(query)
             timings["embed_ms"] = (time.perf_counter() - t) * 1000
             t = time.perf_counter()
-            scores, rows = self.backend.dense(qvec, n, filters)
-            lists["dense"] = Ranked(rows, scores)
+            lists["dense"], raw_dense = self._dense(qvec, n, filters)
             timings["dense_ms"] = (time.perf_counter() - t) * 1000
         if cfg.mode in ("keyword", "hybrid"):
             t = time.perf_counter()
@@ -133,26 +173,93 @@ class Retriever:
             timings["keyword_ms"] = (time.perf_counter() - t) * 1000
         t = time.perf_counter()
         fused = self._fuse(lists, lang)
-        order = sorted(fused, key=lambda r: (-fused[r], r))[:k]
+        ranked = sorted(fused, key=lambda r: (-fused[r], r))
         timings["fusion_ms"] = (time.perf_counter() - t) * 1000
+
         t = time.perf_counter()
+        depth = max(k, cfg.rerank_candidates) if (self._reranker is not None or cfg.dedup_threshold > 0) else k
+        head = ranked[:depth]
+        stored = {s.row: s for s in self.backend.passages(head)}
+        head = [r for r in head if r in stored]
+        top = max((fused[r] for r in head), default=1.0) or 1.0
+        candidates = [
+            Candidate(r, stored[r].passage.text, stored[r].passage.context, stored[r].passage.lang, fused[r] / top)
+            for r in head
+        ]
+        self._sentences.score(self._sentences.query_weights(query), candidates)
+        final = {c.row: fused[c.row] for c in candidates}
+        if self._reranker is not None and candidates:
+            scores = self._reranker.rerank(query, lang, candidates)
+            final = {c.row: float(s) for c, s in zip(candidates, scores)}
+            candidates.sort(key=lambda c: (-final[c.row], c.row))
+        timings["rerank_ms"] = (time.perf_counter() - t) * 1000
+        if cfg.dedup_threshold > 0 and candidates:
+            order, _ = collapse([c.text for c in candidates], cfg.dedup_threshold)
+            candidates = [candidates[i] for i in order]
+        candidates = candidates[:k]
+
         components = {name: dict(zip(r.rows.tolist(), r.scores.tolist())) for name, r in lists.items()}
-        query_tokens = set(tokens)
+        if raw_dense:
+            components["dense"] = raw_dense  # report cosine, not the standardised value
         hits = []
-        for stored in self.backend.passages(order):
-            p = stored.passage
+        for c in candidates:
+            p = stored[c.row].passage
+            scores = {name: float(comp[c.row]) for name, comp in components.items() if c.row in comp}
+            if len(lists) > 1:
+                scores["fused"] = float(fused[c.row])
+            scores["sentence"] = float(c.sentence)
             hits.append(
                 Hit(
-                    row=stored.row, doc_id=p.doc_id, title=stored.title, section=p.section, page=p.page,
+                    row=c.row, doc_id=p.doc_id, title=stored[c.row].title, section=p.section, page=p.page,
                     char_start=p.char_start, char_end=p.char_end, text=p.text, lang=p.lang, kind=p.kind,
-                    score=fused[stored.row],
-                    scores={name: float(c[stored.row]) for name, c in components.items() if stored.row in c},
-                    highlight=best_sentence(p.text, query_tokens),
+                    score=float(final[c.row]), scores=scores, highlight=c.highlight,
                 )
             )
-        timings["passages_ms"] = (time.perf_counter() - t) * 1000
+        confidence = self._confidence(hits)
+        found = bool(hits) and (cfg.abstain_threshold is None or (confidence is not None and confidence >= cfg.abstain_threshold))
         timings["total_ms"] = (time.perf_counter() - t0) * 1000
-        return SearchResult(query, lang, hits, timings)
+        return SearchResult(query, lang, hits, timings, found=found, confidence=confidence)
+
+    @staticmethod
+    def _confidence(hits: list[Hit]) -> float | None:
+        """Evidence strength used for abstention: the best raw dense cosine among the hits
+        plus the best sentence's share of the question's terms (see index/abstain.py)."""
+        if not hits:
+            return None
+        return abstain_signal(hits)
+
+    def _language_groups(self) -> list[tuple[str, bool]]:
+        """(language, has enough passages for its own statistics) for each passage language."""
+        if self._lang_groups is None:
+            langs, counts = np.unique(self.backend.passage_langs().astype(str), return_counts=True)
+            self._lang_groups = [(str(l), int(c) >= self.config.lang_min_passages) for l, c in zip(langs, counts)]
+        return self._lang_groups
+
+    def _dense(self, qvec: np.ndarray, n: int, filters: Filters | None) -> tuple[Ranked, dict[int, float]]:
+        scores, rows = self.backend.dense(qvec, n, filters)
+        groups = self._language_groups()
+        if self.config.dense_norm != "lang_z" or (filters is not None and filters.lang) or sum(big for _, big in groups) < 2:
+            return Ranked(rows, scores), {}
+        # z-scores per passage language, each language searched on its own (MODELS.md):
+        # a multilingual embedder rates any passage in the question's language above a
+        # relevant one in another language; standardising per language removes that bias.
+        overall = (float(scores.mean()), float(scores.std()) or 1.0) if len(scores) else (0.0, 1.0)
+        merged: dict[int, float] = {}
+        raw: dict[int, float] = {}
+        doc_ids = filters.doc_ids if filters is not None else None
+        for lang, big in groups:
+            s, r = self.backend.dense(qvec, n, Filters(lang=lang, doc_ids=doc_ids))
+            if len(s) == 0:
+                continue
+            mean, std = (float(s.mean()), float(s.std()) or 1.0) if big and len(s) >= 5 else overall
+            for row, score in zip(r.tolist(), s.tolist()):
+                merged[row] = (score - mean) / std
+                raw[row] = score
+        order = sorted(merged, key=lambda r: (-merged[r], r))[:n]
+        return (
+            Ranked(np.array(order, dtype=np.int64), np.array([merged[r] for r in order], dtype=np.float32)),
+            {r: raw[r] for r in order},
+        )
 
     def _fuse(self, lists: dict[str, Ranked], lang: str) -> dict[int, float]:
         cfg = self.config

@@ -76,6 +76,9 @@ class LocalIndex:
     def keyword(self, tokens: list[str], k: int, filters: Filters | None = None) -> tuple[np.ndarray, np.ndarray]:
         return self.keywords.search(tokens, k, self._mask(filters))
 
+    def keyword_idf(self, tokens: list[str]) -> np.ndarray:
+        return self.keywords.idf(tokens)
+
     def passages(self, rows: Sequence[int]) -> list[StoredPassage]:
         return self.meta.passages(rows)
 

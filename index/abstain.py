@@ -1,0 +1,21 @@
+"""Abstention: is the answer in the documents at all?
+
+A question whose best evidence scores below a threshold calibrated on the gold set's
+unanswerable questions gets ``SearchResult.found = False``. The signal combines the best raw
+dense cosine among the hits (how close the closest passage is in meaning) with the best
+sentence's idf-weighted share of the question's terms (whether the specific names, numbers
+and terms asked about occur together anywhere).
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+# Weight of the lexical part of the signal; chosen with the threshold (evals/reports/).
+LEXICAL_WEIGHT = 0.0
+
+
+def abstain_signal(hits: Sequence) -> float:
+    dense = max((h.scores.get("dense", 0.0) for h in hits), default=0.0)
+    lexical = max((h.scores.get("sentence", 0.0) for h in hits), default=0.0)
+    return float(dense + LEXICAL_WEIGHT * lexical)

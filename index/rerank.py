@@ -1,0 +1,145 @@
+"""Second stage: re-score the fused top-N candidates.
+
+No Japanese cross-encoder can be installed here, so the default stage is what can be computed
+cheaply at query time from what the index already holds:
+
+- sentence level: each sentence of a candidate is scored by the idf-weighted share of the
+  question's keyword tokens it contains; the best sentence's score is combined with the
+  passage's first-stage score (and the same scores give the hit's ``highlight``);
+- context: the share of the question's tokens found in the passage's title › section line;
+- both are weighted down for passages in another language than the question's, where
+  lexical overlap is limited to names and numbers.
+
+``CrossEncoderReranker`` plugs in any sentence-transformers CrossEncoder (a local path,
+``KOTAE_RERANKER=<path>``) where one is available; the sentence scores still give highlights.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Protocol, Sequence
+
+import numpy as np
+
+from kotae.index.highlight import sentence_spans
+from kotae.index.tokenize import tokenize
+
+
+@dataclass
+class Candidate:
+    row: int
+    text: str
+    context: str
+    lang: str
+    first_stage: float  # fused score, normalised to [0, 1] over the candidates
+    # filled by SentenceScorer
+    sentence: float = 0.0
+    context_match: float = 0.0
+    highlight: tuple[int, int] = (0, 0)
+
+
+@dataclass(frozen=True)
+class SecondStageConfig:
+    sentence_weight: float = 0.3
+    context_weight: float = 0.1
+    # multiplies both lexical weights for passages in another language than the question's
+    cross_lang_factor: float = 0.3
+
+
+class Reranker(Protocol):
+    name: str
+
+    def rerank(self, query: str, query_lang: str, candidates: list[Candidate]) -> np.ndarray:
+        """Final scores, one per candidate (higher is better)."""
+
+
+class SentenceScorer:
+    """Idf-weighted query-token coverage per sentence. Sentence token sets are cached per
+    (tokenizer, passage text) since the same passages come back for related questions."""
+
+    def __init__(self, tokenizer: str, idf, cache_size: int = 20000):
+        self.tokenizer = tokenizer
+        self._idf = idf  # callable: list[str] -> np.ndarray
+        self._cache: OrderedDict[str, list[tuple[tuple[int, int], frozenset[str]]]] = OrderedDict()
+        self._cache_size = cache_size
+
+    def _sentences(self, text: str) -> list[tuple[tuple[int, int], frozenset[str]]]:
+        got = self._cache.get(text)
+        if got is None:
+            got = [((s, e), frozenset(tokenize(text[s:e], self.tokenizer))) for s, e in sentence_spans(text)]
+            self._cache[text] = got
+            while len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
+        else:
+            self._cache.move_to_end(text)
+        return got
+
+    def query_weights(self, query: str) -> dict[str, float]:
+        tokens = sorted(set(tokenize(query, self.tokenizer)))
+        if not tokens:
+            return {}
+        idf = self._idf(tokens)
+        return {t: float(w) for t, w in zip(tokens, idf) if w > 0}
+
+    def score(self, weights: dict[str, float], candidates: Sequence[Candidate]) -> None:
+        total = sum(weights.values())
+        for c in candidates:
+            sents = self._sentences(c.text)
+            best, best_span = 0.0, sents[0][0] if sents else (0, len(c.text))
+            if total > 0:
+                for span, toks in sents:
+                    s = sum(w for t, w in weights.items() if t in toks) / total
+                    if s > best:
+                        best, best_span = s, span
+                ctx = set(tokenize(c.context, self.tokenizer)) if c.context else set()
+                c.context_match = sum(w for t, w in weights.items() if t in ctx) / total
+            c.sentence, c.highlight = best, best_span
+
+
+class LexicalReranker:
+    """The default second stage: first-stage score + best sentence + title/section match."""
+
+    name = "sentence"
+
+    def __init__(self, config: SecondStageConfig = SecondStageConfig()):
+        self.config = config
+
+    def rerank(self, query: str, query_lang: str, candidates: list[Candidate]) -> np.ndarray:
+        cfg = self.config
+        out = np.zeros(len(candidates), dtype=np.float64)
+        for i, c in enumerate(candidates):
+            f = 1.0 if c.lang == query_lang else cfg.cross_lang_factor
+            out[i] = c.first_stage + f * (cfg.sentence_weight * c.sentence + cfg.context_weight * c.context_match)
+        return out
+
+
+class CrossEncoderReranker:
+    """Any sentence-transformers CrossEncoder, loaded from a local path (no downloads)."""
+
+    name = "cross-encoder"
+
+    def __init__(self, path: str, weight: float = 1.0, max_length: int = 512):
+        from sentence_transformers import CrossEncoder
+
+        self.model = CrossEncoder(path, device="cpu", max_length=max_length, local_files_only=True)
+        self.path = path
+        self.weight = weight
+
+    def rerank(self, query: str, query_lang: str, candidates: list[Candidate]) -> np.ndarray:
+        if not candidates:
+            return np.zeros(0)
+        pairs = [(query, f"{c.context}\n{c.text}" if c.context else c.text) for c in candidates]
+        logits = np.asarray(self.model.predict(pairs, show_progress_bar=False), dtype=np.float64).reshape(len(pairs), -1)[:, -1]
+        # a sigmoid keeps it comparable with the [0, 1] first-stage score it is mixed with
+        return self.weight / (1.0 + np.exp(-logits)) + 0.1 * np.array([c.first_stage for c in candidates])
+
+
+def make_reranker(spec: str, config: SecondStageConfig = SecondStageConfig()) -> Reranker | None:
+    """"" or "none": no second stage; "sentence": the lexical stage; anything else: a path to a
+    sentence-transformers CrossEncoder."""
+    if spec in ("", "none", "off"):
+        return None
+    if spec == "sentence":
+        return LexicalReranker(config)
+    return CrossEncoderReranker(spec)
