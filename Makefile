@@ -33,10 +33,12 @@ models: install
 index: models
 	$(KOTAE) ingest corpus
 
+# The HTTP service: chat page at http://127.0.0.1:8000/, API docs at /docs (KOTAE_HOST, KOTAE_PORT).
 run: index
-	$(KOTAE) ask
+	$(KOTAE) serve
 
-ask: run
+ask: index
+	$(KOTAE) ask
 
 # Debian packages the tests need: a CJK font for the PDF fixtures, Chromium for the chat page.
 system-deps:

@@ -47,6 +47,16 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8000
     api_key: str = ""
+    # When api_key is set, reads (search, ask, chat, documents) need it too unless this is off;
+    # writes (upload, delete) always need it.
+    read_auth: bool = True
+    cors_origins: str = ""  # comma-separated origins allowed by CORS; empty = no CORS headers
+    max_upload_mb: float = 20.0
+    # Optional generation by an OpenAI-compatible server (vLLM, llama.cpp, Ollama, ...).
+    llm_base_url: str = ""  # e.g. http://localhost:11434/v1 ; empty = extractive answers
+    llm_model: str = ""
+    llm_api_key: str = ""
+    llm_timeout: float = 60.0
 
     def replace(self, **changes: Any) -> "Settings":
         return dataclasses.replace(self, **changes)

@@ -108,6 +108,14 @@ def cmd_models(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    from kotae.service.app import serve
+
+    settings = _settings(args, host=args.host, port=args.port, corpus_dir=args.corpus)
+    serve(settings)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="kotae", description="Question answering over Japanese and English documents, with cited passages.")
     parser.add_argument("--version", action="version", version=f"kotae {__version__}")
@@ -128,6 +136,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print passages as JSON (CONTRACTS §2)")
     _common(p)
     p.set_defaults(func=cmd_ask)
+
+    p = sub.add_parser("serve", help="run the HTTP service: search/ask API, OpenAI-compatible chat, chat page at /")
+    p.add_argument("--host", help="address to listen on (KOTAE_HOST, default 127.0.0.1)")
+    p.add_argument("--port", type=int, help="port (KOTAE_PORT, default 8000)")
+    p.add_argument("--corpus", type=Path, help="corpus folder that uploads go to (KOTAE_CORPUS_DIR, default corpus/)")
+    _common(p)
+    p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("models", help="list embedders: installed, converted, default")
     p.add_argument("--json", action="store_true")

@@ -1,0 +1,26 @@
+"""Dependencies shared by the routers."""
+
+from __future__ import annotations
+
+from fastapi import Request
+
+from kotae.service.core import KotaeService
+from kotae.settings import Settings
+
+
+def get_service(request: Request) -> KotaeService:
+    return request.app.state.kotae
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+# Error responses listed in the OpenAPI schema of each route.
+def errors(*codes: int) -> dict:
+    from kotae.service.api.schemas import ErrorResponse
+
+    text = {401: "missing or invalid API key", 404: "unknown document or model", 409: "another ingest is writing the index",
+            413: "request body too large", 415: "unsupported file type", 422: "a field is missing or invalid",
+            503: "the index is still loading or could not be opened"}
+    return {c: {"model": ErrorResponse, "description": text.get(c, "error")} for c in codes}

@@ -1,0 +1,391 @@
+// kotae chat page: plain JavaScript, no build step.
+// Talks to POST /v1/chat/completions (stream: true) and GET /v1/documents[/{id}].
+"use strict";
+
+const STRINGS = {
+  en: {
+    tagline: "answers from your documents, with sources",
+    newChat: "New chat",
+    placeholder: "Ask a question in English or Japanese…",
+    send: "Send",
+    footnote: "Answers quote your documents; click a [n] to see the source.",
+    welcomeTitle: "Ask your documents",
+    welcomeDocs: (n, p) => `${n} documents indexed (${p} passages).`,
+    welcomeHint: "Every answer cites its sources as [1], [2]… Click one to read the passage where it comes from.",
+    sources: "Sources",
+    passage: "Source passage",
+    document: "Document",
+    section: "Section",
+    page: "Page",
+    docId: "File",
+    chars: "Characters",
+    score: "Score",
+    openDocument: "Open the whole document here",
+    backToPassage: "Back to the passage",
+    openNewTab: "Open in a new tab",
+    close: "Close",
+    thinking: "Searching the documents…",
+    notFound: "Not found in the documents",
+    error: "Something went wrong",
+    keyNeeded: "This server needs an API key.",
+    keyPlaceholder: "API key",
+    save: "Save",
+    ready: (n) => `${n} docs`,
+    loading: "loading…",
+    offline: "offline",
+    you: "You",
+    kotae: "kotae",
+    warning: "Note",
+    highlighted: "The highlighted sentence is the one the answer relies on.",
+  },
+  ja: {
+    tagline: "資料にもとづいて、出典つきで答えます",
+    newChat: "新しい会話",
+    placeholder: "日本語または英語で質問してください…",
+    send: "送信",
+    footnote: "回答は資料からの引用です。[n] をクリックすると出典を表示します。",
+    welcomeTitle: "資料に質問する",
+    welcomeDocs: (n, p) => `${n} 件の文書（${p} パッセージ）を検索できます。`,
+    welcomeHint: "回答には [1]、[2]… の形で出典が付きます。番号をクリックすると、根拠となった箇所を読めます。",
+    sources: "出典",
+    passage: "出典パッセージ",
+    document: "文書",
+    section: "セクション",
+    page: "ページ",
+    docId: "ファイル",
+    chars: "文字数",
+    score: "スコア",
+    openDocument: "文書全体をこの位置で開く",
+    backToPassage: "パッセージに戻る",
+    openNewTab: "新しいタブで開く",
+    close: "閉じる",
+    thinking: "資料を検索しています…",
+    notFound: "資料に見つかりませんでした",
+    error: "エラーが発生しました",
+    keyNeeded: "このサーバーには API キーが必要です。",
+    keyPlaceholder: "API キー",
+    save: "保存",
+    ready: (n) => `${n} 件の文書`,
+    loading: "読み込み中…",
+    offline: "オフライン",
+    you: "あなた",
+    kotae: "kotae",
+    warning: "注意",
+    highlighted: "強調表示された文が、回答の根拠となった文です。",
+  },
+};
+
+function pickLang() {
+  const forced = new URLSearchParams(location.search).get("lang");
+  if (forced && STRINGS[forced]) return forced;
+  const langs = navigator.languages && navigator.languages.length ? navigator.languages : [navigator.language || "en"];
+  for (const l of langs) {
+    const base = String(l).toLowerCase().split("-")[0];
+    if (STRINGS[base]) return base;
+  }
+  return "en";
+}
+
+const LANG = pickLang();
+const T = STRINGS[LANG];
+const $ = (id) => document.getElementById(id);
+const state = { history: [], busy: false, docs: null, key: localStorage.getItem("kotae.apiKey") || "" };
+
+function applyStrings() {
+  document.documentElement.lang = LANG;
+  document.querySelectorAll("[data-i18n]").forEach((el) => { const v = T[el.dataset.i18n]; if (typeof v === "string") el.textContent = v; });
+  document.querySelectorAll("[data-i18n-placeholder]").forEach((el) => { el.placeholder = T[el.dataset.i18nPlaceholder]; });
+  document.querySelectorAll("[data-i18n-title]").forEach((el) => { el.title = T[el.dataset.i18nTitle]; });
+}
+
+function headers(extra = {}) {
+  const h = { ...extra };
+  if (state.key) h["Authorization"] = `Bearer ${state.key}`;
+  return h;
+}
+
+async function api(path, options = {}) {
+  const r = await fetch(path, { ...options, headers: headers(options.headers || {}) });
+  if (r.status === 401) { $("key-banner").classList.remove("hidden"); }
+  if (!r.ok) {
+    let message = `HTTP ${r.status}`;
+    try { const body = await r.json(); message = (body.error && body.error.message) || message; } catch (_) { /* not JSON */ }
+    const err = new Error(message); err.status = r.status; throw err;
+  }
+  return r;
+}
+
+function escapeHtml(s) {
+  return String(s).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
+}
+
+// --- answer rendering ---------------------------------------------------------------------
+
+const SOURCES_RE = /\n\n\*\*(Sources|出典)\*\*\n[\s\S]*$/;
+
+function inline(text, citations) {
+  let html = escapeHtml(text)
+    .replace(/\*\*([^*]+)\*\*/g, "<strong>$1</strong>")
+    .replace(/`([^`]+)`/g, "<code>$1</code>");
+  html = html.replace(/\[(\d{1,3})\]/g, (m, n) => {
+    const known = citations && citations.some((c) => c.citation === Number(n));
+    if (!citations) return `<span class="cite pending">${n}</span>`;
+    return known ? `<button type="button" class="cite" data-testid="cite-link" data-n="${n}" aria-label="source ${n}">${n}</button>` : m;
+  });
+  return html;
+}
+
+function renderMarkdown(text, citations) {
+  const blocks = text.trim().split(/\n{2,}/);
+  return blocks.map((block) => {
+    const lines = block.split("\n");
+    if (lines.every((l) => /^\s*([-*•]|\d+\.)\s+/.test(l))) {
+      return "<ul>" + lines.map((l) => `<li>${inline(l.replace(/^\s*([-*•]|\d+\.)\s+/, ""), citations)}</li>`).join("") + "</ul>";
+    }
+    const heading = block.match(/^#{1,4}\s+(.*)$/);
+    if (heading && lines.length === 1) return `<h3>${inline(heading[1], citations)}</h3>`;
+    return `<p>${lines.map((l) => inline(l, citations)).join("<br>")}</p>`;
+  }).join("");
+}
+
+function whereLabel(c) {
+  const parts = [];
+  if (c.section) parts.push(c.section);
+  if (c.page) parts.push(LANG === "ja" ? `${c.page}ページ` : `p. ${c.page}`);
+  return parts.join(" · ");
+}
+
+function renderSources(citations) {
+  if (!citations || !citations.length) return "";
+  const items = citations.map((c) => `
+    <li><button type="button" class="source-card" data-n="${c.citation}" data-testid="source-card">
+      <span class="num">${c.citation}</span>
+      <span class="src-text"><span class="src-title">${escapeHtml(c.title || c.doc_id)}</span>
+      <span class="src-where">${escapeHtml(whereLabel(c) || c.doc_id)}</span></span>
+    </button></li>`).join("");
+  return `<div class="sources"><div class="sources-head">${escapeHtml(T.sources)}</div><ol>${items}</ol></div>`;
+}
+
+function addMessage(role, html, extraClass = "") {
+  $("welcome")?.remove();
+  const el = document.createElement("div");
+  el.className = `msg ${role} ${extraClass}`;
+  el.dataset.testid = `message-${role}`;
+  el.innerHTML = `<div class="avatar" aria-hidden="true">${role === "user" ? "👤" : "答"}</div><div class="bubble"><div class="who">${role === "user" ? T.you : T.kotae}</div><div class="content">${html}</div></div>`;
+  $("messages").appendChild(el);
+  el.scrollIntoView({ block: "end", behavior: "smooth" });
+  return el;
+}
+
+function finishAnswer(el, text, final) {
+  const body = text.replace(SOURCES_RE, "");
+  const citations = final.citations || [];
+  el.querySelector(".content").innerHTML = renderMarkdown(body, citations) + renderSources(citations)
+    + (final.warning ? `<div class="warning"><strong>${escapeHtml(T.warning)}:</strong> ${escapeHtml(final.warning)}</div>` : "");
+  el.classList.remove("streaming");
+  if (final.found === false) el.classList.add("not-found");
+  el.dataset.found = String(final.found !== false);
+  el._citations = citations;
+  el.querySelectorAll("[data-n]").forEach((b) => b.addEventListener("click", () => {
+    const c = citations.find((x) => x.citation === Number(b.dataset.n));
+    if (c) { showPassage(c); markActive(el, c.citation); }
+  }));
+}
+
+function markActive(el, n) {
+  document.querySelectorAll(".cite.active, .source-card.active").forEach((b) => b.classList.remove("active"));
+  el.querySelectorAll(`[data-n="${n}"]`).forEach((b) => b.classList.add("active"));
+}
+
+// --- asking -------------------------------------------------------------------------------
+
+async function ask(question) {
+  if (state.busy || !question.trim()) return;
+  state.busy = true;
+  $("send").disabled = true;
+  addMessage("user", `<p>${escapeHtml(question)}</p>`);
+  const el = addMessage("assistant", `<p class="thinking"><span class="dots"><i></i><i></i><i></i></span> ${escapeHtml(T.thinking)}</p>`, "streaming");
+  const messages = [...state.history, { role: "user", content: question }];
+  let text = "";
+  let final = {};
+  try {
+    const r = await api("/v1/chat/completions", {
+      method: "POST",
+      headers: { "Content-Type": "application/json", "Accept": "text/event-stream" },
+      body: JSON.stringify({ model: "kotae", stream: true, messages }),
+    });
+    const reader = r.body.getReader();
+    const decoder = new TextDecoder();
+    let buffer = "";
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      buffer += decoder.decode(value, { stream: true });
+      let cut;
+      while ((cut = buffer.indexOf("\n\n")) >= 0) {
+        const event = buffer.slice(0, cut);
+        buffer = buffer.slice(cut + 2);
+        for (const line of event.split("\n")) {
+          if (!line.startsWith("data:")) continue;
+          const data = line.slice(5).trim();
+          if (data === "[DONE]") continue;
+          const chunk = JSON.parse(data);
+          const choice = chunk.choices && chunk.choices[0];
+          if (choice && choice.delta && choice.delta.content) {
+            text += choice.delta.content;
+            el.querySelector(".content").innerHTML = renderMarkdown(text.replace(SOURCES_RE, ""), null) + '<span class="caret"></span>';
+          }
+          if (choice && choice.finish_reason) final = chunk;
+        }
+      }
+    }
+    finishAnswer(el, text, final);
+    state.history.push({ role: "user", content: question }, { role: "assistant", content: text });
+  } catch (err) {
+    el.classList.remove("streaming");
+    el.classList.add("error");
+    el.querySelector(".content").innerHTML = `<p><strong>${escapeHtml(T.error)}</strong>: ${escapeHtml(err.message)}</p>`;
+  } finally {
+    state.busy = false;
+    $("send").disabled = false;
+    $("question").focus();
+  }
+}
+
+// --- source panel and document view --------------------------------------------------------
+
+function openPanel() {
+  $("panel").classList.remove("hidden");
+  document.body.classList.add("panel-open");
+}
+
+function closePanel() {
+  $("panel").classList.add("hidden");
+  document.body.classList.remove("panel-open");
+  if (location.hash.startsWith("#doc=")) history.replaceState(null, "", location.pathname + location.search);
+}
+
+function metaRows(rows) {
+  return rows.filter(([, v]) => v !== null && v !== undefined && v !== "")
+    .map(([k, v]) => `<dt>${escapeHtml(k)}</dt><dd>${escapeHtml(v)}</dd>`).join("");
+}
+
+function showPassage(c) {
+  const [s, e] = c.highlight || [0, 0];
+  $("panel-badge").textContent = `[${c.citation}] ${T.passage}`;
+  $("panel-doc-title").textContent = c.title || c.doc_id;
+  $("panel-meta").innerHTML = metaRows([[T.section, c.section], [T.page, c.page], [T.docId, c.doc_id], [T.score, c.score != null ? c.score.toFixed(4) : null]]);
+  $("panel-body").innerHTML = `<div class="passage" data-testid="passage-text">${escapeHtml(c.text.slice(0, s))}<mark class="sentence" data-testid="highlight">${escapeHtml(c.text.slice(s, e))}</mark>${escapeHtml(c.text.slice(e))}</div><p class="hint">${escapeHtml(T.highlighted)}</p>`;
+  $("panel-actions").innerHTML = `<button type="button" class="primary" id="open-doc" data-testid="open-document">${escapeHtml(T.openDocument)}</button>`;
+  $("open-doc").addEventListener("click", () => showDocument(c.doc_id, c.char_start, c.char_end, c.text.slice(s, e), c));
+  openPanel();
+}
+
+function renderDocText(text) {
+  // Form feeds separate PDF pages: show them as page rules.
+  return escapeHtml(text).replace(/\f/g, '<hr class="page-break">');
+}
+
+async function showDocument(docId, start, end, sentence, fromCitation) {
+  openPanel();
+  $("panel-body").innerHTML = `<p class="thinking">${escapeHtml(T.loading)}</p>`;
+  let doc;
+  try {
+    doc = await (await api(`/v1/documents/${docId.split("/").map(encodeURIComponent).join("/")}`)).json();
+  } catch (err) {
+    $("panel-body").innerHTML = `<p class="error-text">${escapeHtml(err.message)}</p>`;
+    return;
+  }
+  const text = doc.text;
+  start = Math.max(0, Math.min(start || 0, text.length));
+  end = Math.max(start, Math.min(end || start, text.length));
+  const span = text.slice(start, end);
+  // The passage text shown to users has layout noise removed, so find the sentence in the original.
+  let ss = -1, se = -1;
+  if (sentence) {
+    const probe = sentence.trim();
+    for (const p of [probe, probe.slice(0, 40), probe.slice(0, 15)]) {
+      const i = p ? span.indexOf(p) : -1;
+      if (i >= 0) { ss = start + i; se = ss + (p === probe ? p.length : Math.min(probe.length, end - ss)); break; }
+    }
+  }
+  let html;
+  if (ss >= 0) {
+    html = renderDocText(text.slice(0, start)) + '<mark class="passage-span" id="doc-anchor">' + renderDocText(text.slice(start, ss))
+      + '<mark class="sentence" data-testid="doc-highlight">' + renderDocText(text.slice(ss, se)) + "</mark>"
+      + renderDocText(text.slice(se, end)) + "</mark>" + renderDocText(text.slice(end));
+  } else {
+    html = renderDocText(text.slice(0, start)) + '<mark class="passage-span" id="doc-anchor" data-testid="doc-highlight">' + renderDocText(span) + "</mark>" + renderDocText(text.slice(end));
+  }
+  $("panel-badge").textContent = T.document;
+  $("panel-doc-title").textContent = doc.title || doc.doc_id;
+  const page = fromCitation && fromCitation.page;
+  $("panel-meta").innerHTML = metaRows([[T.docId, doc.doc_id], [T.section, fromCitation && fromCitation.section], [T.page, page], [T.chars, doc.chars.toLocaleString()]]);
+  $("panel-body").innerHTML = `<div class="document" data-testid="document-text">${html}</div>`;
+  const link = location.pathname + location.search + `#doc=${encodeURIComponent(doc.doc_id)}&start=${start}&end=${end}` + (sentence ? `&sentence=${encodeURIComponent(sentence.slice(0, 200))}` : "");
+  $("panel-actions").innerHTML = (fromCitation ? `<button type="button" class="ghost" id="back-passage">${escapeHtml(T.backToPassage)}</button>` : "")
+    + `<a class="ghost button" href="${escapeHtml(link)}" target="_blank" rel="noopener">${escapeHtml(T.openNewTab)} ↗</a>`;
+  if (fromCitation) $("back-passage").addEventListener("click", () => showPassage(fromCitation));
+  const anchor = $("panel-body").querySelector("mark.sentence") || $("doc-anchor");
+  if (anchor) requestAnimationFrame(() => anchor.scrollIntoView({ block: "center" }));
+}
+
+function openFromHash() {
+  if (!location.hash.startsWith("#doc=")) return;
+  const p = new URLSearchParams(location.hash.slice(1));
+  showDocument(p.get("doc"), Number(p.get("start")), Number(p.get("end")), p.get("sentence") || "", null);
+}
+
+// --- start --------------------------------------------------------------------------------
+
+async function loadStatus() {
+  try {
+    const r = await fetch("/readyz");
+    const s = await r.json();
+    if (s.status !== "ready") { $("status").textContent = T.loading; setTimeout(loadStatus, 2000); return; }
+    $("status").textContent = T.ready(s.documents);
+    $("status").className = "status ok";
+    $("welcome-docs") && ($("welcome-docs").textContent = T.welcomeDocs(s.documents, s.passages));
+    const docs = await (await api("/v1/documents")).json();
+    const list = $("doc-list");
+    if (list) list.innerHTML = docs.documents.slice(0, 8).map((d) => `<li><span class="doc-kind">${escapeHtml(d.kind)}</span>${escapeHtml(d.title)}</li>`).join("");
+  } catch (err) {
+    $("status").textContent = T.offline;
+    $("status").className = "status bad";
+  }
+}
+
+function autosize() {
+  const q = $("question");
+  q.style.height = "auto";
+  q.style.height = Math.min(q.scrollHeight, 200) + "px";
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  applyStrings();
+  $("composer").addEventListener("submit", (e) => {
+    e.preventDefault();
+    const q = $("question").value;
+    $("question").value = "";
+    autosize();
+    ask(q);
+  });
+  $("question").addEventListener("keydown", (e) => {
+    if (e.key === "Enter" && !e.shiftKey && !e.isComposing) { e.preventDefault(); $("composer").requestSubmit(); }
+  });
+  $("question").addEventListener("input", autosize);
+  $("panel-close").addEventListener("click", closePanel);
+  $("new-chat").addEventListener("click", () => { location.hash = ""; location.reload(); });
+  $("key-form").addEventListener("submit", (e) => {
+    e.preventDefault();
+    state.key = $("key-input").value.trim();
+    localStorage.setItem("kotae.apiKey", state.key);
+    $("key-banner").classList.add("hidden");
+    loadStatus();
+  });
+  document.addEventListener("keydown", (e) => { if (e.key === "Escape") closePanel(); });
+  window.addEventListener("hashchange", openFromHash);
+  loadStatus();
+  openFromHash();
+  $("question").focus();
+});
