@@ -235,32 +235,37 @@ class CitationFilter:
         self.numbers: dict[int, int] = {}  # passage index (0-based) -> citation number
         self.removed: list[str] = []
         self._buffer = ""
+        self._held = ""
 
     def feed(self, piece: str) -> str:
         self._buffer += piece
-        out = []
+        out = self._held  # spaces held back last time, in case a removed marker followed them
+        self._held = ""
         while self._buffer:
             i = min((p for p in (self._buffer.find(o) for o in _OPENERS) if p >= 0), default=-1)
             if i < 0:
-                out.append(self._buffer)
+                out += self._buffer
                 self._buffer = ""
                 break
-            out.append(self._buffer[:i])
+            out += self._buffer[:i]
             rest = self._buffer[i:]
             m = _CITE.match(rest)
             if m:
-                out.append(self._rewrite(m.group(1)))
+                marks = self._rewrite(m.group(1))
+                out = out + marks if marks else out.rstrip(" \t")  # "claim [9]." -> "claim."
                 self._buffer = rest[m.end():]
                 continue
             if _CITE_PREFIX.match(rest) and len(rest) < 24:
                 self._buffer = rest  # may still become a marker: wait for more text
                 break
-            out.append(rest[0])
+            out += rest[0]
             self._buffer = rest[1:]
-        return "".join(out)
+        kept = out.rstrip(" \t")
+        self._held = out[len(kept):]
+        return kept
 
     def finish(self) -> str:
-        rest, self._buffer = self._buffer, ""
+        rest, self._buffer, self._held = self._held + self._buffer, "", ""
         return rest
 
     def _rewrite(self, inner: str) -> str:

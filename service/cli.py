@@ -116,6 +116,18 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_eval(args: argparse.Namespace) -> int:
+    from kotae.evals.cli import cmd_eval as run_eval
+
+    return run_eval(args)
+
+
+def _eval_arguments(p: argparse.ArgumentParser) -> None:
+    from kotae.evals.cli import add_arguments
+
+    add_arguments(p)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="kotae", description="Question answering over Japanese and English documents, with cited passages.")
     parser.add_argument("--version", action="version", version=f"kotae {__version__}")
@@ -149,6 +161,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--prepare", action="store_true", help="convert and verify the configured model now, not at first use")
     _common(p)
     p.set_defaults(func=cmd_models)
+
+    p = sub.add_parser("eval", help="evaluate retrieval configurations on gold questions (metrics with 95% CIs, report)")
+    _eval_arguments(p)
+    _common(p)
+    p.set_defaults(func=cmd_eval)
     return parser
 
 

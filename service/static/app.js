@@ -166,12 +166,14 @@ function renderSources(citations) {
   return `<div class="sources"><div class="sources-head">${escapeHtml(T.sources)}</div><ol>${items}</ol></div>`;
 }
 
+const USER_ICON = '<svg viewBox="0 0 24 24" width="18" height="18"><path fill="currentColor" d="M12 12a4.5 4.5 0 1 0 0-9 4.5 4.5 0 0 0 0 9Zm0 2c-4.4 0-8 2.2-8 5v2h16v-2c0-2.8-3.6-5-8-5Z"/></svg>';
+
 function addMessage(role, html, extraClass = "") {
   $("welcome")?.remove();
   const el = document.createElement("div");
   el.className = `msg ${role} ${extraClass}`;
   el.dataset.testid = `message-${role}`;
-  el.innerHTML = `<div class="avatar" aria-hidden="true">${role === "user" ? "👤" : "答"}</div><div class="bubble"><div class="who">${role === "user" ? T.you : T.kotae}</div><div class="content">${html}</div></div>`;
+  el.innerHTML = `<div class="avatar" aria-hidden="true">${role === "user" ? USER_ICON : "答"}</div><div class="bubble"><div class="who">${role === "user" ? T.you : T.kotae}</div><div class="content">${html}</div></div>`;
   $("messages").appendChild(el);
   el.scrollIntoView({ block: "end", behavior: "smooth" });
   return el;
@@ -272,13 +274,42 @@ function metaRows(rows) {
 
 function showPassage(c) {
   const [s, e] = c.highlight || [0, 0];
+  const sentence = cpSlice(c.text, s, e);
   $("panel-badge").textContent = `[${c.citation}] ${T.passage}`;
   $("panel-doc-title").textContent = c.title || c.doc_id;
   $("panel-meta").innerHTML = metaRows([[T.section, c.section], [T.page, c.page], [T.docId, c.doc_id], [T.score, c.score != null ? c.score.toFixed(4) : null]]);
-  $("panel-body").innerHTML = `<div class="passage" data-testid="passage-text">${escapeHtml(c.text.slice(0, s))}<mark class="sentence" data-testid="highlight">${escapeHtml(c.text.slice(s, e))}</mark>${escapeHtml(c.text.slice(e))}</div><p class="hint">${escapeHtml(T.highlighted)}</p>`;
+  $("panel-body").innerHTML = `<div class="passage" data-testid="passage-text">${escapeHtml(cpSlice(c.text, 0, s))}<mark class="sentence" data-testid="highlight">${escapeHtml(sentence)}</mark>${escapeHtml(cpSlice(c.text, e))}</div><p class="hint">${escapeHtml(T.highlighted)}</p>`;
   $("panel-actions").innerHTML = `<button type="button" class="primary" id="open-doc" data-testid="open-document">${escapeHtml(T.openDocument)}</button>`;
-  $("open-doc").addEventListener("click", () => showDocument(c.doc_id, c.char_start, c.char_end, c.text.slice(s, e), c));
+  $("open-doc").addEventListener("click", () => showDocument(c.doc_id, c.char_start, c.char_end, sentence, c));
   openPanel();
+}
+
+function squeeze(s) {
+  // Drop white space and Markdown markup, remembering where each kept character was.
+  const chars = [], map = [];
+  for (let i = 0; i < s.length; i++) {
+    if (/[\s*_\\|#`>~]/.test(s[i])) continue;
+    chars.push(s[i]);
+    map.push(i);
+  }
+  return { text: chars.join(""), map };
+}
+
+function locate(span, sentence) {
+  const a = squeeze(span), b = squeeze(sentence).text;
+  if (!b) return null;
+  let i = a.text.indexOf(b), len = b.length;
+  if (i < 0) {
+    const prefix = b.slice(0, 24);
+    i = a.text.indexOf(prefix);
+    if (i < 0) return null;
+    len = Math.min(b.length, a.text.length - i);
+  }
+  return [a.map[i], a.map[i + len - 1] + 1];
+}
+
+function cpSlice(text, s, e) {
+  return Array.from(text).slice(s, e).join("");
 }
 
 function renderDocText(text) {
@@ -296,26 +327,21 @@ async function showDocument(docId, start, end, sentence, fromCitation) {
     $("panel-body").innerHTML = `<p class="error-text">${escapeHtml(err.message)}</p>`;
     return;
   }
-  const text = doc.text;
-  start = Math.max(0, Math.min(start || 0, text.length));
-  end = Math.max(start, Math.min(end || start, text.length));
-  const span = text.slice(start, end);
-  // The passage text shown to users has layout noise removed, so find the sentence in the original.
-  let ss = -1, se = -1;
-  if (sentence) {
-    const probe = sentence.trim();
-    for (const p of [probe, probe.slice(0, 40), probe.slice(0, 15)]) {
-      const i = p ? span.indexOf(p) : -1;
-      if (i >= 0) { ss = start + i; se = ss + (p === probe ? p.length : Math.min(probe.length, end - ss)); break; }
-    }
-  }
+  // Offsets count Unicode code points (Python); JavaScript strings count UTF-16 units.
+  const cps = Array.from(doc.text);
+  start = Math.max(0, Math.min(start || 0, cps.length));
+  end = Math.max(start, Math.min(end || start, cps.length));
+  const before = cps.slice(0, start).join(""), span = cps.slice(start, end).join(""), after = cps.slice(end).join("");
+  // The passage text shown to users has Markdown and layout noise removed: find the sentence in the original.
+  const found = sentence ? locate(span, sentence) : null;
   let html;
-  if (ss >= 0) {
-    html = renderDocText(text.slice(0, start)) + '<mark class="passage-span" id="doc-anchor">' + renderDocText(text.slice(start, ss))
-      + '<mark class="sentence" data-testid="doc-highlight">' + renderDocText(text.slice(ss, se)) + "</mark>"
-      + renderDocText(text.slice(se, end)) + "</mark>" + renderDocText(text.slice(end));
+  if (found) {
+    const [ss, se] = found;
+    html = renderDocText(before) + '<mark class="passage-span" id="doc-anchor">' + renderDocText(span.slice(0, ss))
+      + '<mark class="sentence" data-testid="doc-highlight">' + renderDocText(span.slice(ss, se)) + "</mark>"
+      + renderDocText(span.slice(se)) + "</mark>" + renderDocText(after);
   } else {
-    html = renderDocText(text.slice(0, start)) + '<mark class="passage-span" id="doc-anchor" data-testid="doc-highlight">' + renderDocText(span) + "</mark>" + renderDocText(text.slice(end));
+    html = renderDocText(before) + '<mark class="passage-span" id="doc-anchor" data-testid="doc-highlight">' + renderDocText(span) + "</mark>" + renderDocText(after);
   }
   $("panel-badge").textContent = T.document;
   $("panel-doc-title").textContent = doc.title || doc.doc_id;

@@ -1,0 +1,86 @@
+"""Extractive answers and citation filtering, without a server or a model."""
+
+from __future__ import annotations
+
+import re
+
+from kotae.index.search import Hit, SearchResult
+from kotae.service.answer import NOT_FOUND, CitationFilter, extractive_answer, filter_citations, llm_messages
+from kotae.service.core import Turn, retrieval_query
+
+
+def hit(i: int, text: str, lang: str = "ja", highlight: tuple[int, int] | None = None, doc: str = "a.txt") -> Hit:
+    return Hit(row=i, doc_id=doc, title=f"Doc {i}", section="S", page=None, char_start=i * 100, char_end=i * 100 + len(text),
+               text=text, lang=lang, kind="body", score=1.0 / (i + 1), scores={"dense": 0.5}, highlight=highlight or (0, len(text)))
+
+
+def test_not_found_when_nothing_is_retrieved():
+    for lang in ("ja", "en"):
+        a = extractive_answer("質問", SearchResult("質問", lang, []))
+        assert a.found is False and a.citations == [] and a.text == NOT_FOUND[lang]
+
+
+def test_not_found_when_retrieval_abstains():
+    result = SearchResult("q", "en", [hit(0, "Some text about something.", "en")])
+    result.found = False  # the retriever's abstention signal
+    assert extractive_answer("q", result).found is False
+
+
+def test_extractive_answer_quotes_best_sentences_with_markers_and_sources():
+    hits = [
+        hit(0, "Mistral AIは2023年に創業した。本社はパリにある。", highlight=(0, 15)),
+        hit(1, "Koyebはサーバーレス基盤の会社である。Mistral AIはKoyebを買収した。", highlight=(21, 41), doc="b.txt"),
+    ]
+    a = extractive_answer("Mistral AIが買収した会社は？", SearchResult("q", "ja", hits))
+    assert a.found
+    body = a.body
+    assert "Mistral AIはKoyebを買収した。[" in body
+    numbers = [int(n) for n in re.findall(r"\[(\d+)\]", body)]
+    assert sorted(set(numbers)) == list(range(1, len(a.citations) + 1))
+    assert a.citations[0]["citation"] == 1
+    assert "**出典**" in a.text and "`b.txt`" in a.text
+
+
+def test_extractive_answer_prefers_question_language():
+    hits = [hit(0, "Mistral AI was founded in Paris in 2023 by three researchers.", "en"),
+            hit(1, "Mistral AIは2023年にパリで3人の研究者によって創業された。", "ja", doc="b.txt")]
+    a = extractive_answer("Mistral AIはいつ創業された？", SearchResult("q", "ja", hits))
+    assert a.citations[0]["doc_id"] == "b.txt"
+
+
+def test_front_matter_lines_read_as_text():
+    hits = [hit(0, 'title: "X"\nfounded_year: 2023\ndescription: "Mistral AI is a French company building open-weight models."', "en",
+                highlight=(11, 29))]
+    a = extractive_answer("When was it founded?", SearchResult("q", "en", hits))
+    assert "founded year: 2023" in a.body and "founded_year" not in a.body
+
+
+def test_citation_filter_renumbers_and_drops_unknown_markers_across_chunks():
+    f = CitationFilter(3)
+    pieces = ["Koyeb was bought [", "2]. First deal [2,", " 3]. Invented", " [7", "]. Also ［１］ and [x]."]
+    out = "".join(f.feed(p) for p in pieces) + f.finish()
+    assert out == "Koyeb was bought [1]. First deal [1][2]. Invented. Also [3] and [x]."
+    assert f.numbers == {1: 1, 2: 2, 0: 3} and f.removed == ["7"]
+
+
+def test_filter_citations_returns_cited_passages_in_order():
+    hits = [hit(i, f"Passage {i}.", "en", doc=f"{i}.txt") for i in range(3)]
+    text, citations, removed = filter_citations("B [3] then A [1] and nothing [4].", hits)
+    assert text == "B [1] then A [2] and nothing."
+    assert [(c["citation"], c["doc_id"]) for c in citations] == [(1, "2.txt"), (2, "0.txt")]
+    assert removed == ["4"]
+
+
+def test_llm_prompt_numbers_passages_and_asks_for_citations():
+    hits = [hit(0, "Alpha.", "en"), hit(1, "Beta.", "en")]
+    msgs = llm_messages("What?", hits, "en", [{"role": "user", "content": "Earlier"}, {"role": "assistant", "content": "Reply"}])
+    assert msgs[0]["role"] == "system" and "[1]" in msgs[0]["content"]
+    assert [m["role"] for m in msgs] == ["system", "user", "assistant", "user"]
+    assert "[1] Doc 0 › S\nAlpha." in msgs[-1]["content"] and "[2] Doc 1 › S\nBeta." in msgs[-1]["content"]
+
+
+def test_follow_up_questions_borrow_the_previous_question():
+    turns = [Turn("user", "Mistral AIが買収した会社はどこですか？"), Turn("assistant", "Koyeb [1]"), Turn("user", "それはいつ？")]
+    assert retrieval_query(turns) == "Mistral AIが買収した会社はどこですか？\nそれはいつ？"
+    turns[-1] = Turn("user", "Mistral AIの本社はどこにありますか？")
+    assert retrieval_query(turns) == "Mistral AIの本社はどこにありますか？"
