@@ -130,6 +130,8 @@ def _hit_dict(hit: Any, citation: int) -> dict[str, Any]:
         d = hit.to_dict(citation)
         if hasattr(hit, "row"):
             d["row"] = int(hit.row)
+        if getattr(hit, "kind", None) is not None:
+            d.setdefault("kind", hit.kind)
         return d
     raise TypeError(f"cannot read a passage from {type(hit).__name__}")
 

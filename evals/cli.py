@@ -1,0 +1,94 @@
+"""`kotae eval`: arguments and command (wired into kotae.service.cli)."""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+from pathlib import Path
+
+DEFAULT_GOLD = Path("evals/gold.jsonl")
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    from kotae.evals.configs import MAIN, NAMED
+
+    p.add_argument("--corpus", type=Path, help="corpus folder (KOTAE_CORPUS_DIR, default corpus/); ingested if needed")
+    p.add_argument("--gold", type=Path, help=f"gold questions, JSON Lines per CONTRACTS §3 (default {DEFAULT_GOLD})")
+    p.add_argument("--config", dest="configs", action="extend", nargs="+", metavar="NAME|FILE",
+                   help=f"configurations to compare, the first is the baseline: {', '.join(NAMED)} or a .json/.toml "
+                        f"file of settings overrides (default: {' '.join(MAIN)})")
+    p.add_argument("--k", default="1,3,5,10,20", help="cut-offs for hit@k and recall@k (default 1,3,5,10,20)")
+    p.add_argument("--out", type=Path, default=Path("eval-report"), help="output folder (default eval-report/)")
+    p.add_argument("--name", default="latest", help="file name stem of the outputs (default latest)")
+    p.add_argument("--bootstrap", type=int, default=2000, help="bootstrap resamples for CIs (default 2000)")
+    p.add_argument("--permutations", type=int, default=10000, help="randomisation-test permutations (default 10000)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--no-ingest", action="store_true", help="use the index as it is")
+    p.add_argument("--no-chart", action="store_true", help="skip the PNG chart")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument("--json", action="store_true", help="print the JSON summary instead of the table")
+
+
+def _ks(text: str) -> tuple[int, ...]:
+    try:
+        ks = tuple(sorted({int(x) for x in text.replace(" ", "").split(",") if x}))
+    except ValueError:
+        raise ValueError(f"--k must be comma-separated positive integers, not {text!r}") from None
+    if not ks or ks[0] < 1 or ks[-1] > 1000:
+        raise ValueError("--k values must be between 1 and 1000")
+    return ks
+
+
+def _eval_index_dir(settings, corpus: Path, index_given: bool) -> Path:
+    """Never overwrite the user's main index with another corpus: a different corpus than the
+    configured one gets its own index folder unless --index says otherwise."""
+    if index_given or corpus.resolve() == Path(settings.corpus_dir).resolve():
+        return settings.index_dir
+    digest = hashlib.sha1(str(corpus.resolve()).encode()).hexdigest()[:8]
+    return settings.index_dir.with_name(f"eval-{corpus.resolve().name}-{digest}")
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from kotae.evals.configs import build_retrievers, resolve_configs
+    from kotae.evals.gold import load_gold
+    from kotae.evals.report import console_table, write_outputs
+    from kotae.evals.run import evaluate
+    from kotae.settings import load_settings
+
+    ks = _ks(args.k)
+    if args.bootstrap < 100 or args.permutations < 100:
+        raise ValueError("--bootstrap and --permutations must be at least 100")
+    gold_path = args.gold or DEFAULT_GOLD
+    gold = load_gold(gold_path)
+    settings = load_settings(index_dir=args.index_dir, cache_dir=args.cache_dir, model=args.model, corpus_dir=args.corpus)
+    corpus = Path(settings.corpus_dir)
+    if not args.no_ingest and not corpus.is_dir():
+        raise FileNotFoundError(f"corpus folder {corpus} not found")
+    settings = settings.replace(index_dir=_eval_index_dir(settings, corpus, args.index_dir is not None))
+    configs = resolve_configs(args.configs)
+
+    def log(msg: str) -> None:
+        if not args.quiet:
+            print(msg, file=sys.stderr)
+
+    log(f"{len(gold)} questions from {gold_path}; configurations: {', '.join(c.name for c in configs)}")
+    retrievers, descriptions = build_retrievers(settings, configs, corpus_dir=corpus, ingest=not args.no_ingest,
+                                                progress=not args.quiet, log=log)
+    run = evaluate(gold, retrievers, ks, configs=descriptions, progress=not args.quiet)
+    summary = run.summary(n_boot=args.bootstrap, n_perm=args.permutations, seed=args.seed)
+    sources = {"gold": str(gold_path), "corpus": str(corpus), "index": str(settings.index_dir)}
+    paths = write_outputs(run, summary, args.out, args.name, sources=sources, chart=not args.no_chart)
+    if args.json:
+        print(json.dumps(summary, ensure_ascii=False, indent=1, default=str))
+    else:
+        g = summary["gold"]
+        print(f"{g['answerable']} answerable + {g['unanswerable']} unanswerable questions; "
+              f"mean [95% bootstrap CI]; Δ: paired randomisation test vs {summary['baseline']}, Holm-corrected")
+        print(console_table(summary))
+        warns = sorted({w for c in summary["configs"].values() for w in c["warnings"]})
+        if warns:
+            print(f"{len(warns)} warning(s), e.g.: {warns[0]} (all in {paths['json']})")
+        print(f"report: {paths['md']}")
+    return 0
