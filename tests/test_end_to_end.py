@@ -14,12 +14,13 @@ from kotae.service.cli import main
 QUESTIONS = [
     ("Series C のリード投資家はどこですか？", "000_88ac10f7089fed89.txt", "ASML"),
     ("Mistral AI の従業員数は2025年9月時点で何人？", "002_2a18f7e169fe24df.txt", "350人"),
-    ("ミストラルが最初に買収した会社は？", "004_80795f28c2f237e0.txt", "Koyeb"),
+    ("Mistral AI が初めて買収した企業はどこ？", "004_80795f28c2f237e0.txt", "Koyeb"),
     ("フランス軍事省との枠組み協定はいつ締結された？", "003_fdc008b822af32ee.txt", "2026年1月9日"),
     ("Vibe の Pro プランの月額料金は？", "001_56ffd51338effe2f.txt", "14.99"),
     ("Who led Mistral AI's Series C round?", "000_88ac10f7089fed89.txt", "ASML"),
     ("Which company did Mistral AI acquire first?", "004_80795f28c2f237e0.txt", "Koyeb"),
-    ("How many employees did Mistral have in September 2025?", "002_2a18f7e169fe24df.txt", "350人"),
+    # the front matter states it in English: "35 (early 2024) to 350 (September 2025)"
+    ("How many employees did Mistral have in September 2025?", "002_2a18f7e169fe24df.txt", "350"),
     ("When did Mistral sign the framework agreement with the French Ministry of the Armed Forces?", "003_fdc008b822af32ee.txt", "2026年1月9日"),
     ("How much does the Vibe Pro plan cost per month?", "001_56ffd51338effe2f.txt", "14.99"),
     ("What was Mistral's post-money valuation after the Series C?", "000_88ac10f7089fed89.txt", "11.7bn"),
