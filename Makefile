@@ -49,5 +49,11 @@ system-deps:
 test: install
 	$(PY) -m pytest -q
 
+# Retrieval evaluation on corpus/ + evals/gold.jsonl: the default and the main alternatives side by
+# side, 95% bootstrap CIs, paired tests vs the default. Writes evals/reports/latest.{md,png,json,...}.
+EVAL_CONFIGS ?= default dense keyword hybrid-rrf hybrid-weighted use-dense
+eval: models
+	$(KOTAE) eval --corpus corpus --gold evals/gold.jsonl --config $(EVAL_CONFIGS) --out evals/reports --name latest
+
 clean:
 	rm -rf $(VENV) .kotae build *.egg-info

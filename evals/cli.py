@@ -62,12 +62,12 @@ def cmd_eval(args: argparse.Namespace) -> int:
         raise ValueError("--bootstrap and --permutations must be at least 100")
     gold_path = args.gold or DEFAULT_GOLD
     gold = load_gold(gold_path)
+    configs = resolve_configs(args.configs)
     settings = load_settings(index_dir=args.index_dir, cache_dir=args.cache_dir, model=args.model, corpus_dir=args.corpus)
     corpus = Path(settings.corpus_dir)
     if not args.no_ingest and not corpus.is_dir():
         raise FileNotFoundError(f"corpus folder {corpus} not found")
     settings = settings.replace(index_dir=_eval_index_dir(settings, corpus, args.index_dir is not None))
-    configs = resolve_configs(args.configs)
 
     def log(msg: str) -> None:
         if not args.quiet:

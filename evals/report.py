@@ -34,6 +34,12 @@ def _cell(m: dict[str, Any] | None) -> str:
     return f"{_fmt(m['mean'])} [{_fmt(lo, 2)}, {_fmt(hi, 2)}]"
 
 
+def _p(p: float | None) -> str:
+    if p is None:
+        return "—"
+    return "p<0.001" if p < 0.001 else f"p={p:.3f}"
+
+
 def _short(text: str, n: int = 60) -> str:
     text = " ".join(str(text).split())
     return text if len(text) <= n else text[: n - 1] + "…"
@@ -153,7 +159,7 @@ def console_table(summary: dict[str, Any]) -> str:
         overall = c["metrics"].get("overall", {})
         vs = c.get("vs_baseline") or {}
         d = vs.get("mrr@10")
-        delta = f"{d['diff']:+.3f} p={d['p_holm']:.3f}" if d else "(baseline)"
+        delta = f"{d['diff']:+.3f} {_p(d['p_holm'])}" if d else "(baseline)"
         lines.append(f"{name:<{width}}" + "".join(f"{_cell(overall.get(m)):>22}" for m in MAIN_METRICS) + f"{delta:>24}")
     groups = [g for g in ("lang=ja", "lang=en", "crosslingual") if any(g in c["metrics"] for c in summary["configs"].values())]
     if groups:
@@ -222,7 +228,7 @@ def markdown(run: "EvalRun", summary: dict[str, Any], png_name: str | None, titl
             if not d:
                 return "—"
             sig = " ✱" if d["p_holm"] is not None and d["p_holm"] < 0.05 else ""
-            return f"{d['diff']:+.3f} [{d['ci'][0]:+.2f}, {d['ci'][1]:+.2f}] p={d['p_holm']:.3f}{sig} ({d['wins']}↑/{d['losses']}↓)"
+            return f"{d['diff']:+.3f} [{d['ci'][0]:+.2f}, {d['ci'][1]:+.2f}] {_p(d['p_holm'])}{sig} ({d['wins']}↑/{d['losses']}↓)"
 
         out.append(f"| `{name}` | " + " | ".join(_cell(o.get(m)) for m in MAIN_METRICS) + f" | {_cell(o.get(recall))} | {delta('hit@1')} | {delta('mrr@10')} |")
     out += ["", "✱ = p_holm < 0.05; ↑/↓ = questions where the configuration scored higher/lower than the baseline.", ""]
