@@ -43,6 +43,7 @@ class QuestionRun:
     metrics: dict[str, float]  # empty for unanswerable questions
     latency_ms: float
     crosslingual: bool | None = None  # question language differs from every relevant passage's
+    confidence: float | None = None  # the result's abstention signal, if the retriever gives one
 
     @property
     def first_relevant(self) -> int | None:
@@ -59,6 +60,7 @@ class QuestionRun:
             "n_relevant": self.n_relevant,
             "first_relevant_rank": self.first_relevant,
             "abstained": self.abstained,
+            "confidence": self.confidence,
             "metrics": {k: round(v, 6) for k, v in self.metrics.items()},
             "latency_ms": round(self.latency_ms, 2),
             "passages": self.passages,
@@ -86,6 +88,23 @@ class ConfigRun:
     def abstention(self) -> dict[str, Any]:
         return abstention_metrics({q.question.id: q.abstained for q in self.questions},
                                   {q.question.id: q.question.unanswerable for q in self.questions})
+
+    def abstention_sweep(self, thresholds: Sequence[float] | None = None) -> list[dict[str, Any]]:
+        """Abstention quality if the retriever abstained below each threshold of its signal
+        (the result's ``confidence`` when it has one, else the top passage's score) -- for
+        choosing a threshold without re-running. Default thresholds: every observed value."""
+        def signal(q: QuestionRun) -> float | None:
+            return q.confidence if q.confidence is not None else q.top_score
+
+        values = [signal(q) for q in self.questions]
+        if thresholds is None:
+            thresholds = sorted({v for v in values if v is not None})
+        unans = {q.question.id: q.question.unanswerable for q in self.questions}
+        out = []
+        for t in thresholds:
+            abst = {q.question.id: (v is None or v < t) for q, v in zip(self.questions, values)}
+            out.append({"threshold": float(t), **abstention_metrics(abst, unans)})
+        return out
 
 
 @dataclass
@@ -263,6 +282,7 @@ def evaluate(
             if rel.known_docs is not None:
                 warnings.extend(check_against_corpus(gold, rel.known_docs))
             rows: list[tuple[GoldQuestion, list[dict[str, Any]], bool, float]] = []
+            confidences: dict[str, float | None] = {}
             for q in gold:
                 t = time.perf_counter()
                 result = _search(retriever, q.question, depth)
@@ -270,10 +290,12 @@ def evaluate(
                 hits = list(getattr(result, "hits", result) or [])
                 found = getattr(result, "found", getattr(result, "answerable", None))
                 abstained = (found is False) or not hits
+                confidence = getattr(result, "confidence", None)
                 passages = [_hit_dict(h, i) for i, h in enumerate(hits, 1)]
                 for p in passages:
                     p["relevant"] = rel.is_relevant(q, p)
                 rows.append((q, passages, abstained, latency))
+                confidences[q.id] = float(confidence) if isinstance(confidence, (int, float)) else None
                 bar.update(1)
             warnings.extend(w for w in rel.judge.warnings if w not in warnings)
             rankings = {q.id: [_pid(p) for p in passages] for q, passages, _, _ in rows if q.answerable}
@@ -288,7 +310,8 @@ def evaluate(
             for q, passages, abstained, latency in rows:
                 langs = rel.rel_langs.get(q.id) or {p.get("lang") for p in passages if p["relevant"]} - {None}
                 cross = (q.lang not in langs) if (q.answerable and langs) else None
-                questions.append(QuestionRun(q, passages, len(relevant.get(q.id, ())), abstained, scores.get(q.id, {}), latency, cross))
+                questions.append(QuestionRun(q, passages, len(relevant.get(q.id, ())), abstained, scores.get(q.id, {}), latency, cross,
+                                             confidences.get(q.id)))
                 if q.answerable and not relevant.get(q.id) and rel.enumerated:
                     warnings.append(f"{q.id}: no passage in the index is relevant (unreachable; scored 0)")
             description = describe_retriever(retriever)

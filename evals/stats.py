@@ -130,6 +130,18 @@ def _latency(cfg: "ConfigRun") -> dict[str, float | None]:
     return {"p50": _r(np.percentile(v, 50), 2), "p95": _r(np.percentile(v, 95), 2), "mean": _r(v.mean(), 2)}
 
 
+def _best_threshold(cfg: "ConfigRun") -> dict[str, Any] | None:
+    """The threshold of the abstention signal with the best F1 of "no answer" (in-sample, so
+    optimistic: a hint for calibration, not a result)."""
+    if not any(q.question.unanswerable for q in cfg.questions):
+        return None
+    sweep = [r for r in cfg.abstention_sweep() if r["f1"] is not None]
+    if not sweep:
+        return None
+    best = max(sweep, key=lambda r: (r["f1"], -r["false_abstention"] if r["false_abstention"] is not None else 0))
+    return {k: _r(v, 6) if isinstance(v, float) else v for k, v in best.items()}
+
+
 def summarize(run: "EvalRun", n_boot: int = 2000, n_perm: int = 10000, seed: int = 0) -> dict[str, Any]:
     gold = run.gold
     paired = paired_tests(run, n_boot, n_perm, seed)
@@ -140,6 +152,7 @@ def summarize(run: "EvalRun", n_boot: int = 2000, n_perm: int = 10000, seed: int
             "config": cfg.config,
             "metrics": group_metrics(cfg, run.metrics, n_boot, seed),
             "abstention": {k: _r(v) if isinstance(v, float) else v for k, v in cfg.abstention().items()},
+            "abstention_best_threshold": _best_threshold(cfg),
             "unreachable": [q.question.id for q in answerable if q.n_relevant == 0],
             "latency_ms": _latency(cfg),
             "vs_baseline": paired.get(name),

@@ -285,3 +285,20 @@ def test_bootstrap_and_paired_tests():
     assert paired_randomization(v, v) == 1.0
     assert paired_randomization(np.ones(30), np.zeros(30), 2000) < 0.001
     assert holm({"a": 0.01, "b": 0.04, "c": 0.03}) == pytest.approx({"a": 0.03, "b": 0.06, "c": 0.06})
+
+
+def test_abstention_sweep_on_confidence():
+    backend = FakeBackend()
+    gold = parse_gold(GOLD_ROWS)
+
+    class Conf(FakeRetriever):
+        def search(self, query, k=5):
+            r = super().search(query, k)
+            r.confidence = {"q-gqa": 0.9, "q-year": 0.8, "q-fc": 0.3, "q-none1": 0.2, "q-none2": 0.1}[query]
+            return r
+
+    table = {q: [(0, 1.0)] for q in ("q-gqa", "q-year", "q-fc", "q-none1", "q-none2")}
+    cfg = evaluate(gold, {"c": Conf(backend, table)}, ks=(1,), progress=False).configs["c"]
+    sweep = {r["threshold"]: r for r in cfg.abstention_sweep([0.25, 0.5])}
+    assert sweep[0.25]["precision"] == 1.0 and sweep[0.25]["recall"] == 1.0 and sweep[0.25]["false_abstention"] == 0.0
+    assert sweep[0.5]["precision"] == pytest.approx(2 / 3) and sweep[0.5]["false_abstention"] == pytest.approx(1 / 3)
