@@ -12,7 +12,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install models index run ask test eval bench system-deps clean
+.PHONY: install models index run ask test eval bench bench-scale bench-scale-1m system-deps clean
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -54,6 +54,18 @@ test: install
 EVAL_CONFIGS ?= default dense keyword hybrid-rrf hybrid-weighted use-dense
 eval: models
 	$(KOTAE) eval --corpus corpus --gold evals/gold.jsonl --config $(EVAL_CONFIGS) --out evals/reports --name latest
+
+# Benchmarks (bench/README.md): ingest, query path over HTTP and in-process, scale at 10^4 and
+# 10^5 synthetic passages; JSON + Markdown into bench/results/. Loopback traffic only.
+bench: models
+	$(PY) -m kotae.bench.run
+
+bench-scale: install
+	$(PY) -m kotae.bench.run --only scale
+
+# 10^6 synthetic passages: ~4 GB RAM and 20-30 minutes on 2 cores.
+bench-scale-1m: install
+	$(PY) -m kotae.bench.scale --sizes 1000000 --profile 1m --latency-queries 30 --keyword-max 0 --name scale-1m
 
 clean:
 	rm -rf $(VENV) .kotae build *.egg-info

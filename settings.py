@@ -34,7 +34,7 @@ class Settings:
     max_tokens: int = 512
     # Keyword index and vector index
     keyword_tokenizer: str = "bigram"
-    vector_index: str = "auto"  # "auto" picks exact search for small corpora, HNSW above
+    vector_index: str = "auto"  # "auto", "flat", "hnsw", "hnsw-sq8", "ivf-sq8" or "ivf-pq" (index/vectors.py)
     # Retrieval
     top_k: int = 5
     retrieval_mode: str = "hybrid"  # "dense", "keyword" or "hybrid"
@@ -43,6 +43,7 @@ class Settings:
     keyword_weight: float = 1.0
     cross_lang_keyword_weight: float = 0.3
     candidates: int = 50
+    query_cache_size: int = 1024  # query embeddings kept (LRU); 0 = no cache (benchmarks)
     # Service
     host: str = "127.0.0.1"
     port: int = 8000

@@ -15,7 +15,7 @@ from kotae.index.keyword import KeywordIndex
 from kotae.index import meta
 from kotae.index.persist import FORMAT_VERSION, current_generation, new_build_dir, publish, read_manifest, remove_stale, write_lock
 from kotae.index.tokenize import tokenize
-from kotae.index.vectors import VectorIndex, choose_index_type
+from kotae.index.vectors import VectorIndex, choose_index
 from kotae.ingest.chunk import ChunkSettings
 from kotae.ingest.discover import discover
 from kotae.ingest.document import Document, Passage
@@ -206,10 +206,11 @@ def _count(passages: list[Passage], start: int, doc_id: str) -> int:
 
 def _write_generation(index_dir, docs, passages, matrix, statuses, cfg: BuildConfig, embedder_name: str, embedder) -> Path:
     build = new_build_dir(index_dir)
-    kind = choose_index_type(len(passages), cfg.vector_index)
+    spec = choose_index(len(passages), cfg.vector_index)
     dim = int(matrix.shape[1])
     np.save(build / EMBEDDINGS, matrix)
-    VectorIndex.build(matrix, dim, kind).save(build / "vectors.faiss")
+    vindex = VectorIndex.build(matrix, dim, spec.kind, spec.params)
+    vindex.save(build / "vectors.faiss")
     KeywordIndex.build([tokenize(p.embed_text, cfg.tokenizer) for p in passages]).save(build / "bm25")
     meta.create(build / "meta.sqlite", docs, passages)
     info = embedder.info if embedder is not None else None
@@ -220,7 +221,8 @@ def _write_generation(index_dir, docs, passages, matrix, statuses, cfg: BuildCon
         "embedder": {"name": embedder_name, "dim": dim, "max_tokens": info.max_tokens if info else cfg.chunk.max_tokens},
         "chunker": asdict(cfg.chunk),
         "keyword": {"library": "bm25s", "tokenizer": cfg.tokenizer},
-        "vector_index": kind,
+        "vector_index": vindex.kind,
+        "vector_index_params": vindex.params,
         "counts": {"documents": len(docs), "passages": len(passages)},
         "files": {s.doc_id: {"status": s.status if s.status == "skipped" else "indexed", "reason": s.reason, "passages": s.passages,
                              "warnings": s.warnings, "hash": next((d.content_hash for d in docs if d.doc_id == s.doc_id), None)}

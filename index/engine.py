@@ -59,4 +59,5 @@ def run_ingest(settings: Settings, corpus_dir: Path | None = None, rebuild: bool
 
 def open_retriever(settings: Settings) -> Retriever:
     backend = open_index(settings.index_dir, settings.model)
-    return Retriever(backend, get_embedder(settings.model, settings.cache_dir), retrieval_config(settings))
+    return Retriever(backend, get_embedder(settings.model, settings.cache_dir), retrieval_config(settings),
+                     cache_size=settings.query_cache_size)

@@ -1,0 +1,82 @@
+"""Functional tests of the benchmark code and the vector-index choice, on tiny sizes.
+
+Speed targets are measured by `make bench`, not here."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from kotae.bench import common, synthetic
+from kotae.index.vectors import EXACT_SEARCH_MAX, HNSW_FLAT_MAX, KINDS, VectorIndex, choose_index, choose_index_type
+
+
+def test_auto_index_choice_by_size_and_override():
+    assert choose_index(10).kind == "flat"
+    assert choose_index(EXACT_SEARCH_MAX).kind == "flat"
+    assert choose_index(EXACT_SEARCH_MAX + 1).kind == "hnsw"
+    big = choose_index(HNSW_FLAT_MAX + 1)
+    assert big.kind == "ivf-sq8" and 1 <= big.params["nprobe"] <= big.params["nlist"]
+    assert choose_index_type(10**6, "flat") == "flat"  # the setting overrides the size
+    assert choose_index(500, "hnsw").params["efSearch"] > 0
+    with pytest.raises(ValueError):
+        choose_index(10, "annoy")
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_every_index_kind_saves_loads_memory_mapped_and_filters(tmp_path, kind):
+    w = synthetic.world(topics=50)
+    x = synthetic.vectors(3000, w, seed=1)
+    q = synthetic.vectors(10, w, seed=2)
+    built = VectorIndex.build(x, x.shape[1], kind, {"M": 16, "efConstruction": 40, "efSearch": 64, "nlist": 16, "nprobe": 8,
+                                                    "m": 8, "nbits": 8})
+    np.save(tmp_path / "embeddings.npy", x)
+    built.save(tmp_path / "vectors.faiss")
+    index = VectorIndex.load(tmp_path / "vectors.faiss", built.kind)
+    assert index.size == 3000
+    exact = x @ q[0]
+    scores, rows = index.search(q[0], 10)
+    assert len(rows) == 10 and np.all(np.diff(scores) <= 1e-6)
+    assert len(set(rows.tolist()) & set(np.argsort(-exact)[:10].tolist())) >= 6
+    allowed = np.arange(0, 3000, 7)
+    _, frows = index.search(q[0], 5, allowed)
+    assert len(frows) == 5 and set(frows.tolist()) <= set(allowed.tolist())
+    assert len(index.search(q[0], 5, np.zeros(0, np.int64))[1]) == 0
+
+
+def test_scale_bench_runs_on_tiny_sizes_and_writes_valid_json(tmp_path):
+    from kotae.bench import scale
+
+    scale.run([2000], queries=20, latency_queries=10, runs=2, build_runs=1, profile="tiny", keyword_max=2000, out_dir=tmp_path, name="t")
+    data = json.loads((tmp_path / "t.json").read_text(encoding="utf-8"))
+    (block,) = data["vectors"]
+    assert block["n"] == 2000 and block["dim"] == synthetic.DIM
+    flat = next(r for r in block["indexes"] if r["kind"] == "flat")
+    assert flat["recall_at_10"] == 1.0 and flat["exact_latency_ratio"] == 1.0
+    for r in block["indexes"]:
+        assert 0 <= r["recall_at_10"] <= 1 and r["latency_ms"]["median"] > 0 and r["index_mb"] > 0
+    assert data["keyword"][0]["latency_ms"]["n"] == 2 * 20
+    assert "| index |" in (tmp_path / "t.md").read_text(encoding="utf-8")
+
+
+def test_summary_and_percentiles():
+    s = common.summary([1.0, 2.0, 3.0, 4.0, 100.0])
+    assert s["median"] == 3.0 and s["min"] == 1.0 and s["max"] == 100.0 and s["n"] == 5
+    assert common.percentile([1.0, 2.0], 50) == 1.5
+    assert len(common.repeat(lambda: None, runs=5)) == 5
+
+
+def test_gold_questions_are_spread_over_the_file():
+    from kotae.bench.query import gold_questions
+
+    qs = gold_questions(12)
+    assert len(qs) == 12 == len(set(qs))
+    assert any(q.isascii() for q in qs) and any(not q.isascii() for q in qs)
+
+
+def test_synthetic_tokens_look_like_text():
+    passages = synthetic.token_lists(50, seed=0)
+    queries = synthetic.token_queries(passages, 5, seed=1)
+    assert all(len(p) >= 8 for p in passages) and all(len(q) == 12 for q in queries)
