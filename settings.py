@@ -32,6 +32,10 @@ class Settings:
     chunk_min_chars: int = 80
     chunk_overlap_sentences: int = 1
     max_tokens: int = 512
+    # What one file may cost: larger files are skipped with a reason, never read.
+    max_text_mb: float = 20.0
+    max_pdf_mb: float = 200.0
+    max_pdf_pages: int = 5000
     # Keyword index and vector index
     keyword_tokenizer: str = "bigram"
     vector_index: str = "auto"  # "auto", "flat", "hnsw", "hnsw-sq8", "ivf-sq8" or "ivf-pq" (index/vectors.py)

@@ -19,9 +19,10 @@ from kotae.index.vectors import VectorIndex, choose_index
 from kotae.ingest.chunk import ChunkSettings
 from kotae.ingest.discover import discover
 from kotae.ingest.document import Document, Passage
-from kotae.ingest.read import IngestError, content_hash, read_document
+from kotae.ingest.read import IngestError, ReadLimits, content_hash, read_document, too_large
 
 EMBEDDINGS = "embeddings.npy"
+LARGE_FILE_BYTES = 5_000_000  # files above this get their own progress line
 
 
 @dataclass
@@ -62,6 +63,7 @@ class BuildConfig:
     tokenizer: str = "bigram"
     vector_index: str = "auto"
     batch_size: int = 32
+    limits: ReadLimits = ReadLimits()
 
 
 def _compatible(manifest: dict[str, Any], embedder_name: str, cfg: BuildConfig) -> bool:
@@ -126,8 +128,16 @@ def ingest(
             passages: list[Passage] = []
             vectors: list[np.ndarray | None] = []  # per document; None = to embed
             embedder = None
-            for source in tqdm(files, desc="reading", unit="file", disable=not progress, file=sys.stderr):
+            bar = tqdm(files, desc="reading", unit="file", disable=not progress, file=sys.stderr)
+            for source in bar:
                 try:
+                    size = source.path.stat().st_size
+                    large = too_large(source.kind, size, cfg.limits)
+                    if large:
+                        statuses.append(FileStatus(source.doc_id, "skipped", large))
+                        continue
+                    if progress and size > LARGE_FILE_BYTES:
+                        bar.write(f"reading {source.doc_id} ({size / 1e6:.1f} MB)", file=sys.stderr)
                     data = source.path.read_bytes()
                 except OSError as exc:
                     statuses.append(FileStatus(source.doc_id, "skipped", f"cannot be read ({exc.strerror})"))
@@ -140,9 +150,12 @@ def ingest(
                     if embedder is None:
                         embedder = load_embedder()
                     try:
-                        read = read_document(source, data, cfg.chunk, embedder.count_tokens)
+                        read = read_document(source, data, cfg.chunk, embedder.count_tokens, cfg.limits)
                     except IngestError as exc:
                         statuses.append(FileStatus(source.doc_id, "skipped", str(exc)))
+                        continue
+                    except Exception as exc:  # noqa: BLE001 - one hostile file never stops the ingest
+                        statuses.append(FileStatus(source.doc_id, "skipped", f"could not be read (unexpected {type(exc).__name__}: {str(exc)[:120]})"))
                         continue
                     doc, doc_passages, doc_vectors = read.document, read.passages, None
                     statuses.append(FileStatus(source.doc_id, "indexed", passages=len(doc_passages), warnings=list(doc.warnings)))

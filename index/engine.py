@@ -13,6 +13,8 @@ from kotae.index.build import BuildConfig, IngestReport, ingest
 from kotae.index.search import RetrievalConfig, Retriever
 from kotae.index.store import open_index
 from kotae.ingest.chunk import ChunkSettings
+from kotae.ingest.pdf import PdfLimits
+from kotae.ingest.read import ReadLimits
 from kotae.settings import Settings
 
 
@@ -22,6 +24,11 @@ def build_config(settings: Settings) -> BuildConfig:
         tokenizer=settings.keyword_tokenizer,
         vector_index=settings.vector_index,
         batch_size=settings.embed_batch_size,
+        limits=ReadLimits(
+            max_text_bytes=int(settings.max_text_mb * 1e6),
+            max_pdf_bytes=int(settings.max_pdf_mb * 1e6),
+            pdf=PdfLimits(max_pages=settings.max_pdf_pages),
+        ),
     )
 
 

@@ -34,6 +34,24 @@ def _japanese_share(text: str) -> float:
     return good / len(text)
 
 
+def _japanese_non_ascii_share(text: str) -> float:
+    """Share of the non-ASCII characters that Japanese text in a legacy encoding produces:
+    kana, kanji, full/half-width forms, CJK and general punctuation, the symbols, Greek and
+    Cyrillic of JIS X 0208. A UTF-8 file with a stray bad byte decodes "without error" as
+    CP932 too, but into private-use or C1 characters, which this catches."""
+    n = good = 0
+    for ch in text:
+        o = ord(ch)
+        if o < 0x80:
+            continue
+        n += 1
+        if (0x3000 <= o <= 0x30FF or 0x4E00 <= o <= 0x9FFF or 0x3400 <= o <= 0x4DBF or 0xF900 <= o <= 0xFAFF
+                or 0xFF01 <= o <= 0xFF9F or 0xFFE0 <= o <= 0xFFE5 or 0x2010 <= o <= 0x27BF or 0x2460 <= o <= 0x24FF
+                or 0x0391 <= o <= 0x0451 or o in (0xA5, 0xA7, 0xA8, 0xAC, 0xB0, 0xB1, 0xB4, 0xB6, 0xD7, 0xF7) or 0x31F0 <= o <= 0x31FF):
+            good += 1
+    return good / n if n else 1.0
+
+
 def _looks_binary(text: str) -> bool:
     controls = sum(1 for ch in text if ord(ch) < 32 and ch not in "\n\r\t\f")
     return controls > max(8, len(text) // 100)
@@ -61,7 +79,7 @@ def decode_bytes(data: bytes) -> Decoded:
             continue
     if candidates:
         enc, text = max(candidates, key=lambda c: _japanese_share(c[1]))
-        if _japanese_share(text) >= 0.9:
+        if _japanese_share(text) >= 0.9 and _japanese_non_ascii_share(text) >= 0.9:
             return _checked(text, "shift_jis" if enc == "cp932" else "euc-jp")
     lossy = data.decode("utf-8", errors="replace")
     invalid = lossy.count("\ufffd")

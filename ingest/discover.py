@@ -6,6 +6,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from kotae.ingest.docid import validate_doc_id
+
 SUPPORTED_SUFFIXES = {".txt": "text", ".md": "markdown", ".markdown": "markdown", ".pdf": "pdf"}
 
 
@@ -47,6 +49,12 @@ def discover(corpus_dir: Path) -> tuple[list[SourceFile], list[Skipped]]:
             if kind is None:
                 continue
             try:
+                validate_doc_id(doc_id)
+            except ValueError as exc:
+                # The id is reported in a printable form; the file is not read.
+                skipped.append(Skipped(printable_id(doc_id), f"file name cannot be a document id: {exc}"))
+                continue
+            try:
                 target = path.resolve(strict=True)
             except (OSError, RuntimeError):
                 skipped.append(Skipped(doc_id, "broken or looping symbolic link"))
@@ -59,3 +67,10 @@ def discover(corpus_dir: Path) -> tuple[list[SourceFile], list[Skipped]]:
             found.append(SourceFile(doc_id, path, kind))
     found.sort(key=lambda f: f.doc_id)
     return found, skipped
+
+
+def printable_id(doc_id: str) -> str:
+    """A file name that is not valid UTF-8 or holds control characters, made safe to print
+    and to store (JSON, SQLite): undecodable bytes as \\xNN, controls as \\uNNNN."""
+    raw = doc_id.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    return "".join(ch if ch.isprintable() or ch == " " else f"\\u{ord(ch):04x}" for ch in raw)

@@ -53,7 +53,29 @@ def _parse(raw: str) -> tuple[dict[str, Any], str | None]:
         return _salvage(raw)
     if not isinstance(data, dict):
         return {}, None
+    if _too_many_values(data):
+        return {}, f"front matter expands to more than {_MAX_VALUES:,} values (YAML aliases?); ignored as metadata"
     return {str(k): v for k, v in data.items()}, None
+
+
+_MAX_VALUES = 10_000
+
+
+def _too_many_values(data: Any) -> bool:
+    """Aliases share objects, so a few of them can stand for millions of values once the
+    metadata is walked or stored. Count (with a budget, so this walk is cheap too)."""
+    budget = _MAX_VALUES
+    stack = [data]
+    while stack:
+        value = stack.pop()
+        budget -= 1
+        if budget < 0:
+            return True
+        if isinstance(value, dict):
+            stack.extend(value.values())
+        elif isinstance(value, (list, tuple)):
+            stack.extend(value)
+    return False
 
 
 def _salvage(raw: str) -> tuple[dict[str, Any], str | None]:

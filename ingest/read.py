@@ -12,12 +12,33 @@ from kotae.ingest.decode import DecodeError, decode_bytes
 from kotae.ingest.discover import SourceFile
 from kotae.ingest.document import Document, Passage
 from kotae.ingest.frontmatter import split_front_matter, title_from_metadata
-from kotae.ingest.pdf import PdfError, extract_pdf
+from kotae.ingest.pdf import PdfError, PdfLimits, extract_pdf
 from kotae.ingest.structure import segment_body
 
 
 class IngestError(ValueError):
     """A file that cannot become a document; the message says why, for the summary."""
+
+
+@dataclass(frozen=True)
+class ReadLimits:
+    """What one file may cost. Files above the size caps are not read at all."""
+
+    max_text_bytes: int = 20_000_000
+    max_pdf_bytes: int = 200_000_000
+    pdf: PdfLimits = PdfLimits()
+
+    def max_bytes(self, kind: str) -> int:
+        return self.max_pdf_bytes if kind == "pdf" else self.max_text_bytes
+
+
+def too_large(kind: str, size: int, limits: ReadLimits) -> str | None:
+    """The skip reason for a file of `size` bytes, or None if it may be read."""
+    cap = limits.max_bytes(kind)
+    if size <= cap:
+        return None
+    setting = "KOTAE_MAX_PDF_MB" if kind == "pdf" else "KOTAE_MAX_TEXT_MB"
+    return f"is {size / 1e6:.1f} MB, above the {cap / 1e6:g} MB limit for {'PDF' if kind == 'pdf' else 'text'} files ({setting}); not read"
 
 
 @dataclass(frozen=True)
@@ -35,7 +56,17 @@ def content_hash(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def read_document(source: SourceFile, data: bytes, cfg: ChunkSettings, count_tokens: TokenCounter | None = None) -> ReadDocument:
+def read_document(
+    source: SourceFile,
+    data: bytes,
+    cfg: ChunkSettings,
+    count_tokens: TokenCounter | None = None,
+    limits: ReadLimits | None = None,
+) -> ReadDocument:
+    limits = limits or ReadLimits()
+    reason = too_large(source.kind, len(data), limits)
+    if reason:
+        raise IngestError(reason)
     if not data.strip():
         raise IngestError("is empty")
     warnings: list[str] = []
@@ -43,7 +74,7 @@ def read_document(source: SourceFile, data: bytes, cfg: ChunkSettings, count_tok
     pdf_title = None
     if source.kind == "pdf":
         try:
-            pdf = extract_pdf(data)
+            pdf = extract_pdf(data, limits=limits.pdf)
         except PdfError as exc:
             raise IngestError(str(exc)) from None
         text, encoding, page_starts, pdf_title = pdf.text, "pdf", pdf.page_starts, pdf.title
