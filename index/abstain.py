@@ -15,7 +15,17 @@ from typing import Sequence
 LEXICAL_WEIGHT = 0.0
 
 
-def abstain_signal(hits: Sequence) -> float:
+def abstain_signal(hits: Sequence, lexical_weight: float | None = None) -> float:
+    lexical_weight = LEXICAL_WEIGHT if lexical_weight is None else lexical_weight
     dense = max((h.scores.get("dense", 0.0) for h in hits), default=0.0)
     lexical = max((h.scores.get("sentence", 0.0) for h in hits), default=0.0)
-    return float(dense + LEXICAL_WEIGHT * lexical)
+    return float(dense + lexical_weight * lexical)
+
+
+# Thresholds on abstain_signal calibrated per embedder (cosine scales differ between models);
+# evals/reports/hybrid-ablation.md. An embedder without one never abstains.
+CALIBRATED: dict[str, float] = {}
+
+
+def calibrated_threshold(model: str) -> float | None:
+    return CALIBRATED.get(model)

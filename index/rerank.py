@@ -32,7 +32,7 @@ class Candidate:
     text: str
     context: str
     lang: str
-    first_stage: float  # fused score, normalised to [0, 1] over the candidates
+    first_stage: float  # fused score, min-max normalised to [0, 1] over the candidates
     # filled by SentenceScorer
     sentence: float = 0.0
     context_match: float = 0.0
@@ -58,22 +58,41 @@ class SentenceScorer:
     """Idf-weighted query-token coverage per sentence. Sentence token sets are cached per
     (tokenizer, passage text) since the same passages come back for related questions."""
 
-    def __init__(self, tokenizer: str, idf, cache_size: int = 20000):
+    # shared by all scorers of a process: (tokenizer, passage text) -> sentence spans and tokens
+    _cache: OrderedDict[tuple[str, str], list[tuple[tuple[int, int], frozenset[str]]]] = OrderedDict()
+    cache_size = 20000
+
+    def __init__(self, tokenizer: str, idf):
         self.tokenizer = tokenizer
         self._idf = idf  # callable: list[str] -> np.ndarray
-        self._cache: OrderedDict[str, list[tuple[tuple[int, int], frozenset[str]]]] = OrderedDict()
-        self._cache_size = cache_size
 
     def _sentences(self, text: str) -> list[tuple[tuple[int, int], frozenset[str]]]:
-        got = self._cache.get(text)
+        key = (self.tokenizer, text)
+        got = self._cache.get(key)
         if got is None:
             got = [((s, e), frozenset(tokenize(text[s:e], self.tokenizer))) for s, e in sentence_spans(text)]
-            self._cache[text] = got
-            while len(self._cache) > self._cache_size:
+            self._cache[key] = got
+            while len(self._cache) > self.cache_size:
                 self._cache.popitem(last=False)
         else:
-            self._cache.move_to_end(text)
+            try:
+                self._cache.move_to_end(key)
+            except KeyError:  # evicted by another thread meanwhile
+                pass
         return got
+
+    def _context_tokens(self, context: str) -> frozenset[str]:
+        if not context:
+            return frozenset()
+        return self._sentences_of_context(context)
+
+    def _sentences_of_context(self, context: str) -> frozenset[str]:
+        key = (self.tokenizer, "\0ctx" + context)
+        got = self._cache.get(key)
+        if got is None:
+            got = [((0, len(context)), frozenset(tokenize(context, self.tokenizer)))]
+            self._cache[key] = got
+        return got[0][1]
 
     def query_weights(self, query: str) -> dict[str, float]:
         tokens = sorted(set(tokenize(query, self.tokenizer)))
@@ -92,7 +111,7 @@ class SentenceScorer:
                     s = sum(w for t, w in weights.items() if t in toks) / total
                     if s > best:
                         best, best_span = s, span
-                ctx = set(tokenize(c.context, self.tokenizer)) if c.context else set()
+                ctx = self._context_tokens(c.context)
                 c.context_match = sum(w for t, w in weights.items() if t in ctx) / total
             c.sentence, c.highlight = best, best_span
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import unicodedata
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
@@ -134,16 +135,24 @@ class Retriever:
         # Query tokens must come from the same tokenizer as the index's passages.
         self.tokenizer = keyword_meta.get("tokenizer", config.tokenizer)
         self._lang_groups: list[tuple[str, bool]] | None = None
+        self._by_lang: dict[str, tuple[str, ...]] | None = None
         self._reranker = make_reranker(
             config.rerank, SecondStageConfig(config.sentence_weight, config.context_weight, config.rerank_cross_lang_factor)
         )
         self._sentences = SentenceScorer(self.tokenizer, self._idf)
+
+    def _doc_langs(self) -> np.ndarray:
+        """Language of each row's document (see LocalIndex.passage_doc_langs)."""
+        f = getattr(self.backend, "passage_doc_langs", None)
+        return f() if f is not None else self.backend.passage_langs()
 
     def _idf(self, tokens: list[str]) -> np.ndarray:
         idf = getattr(self.backend, "keyword_idf", None)
         return idf(tokens) if idf is not None else np.ones(len(tokens), np.float32)
 
     def embed_query(self, query: str) -> np.ndarray:
+        # NFKC like the keyword side: ＡＳＭＬ and ｻｰﾊﾞｰﾚｽ embed as ASML and サーバーレス
+        query = unicodedata.normalize("NFKC", query)
         cached = self._cache.get(query)
         if cached is None:
             cached = self.embedder.embed_queries([query])[0]
@@ -181,9 +190,14 @@ class Retriever:
         head = ranked[:depth]
         stored = {s.row: s for s in self.backend.passages(head)}
         head = [r for r in head if r in stored]
-        top = max((fused[r] for r in head), default=1.0) or 1.0
+        # first-stage scores min-max normalised over the candidates, so that the second
+        # stage's weights mean the same whatever the fusion method's scale
+        hi = max((fused[r] for r in head), default=1.0)
+        lo = min((fused[r] for r in head), default=0.0)
+        span = (hi - lo) or 1.0
+        doc_langs = self._doc_langs()
         candidates = [
-            Candidate(r, stored[r].passage.text, stored[r].passage.context, stored[r].passage.lang, fused[r] / top)
+            Candidate(r, stored[r].passage.text, stored[r].passage.context, str(doc_langs[r]), (fused[r] - lo) / span)
             for r in head
         ]
         self._sentences.score(self._sentences.query_weights(query), candidates)
@@ -229,9 +243,9 @@ class Retriever:
         return abstain_signal(hits)
 
     def _language_groups(self) -> list[tuple[str, bool]]:
-        """(language, has enough passages for its own statistics) for each passage language."""
+        """(language, has enough passages for its own statistics) for each document language."""
         if self._lang_groups is None:
-            langs, counts = np.unique(self.backend.passage_langs().astype(str), return_counts=True)
+            langs, counts = np.unique(self._doc_langs().astype(str), return_counts=True)
             self._lang_groups = [(str(l), int(c) >= self.config.lang_min_passages) for l, c in zip(langs, counts)]
         return self._lang_groups
 
@@ -246,9 +260,18 @@ class Retriever:
         overall = (float(scores.mean()), float(scores.std()) or 1.0) if len(scores) else (0.0, 1.0)
         merged: dict[int, float] = {}
         raw: dict[int, float] = {}
-        doc_ids = filters.doc_ids if filters is not None else None
+        wanted = set(filters.doc_ids) if filters is not None and filters.doc_ids is not None else None
+        if self._by_lang is None:
+            f = getattr(self.backend, "doc_ids_by_lang", None)
+            self._by_lang = f() if f is not None else {}
+        by_lang = self._by_lang or None
         for lang, big in groups:
-            s, r = self.backend.dense(qvec, n, Filters(lang=lang, doc_ids=doc_ids))
+            if by_lang is not None:
+                ids = by_lang.get(lang, ())
+                group = Filters(doc_ids=tuple(i for i in ids if wanted is None or i in wanted))
+            else:
+                group = Filters(lang=lang, doc_ids=filters.doc_ids if filters is not None else None)
+            s, r = self.backend.dense(qvec, n, group)
             if len(s) == 0:
                 continue
             mean, std = (float(s.mean()), float(s.std()) or 1.0) if big and len(s) >= 5 else overall
@@ -266,7 +289,7 @@ class Retriever:
         if len(lists) == 1:
             (only,) = lists.values()
             return dict(zip(only.rows.tolist(), only.scores.tolist()))
-        same = self.backend.passage_langs() == lang
+        same = self._doc_langs() == lang
         keyword_weight = np.where(same, cfg.keyword_weight, cfg.keyword_weight * cfg.cross_lang_keyword_weight)
         weights = {"dense": cfg.dense_weight, "bm25": keyword_weight}
         if cfg.fusion == "weighted":

@@ -58,6 +58,7 @@ class LocalIndex:
         doc_ids, langs = self.meta.columns()
         self._doc_ids = np.array(doc_ids, dtype=object)
         self._langs = np.array(langs, dtype=object)
+        self._doc_langs: np.ndarray | None = None
 
     def _mask(self, filters: Filters | None) -> np.ndarray | None:
         if filters is None or (filters.lang is None and filters.doc_ids is None):
@@ -84,6 +85,29 @@ class LocalIndex:
 
     def passage_langs(self) -> np.ndarray:
         return self._langs
+
+    def passage_doc_langs(self) -> np.ndarray:
+        """Per row, the main language of the passage's document (most passages). A table or
+        an English quotation inside a Japanese report is still part of a Japanese document;
+        retrieval weighs lexical evidence by this, not by the fragment's own language."""
+        if self._doc_langs is None:
+            out = self._langs.copy()
+            if len(out):
+                doc_codes, doc_idx = np.unique(self._doc_ids.astype(str), return_inverse=True)
+                lang_codes, lang_idx = np.unique(self._langs.astype(str), return_inverse=True)
+                counts = np.zeros((len(doc_codes), len(lang_codes)), dtype=np.int64)
+                np.add.at(counts, (doc_idx, lang_idx), 1)
+                out = lang_codes[counts.argmax(axis=1)][doc_idx].astype(object)
+            self._doc_langs = out
+        return self._doc_langs
+
+    def doc_ids_by_lang(self) -> dict[str, tuple[str, ...]]:
+        """Document ids grouped by their main language (see passage_doc_langs)."""
+        langs = self.passage_doc_langs()
+        out: dict[str, set[str]] = {}
+        for doc_id, lang in zip(self._doc_ids.tolist(), langs.tolist()):
+            out.setdefault(str(lang), set()).add(doc_id)
+        return {lang: tuple(sorted(ids)) for lang, ids in out.items()}
 
     def documents(self) -> list[dict[str, Any]]:
         return self.meta.documents()

@@ -100,7 +100,7 @@ def _sudachi():
     if tok is None:
         from sudachipy import Dictionary
 
-        tok = _local.sudachi = Dictionary(dict="core").create()  # one per thread: not thread-safe
+        tok = _local.sudachi = Dictionary(dict="core").tokenizer()  # one per thread: not thread-safe
     return tok
 
 

@@ -42,6 +42,13 @@ class RetokenizedBackend:
     def passage_langs(self) -> np.ndarray:
         return self._inner.passage_langs()
 
+    def passage_doc_langs(self) -> np.ndarray:
+        inner = getattr(self._inner, "passage_doc_langs", None)
+        return inner() if inner is not None else self._inner.passage_langs()
+
+    def doc_ids_by_lang(self):
+        return self._inner.doc_ids_by_lang()
+
     def documents(self):
         return self._inner.documents()
 
