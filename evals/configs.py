@@ -46,7 +46,11 @@ DESCRIPTIONS = {
     "use-hybrid": "Universal Sentence Encoder multilingual + BM25",
 }
 # Settings that say nothing about retrieval quality, or are secret, stay out of reports.
-_NOT_RECORDED = {"api_key", "host", "port"}
+_NOT_RECORDED = {"host", "port"}
+
+
+def _secret_or_irrelevant(name: str) -> bool:
+    return name in _NOT_RECORDED or name.endswith(("api_key", "_key", "secret", "password", "_token"))
 # `make eval` / `kotae eval` without --config.
 MAIN = ("default", "dense", "keyword", "hybrid-rrf", "use-dense")
 
@@ -201,6 +205,6 @@ def build_retrievers(base: Settings, configs: list[EvalConfig], corpus_dir: Path
             cache.size = max(getattr(cache, "size", 0), 100_000)
             retriever._cache = cache
         retrievers[config.name] = retriever
-        recorded = {k: v for k, v in dataclasses.asdict(settings).items() if k not in _NOT_RECORDED}
+        recorded = {k: v for k, v in dataclasses.asdict(settings).items() if not _secret_or_irrelevant(k)}
         descriptions[config.name] = {**config.describe(), "settings": _jsonable(recorded)}
     return retrievers, descriptions
