@@ -6,11 +6,19 @@ from __future__ import annotations
 import zlib
 from typing import Callable, Sequence
 
+from dataclasses import dataclass
+
 import numpy as np
 
-from kotae.index.embedders.base import EmbedderInfo
-
 DIM = 64
+
+
+@dataclass(frozen=True)
+class EmbedderInfo:  # same fields as kotae.index.embedders.base.EmbedderInfo, without importing torch
+    name: str
+    dim: int
+    max_tokens: int
+    source: str
 
 
 class FakeEmbedder:
