@@ -80,6 +80,7 @@ class _Previous:
     def __init__(self, generation: Path | None, embedder_name: str, cfg: BuildConfig, rebuild: bool):
         self.hashes: dict[str, str] = {}
         self.meta = None
+        self.keyword_tokenizer: str | None = None
         if generation is None or rebuild:
             return
         manifest = read_manifest(generation)
@@ -87,6 +88,7 @@ class _Previous:
             print("index settings changed (embedder or chunker): re-embedding every document", file=sys.stderr)
             return
         self.hashes = {d: f["hash"] for d, f in manifest["files"].items() if f["status"] != "skipped"}
+        self.keyword_tokenizer = manifest.get("keyword", {}).get("tokenizer")  # a new one rebuilds BM25 only
         self.meta = meta.MetaStore(generation / "meta.sqlite")
         self.vectors = np.load(generation / EMBEDDINGS, mmap_mode="r")
 
@@ -166,6 +168,7 @@ def ingest(
             old_docs = set(previous.hashes)
             removed = sorted(old_docs - {d.doc_id for d in docs})
             changed = embedded > 0 or bool(removed) or previous.meta is None or len(docs) != len(old_docs)
+            changed = changed or previous.keyword_tokenizer != cfg.tokenizer
             if changed or current_generation(index_dir) is None:
                 _write_generation(index_dir, docs, passages, matrix, statuses, cfg, embedder_name, embedder)
         finally:
