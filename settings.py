@@ -27,6 +27,8 @@ class Settings:
     # Embedder: "e5-small" (default), "use-multilingual", or any sentence-transformers id or path.
     model: str = "e5-small"
     embed_batch_size: int = 32
+    # Query encoding: "torch", or "onnx" (ONNX Runtime int8, exported once into the cache; bench/README.md)
+    embed_backend: str = "torch"
     # Chunking, in characters of source text; the embedder's token limit caps it further.
     chunk_chars: int = 400
     chunk_min_chars: int = 80

@@ -45,18 +45,18 @@ def retrieval_config(settings: Settings) -> RetrievalConfig:
 
 
 @lru_cache(maxsize=4)
-def get_embedder(model: str, cache_dir: Path):
-    """One loaded model per process and name: loading costs seconds and a gigabyte."""
+def get_embedder(model: str, cache_dir: Path, backend: str = "torch"):
+    """One loaded model per process, name and backend: loading costs seconds and a gigabyte."""
     from kotae.index.embedders import load_embedder
 
-    return load_embedder(model, cache_dir)
+    return load_embedder(model, cache_dir, backend)
 
 
 def run_ingest(settings: Settings, corpus_dir: Path | None = None, rebuild: bool = False, progress: bool = True) -> IngestReport:
     return ingest(
         corpus_dir or settings.corpus_dir,
         settings.index_dir,
-        lambda: get_embedder(settings.model, settings.cache_dir),
+        lambda: get_embedder(settings.model, settings.cache_dir, settings.embed_backend),
         settings.model,
         build_config(settings),
         rebuild=rebuild,
@@ -66,5 +66,5 @@ def run_ingest(settings: Settings, corpus_dir: Path | None = None, rebuild: bool
 
 def open_retriever(settings: Settings) -> Retriever:
     backend = open_index(settings.index_dir, settings.model)
-    return Retriever(backend, get_embedder(settings.model, settings.cache_dir), retrieval_config(settings),
+    return Retriever(backend, get_embedder(settings.model, settings.cache_dir, settings.embed_backend), retrieval_config(settings),
                      cache_size=settings.query_cache_size)

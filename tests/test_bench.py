@@ -80,3 +80,18 @@ def test_synthetic_tokens_look_like_text():
     passages = synthetic.token_lists(50, seed=0)
     queries = synthetic.token_queries(passages, 5, seed=1)
     assert all(len(p) >= 8 for p in passages) and all(len(q) == 12 for q in queries)
+
+
+def test_unknown_embedding_backend_is_one_clear_error(tmp_path):
+    from kotae.index.embedders import EmbedderError, load_embedder
+
+    with pytest.raises(EmbedderError, match="backend"):
+        load_embedder("e5-small", tmp_path, backend="tensorrt")
+
+
+def test_embed_backend_setting_reads_from_the_environment():
+    from kotae.settings import load_settings
+
+    assert load_settings(env={}).embed_backend == "torch"
+    assert load_settings(env={"KOTAE_EMBED_BACKEND": "onnx"}).embed_backend == "onnx"
+    assert load_settings(env={"KOTAE_QUERY_CACHE_SIZE": "0"}).query_cache_size == 0

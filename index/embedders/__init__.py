@@ -20,12 +20,28 @@ BUNDLED: dict[str, BundledModel] = {m.name: m for m in (E5_SMALL, USE_MULTILINGU
 __all__ = ["BUNDLED", "Embedder", "EmbedderError", "EmbedderInfo", "describe_models", "load_embedder"]
 
 
-def load_embedder(name: str, cache_dir: Path) -> Embedder:
-    """A ready embedder; raises EmbedderError with a one-line reason if it cannot be made usable."""
+BACKENDS = ("torch", "onnx")
+
+
+def load_embedder(name: str, cache_dir: Path, backend: str = "torch") -> Embedder:
+    """A ready embedder; raises EmbedderError with a one-line reason if it cannot be made usable.
+
+    ``backend="onnx"``: queries are encoded by ONNX Runtime int8 (onnx_query.py); passages by torch."""
+    if backend not in BACKENDS:
+        raise EmbedderError(f"unknown embedding backend {backend!r}; choose one of {', '.join(BACKENDS)}")
     # torch defaults to physical cores at best; encoding is compute-bound, so use every core.
     torch.set_num_threads(os.cpu_count() or 1)
     bundled = BUNDLED.get(name)
-    return bundled.load(Path(cache_dir)) if bundled else generic.load(name)
+    embedder = bundled.load(Path(cache_dir)) if bundled else generic.load(name)
+    if backend == "onnx":
+        if not hasattr(embedder, "use_onnx_queries"):
+            raise EmbedderError(f"embedder {name!r} has no ONNX query path; use KOTAE_EMBED_BACKEND=torch")
+        source = bundled.source() if bundled else {"model": name}
+        try:
+            embedder.use_onnx_queries(source)
+        except Exception as exc:  # an export that fails is reported in one line, like any model problem
+            raise EmbedderError(f"could not prepare the ONNX query encoder for {name!r}: {str(exc).splitlines()[0]}") from None
+    return embedder
 
 
 def _describe_bundled(model: BundledModel, cache_dir: Path, default: str) -> dict:

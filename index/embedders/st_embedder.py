@@ -38,6 +38,17 @@ class STEmbedder:
         self.info = info
         self.prefixes = prefixes
         self._count = counter
+        self.query_encoder = None  # an OnnxQueryEncoder when KOTAE_EMBED_BACKEND=onnx
+        self.backend = "torch"
+
+    def use_onnx_queries(self, cache_source: dict[str, str]) -> None:
+        """Encode queries with ONNX Runtime int8 (exported once into the cache); passages stay on torch."""
+        from pathlib import Path
+
+        from . import onnx_query
+
+        self.query_encoder = onnx_query.load(self.model, Path(self.info.source), self.info.max_tokens, cache_source)
+        self.backend = "onnx"
 
     def _encode(self, texts: list[str]) -> np.ndarray:
         vectors = self.model.encode(
@@ -70,7 +81,10 @@ class STEmbedder:
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.empty((0, self.info.dim), dtype=np.float32)
-        return self._encode([self.prefixes.query + t for t in texts])
+        prefixed = [self.prefixes.query + t for t in texts]
+        if self.query_encoder is not None:
+            return self.query_encoder.encode(prefixed)
+        return self._encode(prefixed)
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         return self._count([self.prefixes.passage + t for t in texts])
