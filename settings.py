@@ -39,16 +39,28 @@ class Settings:
     max_pdf_mb: float = 200.0
     max_pdf_pages: int = 5000
     # Keyword index and vector index
-    keyword_tokenizer: str = "bigram"
+    keyword_tokenizer: str = "sudachi"  # "sudachi", "bigram" or "union" (index/tokenize.py)
     vector_index: str = "auto"  # "auto", "flat", "hnsw", "hnsw-sq8", "ivf-sq8" or "ivf-pq" (index/vectors.py)
     # Retrieval
     top_k: int = 5
     retrieval_mode: str = "hybrid"  # "dense", "keyword" or "hybrid"
-    fusion: str = "rrf"  # "rrf" or "weighted"
+    fusion: str = "weighted"  # "weighted" or "rrf"
     rrf_k: int = 60
     keyword_weight: float = 1.0
-    cross_lang_keyword_weight: float = 0.3
-    candidates: int = 50
+    cross_lang_keyword_weight: float = 0.5
+    candidates: int = 30
+    # Hybrid retrieval stages (index/search.py); defaults chosen on the gold set, see
+    # evals/reports/hybrid-ablation.md.
+    dense_norm: str = "none"  # "lang_z": dense scores standardised per document language; "none"
+    reranker: str = "sentence"  # second stage: "none", "sentence", or a path to a sentence-transformers CrossEncoder
+    rerank_candidates: int = 10
+    sentence_weight: float = 0.2
+    context_weight: float = 0.0
+    rerank_cross_lang_factor: float = 0.3
+    dedup_threshold: float = 0.6  # near-duplicate collapse in the top-k; 0 = off
+    # "not found in the documents" below this; -1 = the value calibrated for the embedder
+    # (index/abstain.py), 0 = never abstain
+    abstain_threshold: float = -1.0
     query_cache_size: int = 1024  # query embeddings kept (LRU); 0 = no cache (benchmarks)
     # Service
     host: str = "127.0.0.1"

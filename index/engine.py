@@ -9,6 +9,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
+from kotae.index.abstain import calibrated_threshold
 from kotae.index.build import BuildConfig, IngestReport, ingest
 from kotae.index.search import RetrievalConfig, Retriever
 from kotae.index.store import open_index
@@ -41,6 +42,14 @@ def retrieval_config(settings: Settings) -> RetrievalConfig:
         cross_lang_keyword_weight=settings.cross_lang_keyword_weight,
         candidates=settings.candidates,
         tokenizer=settings.keyword_tokenizer,
+        dense_norm=settings.dense_norm,
+        rerank=settings.reranker,
+        rerank_candidates=settings.rerank_candidates,
+        sentence_weight=settings.sentence_weight,
+        context_weight=settings.context_weight,
+        rerank_cross_lang_factor=settings.rerank_cross_lang_factor,
+        dedup_threshold=settings.dedup_threshold,
+        abstain_threshold=calibrated_threshold(settings.model) if settings.abstain_threshold < 0 else (settings.abstain_threshold or None),
     )
 
 

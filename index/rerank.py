@@ -41,8 +41,8 @@ class Candidate:
 
 @dataclass(frozen=True)
 class SecondStageConfig:
-    sentence_weight: float = 0.3
-    context_weight: float = 0.1
+    sentence_weight: float = 0.2
+    context_weight: float = 0.0
     # multiplies both lexical weights for passages in another language than the question's
     cross_lang_factor: float = 0.3
 

@@ -23,29 +23,31 @@ MODES = ("dense", "keyword", "hybrid")
 
 @dataclass(frozen=True)
 class RetrievalConfig:
+    """Defaults = the configuration chosen on the gold set (evals/reports/hybrid-ablation.md)."""
+
     mode: str = "hybrid"
-    fusion: str = "rrf"  # "rrf" or "weighted"
+    fusion: str = "weighted"  # "weighted" or "rrf"
     rrf_k: int = 60
     dense_weight: float = 1.0
     keyword_weight: float = 1.0
     # The keyword side cannot match across languages, so its votes for passages in
     # another language than the question's are mostly noise.
-    cross_lang_keyword_weight: float = 0.3
-    candidates: int = 50
-    tokenizer: str = "bigram"  # used only when the index does not record its own
+    cross_lang_keyword_weight: float = 0.5
+    candidates: int = 30
+    tokenizer: str = "sudachi"  # used only when the index does not record its own
     # Dense scores standardised per passage language ("lang_z") so that in a mixed-language
     # index an answer in the other language is not buried under same-language passages.
     dense_norm: str = "none"  # "none" or "lang_z"
     lang_min_passages: int = 20  # languages with fewer passages use the overall statistics
     # Second stage over the fused top `rerank_candidates`: "none", "sentence", or a path to a
     # sentence-transformers CrossEncoder.
-    rerank: str = "none"
-    rerank_candidates: int = 20
-    sentence_weight: float = 0.3
-    context_weight: float = 0.1
+    rerank: str = "sentence"
+    rerank_candidates: int = 10
+    sentence_weight: float = 0.2
+    context_weight: float = 0.0
     rerank_cross_lang_factor: float = 0.3
     # Near-duplicates (shingle containment >= this) move behind the rest; 0 = off.
-    dedup_threshold: float = 0.0
+    dedup_threshold: float = 0.6
     # Abstention: found = confidence >= threshold; None = always found.
     abstain_threshold: float | None = None
 
