@@ -168,6 +168,20 @@ def choose_abstention(bench: Bench, cfg: RetrievalConfig) -> dict[str, Any]:
     return {"chosen": best[1], "best_f1": best_f1, "grid_top": sorted(table, key=lambda r: -(r["f1"] or 0))[:10]}
 
 
+def duplicate_pairs(bench: Bench, cfg: RetrievalConfig, k: int = 5, threshold: float = 0.6) -> dict[str, int]:
+    """How many questions' top-k hold a near-duplicate pair (shingle containment >= threshold)."""
+    from kotae.index.dedup import containment, shingles
+
+    r = bench.retriever(cfg)
+    questions = pairs = 0
+    for q in bench.gold:
+        sh = [shingles(h.text) for h in r.search(q.question, k=k).hits]
+        p = sum(1 for i in range(len(sh)) for j in range(i) if containment(sh[i], sh[j]) >= threshold)
+        pairs += p
+        questions += p > 0
+    return {"questions": questions, "pairs": pairs, "of": len(bench.gold), "k": k, "threshold": threshold}
+
+
 def fmt_ci(g: dict, m: str) -> str:
     x = g.get(m)
     if not x:
@@ -273,6 +287,8 @@ def main(argv=None) -> int:
     record["ablation"] = summary
     record["latency_ms"] = lat
     record["abstention"] = choose_abstention(bench, final)
+    record["duplicates"] = {"without dedup": duplicate_pairs(bench, replace(final, dedup_threshold=0.0)),
+                            "with dedup": duplicate_pairs(bench, final)}
 
     if not args.no_mixed:
         mixed_corpus = eval_root / "mixed-corpus"
@@ -322,6 +338,11 @@ def write_report(out: Path, record: dict[str, Any]) -> None:
               f"({a['true_abstentions']} of {a['unanswerable']} unanswerable caught, {a['abstained']} abstentions). "
               f"Rule: highest recall with false abstention <= {MAX_FALSE_ABSTENTION}. For comparison the best-F1 point: "
               f"{json.dumps(record['abstention'].get('best_f1'))}.", ""]
+    if "duplicates" in record:
+        lines += ["## Near-duplicates in the top-5", "",
+                  *(f"- {name}: {d['questions']} of {d['of']} questions have a near-duplicate pair in the top-{d['k']} "
+                    f"({d['pairs']} pairs, containment >= {d['threshold']})" for name, d in record["duplicates"].items()),
+                  "", "Ranking metrics with and without: rows `+ second stage` and `+ dedup` above.", ""]
     if "mixed" in record:
         m = record["mixed"]
         lines += ["## Mixed-language corpus", "",
