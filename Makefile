@@ -12,7 +12,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install models index run ask test eval bench bench-scale bench-scale-1m system-deps clean
+.PHONY: install models index run ask test eval bench bench-soak bench-scale bench-scale-1m system-deps clean
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -59,6 +59,11 @@ eval: models
 # 10^5 synthetic passages; JSON + Markdown into bench/results/. Loopback traffic only.
 bench: models
 	$(PY) -m kotae.bench.run
+
+# Soak (bench/soak.py): 10 minutes at concurrency 16 of search, ask and a few uploads against a
+# real `kotae serve`; 0 errors and server RSS within 10% of its post-warm-up level.
+bench-soak: models
+	$(PY) -m kotae.bench.soak
 
 bench-scale: install
 	$(PY) -m kotae.bench.run --only scale
