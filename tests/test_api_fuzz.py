@@ -59,7 +59,17 @@ def test_api_conforms_to_its_schema_and_never_fails(fuzz_server):
         @given(case=operation.as_strategy())
         @settings(max_examples=MAX_EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True, database=None)
         def fuzz(case):
-            case.call_and_validate(headers={"Authorization": f"Bearer {KEY}"}, checks=wanted, timeout=60)
+            headers = {"Authorization": f"Bearer {KEY}"}
+            if isinstance(case.body, dict) and case.body.get("stream") is True:
+                # Known gap, for the HTTP service: the 200 text/event-stream response is declared as
+                # {"type": "string"}, which schemathesis 4 applies to each SSE event ({data, event});
+                # the events are checked here by hand instead.
+                response = case.call_and_validate(headers=headers, timeout=60,
+                                                  checks=[c for c in wanted if c is not checks.response_schema_conformance])
+                if response.status_code == 200:
+                    _check_sse(response.text)
+            else:
+                case.call_and_validate(headers=headers, checks=wanted, timeout=60)
 
         try:
             fuzz()
@@ -69,3 +79,15 @@ def test_api_conforms_to_its_schema_and_never_fails(fuzz_server):
             failures.append(f"{operation.label}: {exc}")
     assert len(operations) >= 8, operations
     assert not failures, "\n\n".join(failures)
+
+
+def _check_sse(body: str) -> None:
+    """Every event of a chat stream is `data: <chat.completion.chunk JSON>`, ending with [DONE]."""
+    import json
+
+    events = [e for e in body.split("\n\n") if e.strip()]
+    assert events and events[-1].strip() == "data: [DONE]", events[-1:]
+    for event in events[:-1]:
+        assert event.startswith("data: "), event[:200]
+        chunk = json.loads(event[len("data: "):])
+        assert chunk["object"] == "chat.completion.chunk" and isinstance(chunk["choices"], list), chunk
