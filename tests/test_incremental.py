@@ -14,21 +14,37 @@ from kotae.settings import load_settings
 REPO = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture()
-def small_corpus(tmp_path: Path, model_cache: Path):
-    corpus = tmp_path / "corpus"
+@pytest.fixture(scope="module")
+def built(tmp_path_factory, model_cache: Path):
+    """A small corpus indexed once with the real model; each test works on a copy, so the
+    model embeds the base corpus once per module, not once per test."""
+    root = tmp_path_factory.mktemp("incremental")
+    corpus = root / "corpus"
     corpus.mkdir()
     for name in ("001_56ffd51338effe2f.txt", "004_80795f28c2f237e0.txt"):
         shutil.copy(REPO / "corpus" / name, corpus / name)
     (corpus / "notes.md").write_text("# メモ\n\nKotae のテスト用メモ。データ主権について書く。\n", encoding="utf-8")
-    settings = load_settings(corpus_dir=corpus, index_dir=tmp_path / "index", cache_dir=model_cache)
-    return corpus, settings
+    settings = load_settings(corpus_dir=corpus, index_dir=root / "index", cache_dir=model_cache)
+    return root, run_ingest(settings, progress=False)
+
+
+@pytest.fixture()
+def small_corpus(built, tmp_path: Path, model_cache: Path):
+    root, _ = built
+    shutil.copytree(root / "corpus", tmp_path / "corpus")
+    shutil.copytree(root / "index", tmp_path / "index", symlinks=True)
+    settings = load_settings(corpus_dir=tmp_path / "corpus", index_dir=tmp_path / "index", cache_dir=model_cache)
+    return tmp_path / "corpus", settings
+
+
+def test_first_ingest_embeds_every_passage(built):
+    _, first = built
+    assert first.embedded == first.passages > 0
+    assert {f.status for f in first.files} == {"indexed"}
 
 
 def test_touching_one_document_re_embeds_only_its_passages(small_corpus):
     corpus, settings = small_corpus
-    first = run_ingest(settings, progress=False)
-    assert first.embedded == first.passages > 0
     first_generation = current_generation(settings.index_dir)
 
     again = run_ingest(settings, progress=False)
@@ -53,7 +69,6 @@ def test_touching_one_document_re_embeds_only_its_passages(small_corpus):
 
 def test_deleted_documents_disappear(small_corpus):
     corpus, settings = small_corpus
-    run_ingest(settings, progress=False)
     (corpus / "notes.md").unlink()
     report = run_ingest(settings, progress=False)
     assert report.removed == ["notes.md"] and report.embedded == 0
@@ -63,7 +78,6 @@ def test_deleted_documents_disappear(small_corpus):
 
 def test_a_failed_build_leaves_the_previous_index_usable(small_corpus, monkeypatch):
     corpus, settings = small_corpus
-    run_ingest(settings, progress=False)
     before = current_generation(settings.index_dir)
     (corpus / "more.md").write_text("# 追加\n\n新しい文書。\n", encoding="utf-8")
 
