@@ -43,6 +43,9 @@ def validate_doc_id(doc_id: object) -> str:
             raise ValueError("document id has an empty path segment ('//' or a trailing '/')")
         if segment in (".", ".."):
             raise ValueError("document id may not contain '.' or '..' path segments")
+        if segment.startswith("."):
+            # discovery skips hidden files, so such a document could never be indexed
+            raise ValueError("document id may not have a part starting with '.' (hidden files are not documents)")
         if len(segment.encode("utf-8")) > MAX_SEGMENT_BYTES:
             raise ValueError(f"document id has a path segment longer than {MAX_SEGMENT_BYTES} bytes")
     return doc_id

@@ -56,7 +56,7 @@ def _count(text: str) -> int:
 @router.post("/chat/completions", response_model=ChatResponse, summary="OpenAI Chat Completions (model: kotae)",
              responses={**errors(401, 404, 413, 422, 503),
                         200: {"description": "a chat.completion, or with `stream: true` an SSE stream of chat.completion.chunk",
-                              "content": {"text/event-stream": {"schema": {"type": "string"}, "example":
+                              "content": {"text/event-stream": {"example":
                                           'data: {"object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":"…"}}]}\n\ndata: [DONE]\n\n'}}}})
 async def chat_completions(body: ChatRequest, service: KotaeService = Depends(get_service)):
     question, history, query = _turns(body)
