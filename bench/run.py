@@ -24,6 +24,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--runs", type=int, default=5, help="timed runs after a warm-up, for every timing")
     ap.add_argument("--questions", type=int, default=40, help="gold questions per query pass")
     ap.add_argument("--cold-runs", type=int, default=5)
+    ap.add_argument("--ingest-runs", type=int, default=None, help="default: --runs")
+    ap.add_argument("--ingest-docs", type=int, default=None, help="ingest only the first N corpus files (default: all)")
     ap.add_argument("--scale-sizes", type=int, nargs="+", default=[10_000, 100_000])
     ap.add_argument("--scale-profile", default="default", choices=["default", "1m", "tiny"])
     ap.add_argument("--scale-name", default="scale")
@@ -48,7 +50,18 @@ def main(argv: list[str] | None = None) -> None:
     md = ["# kotae benchmark", ""]
     if "ingest" in parts:
         print("ingest", flush=True)
-        result["ingest"] = ingest.run(settings, work, runs=a.runs)
+        ingest_settings = settings
+        if a.ingest_docs:
+            import shutil
+
+            subset = work / "ingest-corpus"
+            shutil.rmtree(subset, ignore_errors=True)
+            subset.mkdir()
+            for f in sorted(p for p in settings.corpus_dir.iterdir() if p.is_file())[: a.ingest_docs]:
+                shutil.copy2(f, subset / f.name)
+            ingest_settings = settings.replace(corpus_dir=subset)
+        result["ingest"] = ingest.run(ingest_settings, work, runs=a.ingest_runs or a.runs)
+        result["ingest"]["documents"] = len([p for p in ingest_settings.corpus_dir.iterdir() if p.is_file()])
     if "query" in parts:
         from kotae.index.engine import run_ingest
 
