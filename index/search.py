@@ -6,7 +6,7 @@ import time
 import unicodedata
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -152,16 +152,40 @@ class Retriever:
         idf = getattr(self.backend, "keyword_idf", None)
         return idf(tokens) if idf is not None else np.ones(len(tokens), np.float32)
 
-    def embed_query(self, query: str) -> np.ndarray:
+    def embed_queries(self, queries: Sequence[str]) -> list[np.ndarray]:
+        """Query vectors, the uncached ones encoded together in one forward pass."""
         # NFKC like the keyword side: ＡＳＭＬ and ｻｰﾊﾞｰﾚｽ embed as ASML and サーバーレス
-        query = unicodedata.normalize("NFKC", query)
-        cached = self._cache.get(query)
-        if cached is None:
-            cached = self.embedder.embed_queries([query])[0]
-            self._cache.put(query, cached)
-        return cached
+        keys = [unicodedata.normalize("NFKC", q) for q in queries]
+        vectors = [self._cache.get(key) for key in keys]
+        missing = sorted({key for key, v in zip(keys, vectors) if v is None})
+        if missing:
+            fresh = dict(zip(missing, self.embedder.embed_queries(missing)))
+            for key, vector in fresh.items():
+                self._cache.put(key, vector)
+            vectors = [fresh[key] if v is None else v for key, v in zip(keys, vectors)]
+        return vectors
 
-    def search(self, query: str, k: int = 5, filters: Filters | None = None) -> SearchResult:
+    def embed_query(self, query: str) -> np.ndarray:
+        return self.embed_queries([query])[0]
+
+    def search_batch(self, requests: Sequence[tuple[str, int, Filters | None]]) -> list[SearchResult]:
+        """Several searches at once: one encoder pass for all their questions costs much less
+        than one pass each, which is what a busy server needs."""
+        if self.config.mode == "keyword" or len(requests) == 1:
+            return [self.search(q, k, f) for q, k, f in requests]
+        t = time.perf_counter()
+        vectors = self.embed_queries([q for q, _, _ in requests])
+        embed_ms = (time.perf_counter() - t) * 1000
+        results = []
+        for (query, k, filters), vector in zip(requests, vectors):
+            result = self.search(query, k, filters, query_vector=vector)
+            result.timings["embed_ms"] = embed_ms
+            result.timings["batch"] = float(len(requests))
+            result.timings["total_ms"] += embed_ms
+            results.append(result)
+        return results
+
+    def search(self, query: str, k: int = 5, filters: Filters | None = None, query_vector: np.ndarray | None = None) -> SearchResult:
         cfg = self.config
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
@@ -172,7 +196,7 @@ class Retriever:
         raw_dense: dict[int, float] = {}
         if cfg.mode in ("dense", "hybrid"):
             t = time.perf_counter()
-            qvec = self.embed_query(query)
+            qvec = self.embed_query(query) if query_vector is None else query_vector
             timings["embed_ms"] = (time.perf_counter() - t) * 1000
             t = time.perf_counter()
             lists["dense"], raw_dense = self._dense(qvec, n, filters)

@@ -1,6 +1,7 @@
 """What the HTTP layer calls: one object holding the live retriever and doing the work.
 
-Threads: every read of the index (search, documents) runs on one *reader* thread, so the
+Threads: every read of the index (search, documents) runs on one *reader* thread (searches
+that queue up there are batched, see batch.py), so the
 retriever's SQLite connection and query cache are never used concurrently, and the event loop
 never blocks on CPU work. Ingest (embedding an upload, rebuilding the index) runs on a separate
 *writer* thread, so searches keep being answered during an upload. When an ingest publishes a
@@ -24,6 +25,7 @@ from kotae.index.search import Retriever, SearchResult
 from kotae.index.store import Filters
 from kotae.index.tokenize import tokenize
 from kotae.ingest.discover import SUPPORTED_SUFFIXES, SourceFile
+from kotae.service.batch import QueryBatcher
 from kotae.service.answer import Answer, CitationFilter, extractive_answer, filter_citations, is_found, llm_messages
 from kotae.service.llm import LLMClient, LLMError
 from kotae.settings import Settings
@@ -75,6 +77,7 @@ class KotaeService:
         self.started = time.time()
         self._reader = ThreadPoolExecutor(1, thread_name_prefix="kotae-read")
         self._writer = ThreadPoolExecutor(1, thread_name_prefix="kotae-ingest")
+        self._batcher = QueryBatcher(self._reader)
         self._write_lock: asyncio.Lock | None = None
         self._loading: asyncio.Task | None = None
         self.llm: LLMClient | None = None
@@ -145,8 +148,7 @@ class KotaeService:
     # -- reads ----------------------------------------------------------------------------------
 
     async def search(self, query: str, k: int, filters: Filters | None = None) -> SearchResult:
-        retriever = self._live()
-        return await self._on(self._reader, retriever.search, query, k, filters)
+        return await self._batcher.search(self._live(), query, k, filters)
 
     async def ask(self, question: str, k: int, history: Sequence[Turn] = (), query: str | None = None) -> Answer:
         result = await self.search(query or question, k)
