@@ -190,19 +190,15 @@ def ingest(
 def _embed_missing(docs, passages, vectors, embedder, cfg: BuildConfig, progress: bool) -> tuple[int, float, np.ndarray]:
     from tqdm import tqdm
 
+    dim = embedder.info.dim if embedder is not None else next((v.shape[1] for v in vectors if v is not None), 0)
+    matrix = np.zeros((len(passages), dim), dtype=np.float32)
     todo: list[int] = []
     pos = 0
     for doc, vec in zip(docs, vectors):
-        n = sum(1 for _ in range(pos, pos + _count(passages, pos, doc.doc_id)))
+        n = _count(passages, pos, doc.doc_id)
         if vec is None:
             todo.extend(range(pos, pos + n))
-        pos += n
-    dim = embedder.info.dim if embedder is not None else next((v.shape[1] for v in vectors if v is not None), 0)
-    matrix = np.zeros((len(passages), dim), dtype=np.float32)
-    pos = 0
-    for doc, vec in zip(docs, vectors):
-        n = _count(passages, pos, doc.doc_id)
-        if vec is not None:
+        else:
             matrix[pos : pos + n] = vec
         pos += n
     if not todo:
