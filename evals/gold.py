@@ -158,7 +158,9 @@ def parse_question(obj: Any, where: str = "<gold>") -> GoldQuestion:
     # then relevance is the span overlap, not "any passage of the document".
     if doc is not None and not passages and doc not in docs:
         docs = docs + (doc,)
-    if answers and not docs:
+    # Beside a passage span, `answers` are the gold answer strings for answer metrics; the
+    # span alone decides relevance. Without a span they select passages of `docs`.
+    if answers and not docs and not passages:
         raise _fail(where, "'answers' needs 'docs' or 'doc' (the documents the answers are in)")
 
     if unanswerable and (docs or answers or passages):

@@ -266,6 +266,16 @@ def test_project_gold_loads():
     assert all(q.extra.get("style") for q in gold)
 
 
+def test_devset_gold_loads_answers_beside_a_passage_span():
+    """The shared devset gives `doc` + `passage` (relevance) and `answers` (answer metrics)."""
+    gold = load_gold(REPO.parent / "shared" / "devsets" / "ja_jaquad_train" / "gold.jsonl")
+    assert len(gold) == 500
+    assert all(q.passages and q.answers and not q.docs for q in gold)
+    # answers alone still need their documents
+    with pytest.raises(GoldError, match="'answers' needs"):
+        parse_question({"id": "x", "question": "q", "answers": ["a"]}, "t")
+
+
 # ---- abstention and statistics --------------------------------------------------------------
 
 
