@@ -22,6 +22,11 @@ def _default_home() -> Path:
 @dataclass(frozen=True)
 class Settings:
     corpus_dir: Path = Path("corpus")
+    # Storage (index/backends/): "local" = files under index_dir; "postgres" = PostgreSQL + pgvector
+    # at database_url, searches optionally on a read replica at database_read_url.
+    backend: str = "local"
+    database_url: str = ""
+    database_read_url: str = ""
     index_dir: Path = field(default_factory=lambda: _default_home() / "index")
     cache_dir: Path = field(default_factory=lambda: _default_home() / "cache")
     # Embedder: "e5-small" (default), "use-multilingual", or any sentence-transformers id or path.
@@ -42,7 +47,7 @@ class Settings:
     keyword_tokenizer: str = "sudachi"  # "sudachi", "bigram" or "union" (index/tokenize.py)
     vector_index: str = "auto"  # "auto", "flat", "hnsw", "hnsw-sq8", "ivf-sq8" or "ivf-pq" (index/vectors.py)
     # Retrieval
-    top_k: int = 5
+    top_k: int = 5  # passages returned when a request does not say (API `k`, `kotae ask -k`)
     retrieval_mode: str = "hybrid"  # "dense", "keyword" or "hybrid"
     fusion: str = "weighted"  # "weighted" or "rrf"
     rrf_k: int = 60

@@ -20,12 +20,11 @@ from kotae.bench.common import md_table, summary
 
 
 def _passage_texts(index_dir: Path) -> list[str]:
-    from kotae.index.store import open_index
+    from kotae.index.backends.local import LocalBackend
 
-    backend = open_index(index_dir)
+    backend = LocalBackend(index_dir).open()
     try:
-        n = backend.manifest["counts"]["passages"]
-        return [s.passage.embed_text for s in backend.passages(list(range(n)))]
+        return [s.passage.embed_text for d in backend.documents() for s in backend.document_passages(d["doc_id"])]
     finally:
         backend.close()
 

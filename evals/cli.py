@@ -63,7 +63,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
     gold_path = args.gold or DEFAULT_GOLD
     gold = load_gold(gold_path)
     configs = resolve_configs(args.configs)
-    settings = load_settings(index_dir=args.index_dir, cache_dir=args.cache_dir, model=args.model, corpus_dir=args.corpus)
+    settings = load_settings(index_dir=args.index_dir, cache_dir=args.cache_dir, model=args.model, corpus_dir=args.corpus,
+                             backend=args.backend, database_url=args.database_url)
     corpus = Path(settings.corpus_dir)
     if not args.no_ingest and not corpus.is_dir():
         raise FileNotFoundError(f"corpus folder {corpus} not found")

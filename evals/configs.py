@@ -50,7 +50,7 @@ _NOT_RECORDED = {"host", "port"}
 
 
 def _secret_or_irrelevant(name: str) -> bool:
-    return name in _NOT_RECORDED or name.endswith(("api_key", "_key", "secret", "password", "_token"))
+    return name in _NOT_RECORDED or name.endswith(("api_key", "_key", "secret", "password", "_token", "_url"))
 # `make eval` / `kotae eval` without --config.
 MAIN = ("default", "dense", "keyword", "hybrid-rrf", "use-dense")
 
@@ -182,6 +182,9 @@ def build_retrievers(base: Settings, configs: list[EvalConfig], corpus_dir: Path
     for config in configs:
         settings = config_settings(base, config)
         settings = settings.replace(index_dir=index_dir_for(base, settings))
+        if settings.backend != "local" and settings.index_dir != base.index_dir:
+            raise ValueError(f"configuration {config.name!r} needs an index of its own (another model or chunker), but "
+                             f"KOTAE_BACKEND={settings.backend} keeps one index per database; compare it with the local backend")
         if settings.index_dir not in opened:
             if ingest:
                 if log:

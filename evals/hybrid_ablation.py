@@ -30,7 +30,7 @@ import numpy as np
 
 from kotae.evals import abstention_metrics, evaluate, load_gold
 from kotae.index.search import RetrievalConfig, Retriever
-from kotae.index.variants import RetokenizedBackend
+from kotae.evals.variants import RetokenizedBackend
 
 REPO = Path(__file__).resolve().parents[1]
 REPORTS = REPO / "evals" / "reports"
@@ -76,14 +76,13 @@ class CachedEmbedder:
 
 
 def open_eval_index(corpus: Path, index_dir: Path, model: str):
-    from kotae.index.engine import get_embedder, run_ingest
-    from kotae.index.store import open_index
+    from kotae.index.engine import get_embedder, open_backend, run_ingest
     from kotae.settings import load_settings
 
     settings = load_settings(corpus_dir=corpus, index_dir=index_dir, cache_dir=REPO / ".kotae" / "cache", model=model)
     run_ingest(settings, progress=False)
     cache = REPO / ".kotae" / "eval" / f"queries-{model}.pkl"
-    return open_index(index_dir, model), CachedEmbedder(get_embedder(model, settings.cache_dir), cache)
+    return open_backend(settings), CachedEmbedder(get_embedder(model, settings.cache_dir), cache)
 
 
 class Bench:
@@ -99,7 +98,7 @@ class Bench:
         embedder.save()
 
     def backend_for(self, tokenizer: str):
-        if self.backend.manifest.get("keyword", {}).get("tokenizer") == tokenizer:
+        if self.backend.stats().config.tokenizer == tokenizer:
             return self.backend
         if tokenizer not in self._tok:
             self._tok[tokenizer] = RetokenizedBackend(self.backend, tokenizer)

@@ -27,6 +27,8 @@ import numpy as np
 from kotae.evals.gold import GoldQuestion, check_against_corpus
 from kotae.evals.metrics import DEFAULT_KS, abstention_metrics, metric_names, ranking_metrics
 from kotae.evals.relevance import RelevanceJudge, normalize, overlaps_enough
+from kotae.index.search import Hit, Retriever
+from kotae.service.passages import passage_json
 
 # Retrieval depth never goes below 10 so that MRR@10 and nDCG@10 are always defined.
 MIN_DEPTH = 10
@@ -145,19 +147,14 @@ def _hit_dict(hit: Any, citation: int) -> dict[str, Any]:
         d = dict(hit)
         d.setdefault("citation", citation)
         return d
-    if hasattr(hit, "to_dict"):
-        d = hit.to_dict(citation)
-        if hasattr(hit, "row"):
-            d["row"] = int(hit.row)
-        if getattr(hit, "kind", None) is not None:
-            d.setdefault("kind", hit.kind)
-        return d
+    if isinstance(hit, Hit):
+        return {**passage_json(hit, citation), "id": hit.id, "kind": hit.kind}
     raise TypeError(f"cannot read a passage from {type(hit).__name__}")
 
 
 def _pid(p: Mapping[str, Any]) -> str:
-    if p.get("row") is not None:
-        return f"r{p['row']}"
+    if p.get("id") is not None:
+        return str(p["id"])
     return f"{p['doc_id']}:{p['char_start']}-{p['char_end']}"
 
 
@@ -173,22 +170,15 @@ class _IndexRelevance:
         self.enumerated = False
         if backend is None:
             return
-        try:
-            self.known_docs = {d["doc_id"] for d in backend.documents()}
-            n = int(backend.manifest["counts"]["passages"])
-            stored = backend.passages(list(range(n)))
-        except (AttributeError, KeyError, TypeError):
-            return
+        self.known_docs = {d["doc_id"] for d in backend.documents()}
         self.enumerated = True
         needed = {d for q in gold for d in list(q.docs) + [p.doc for p in q.passages]}
         by_doc: dict[str, list[tuple[str, int, int, str, str, str]]] = {}
-        for sp in stored:
+        for sp in (sp for doc_id in sorted(needed & self.known_docs) for sp in backend.document_passages(doc_id)):
             p = sp.passage
-            if p.doc_id not in needed:
-                continue
             source = self.judge.text_of(p.doc_id) or ""
             by_doc.setdefault(p.doc_id, []).append(
-                (f"r{sp.row}", p.char_start, p.char_end, normalize(p.text), normalize(source[p.char_start:p.char_end]), p.lang))
+                (sp.id, p.char_start, p.char_end, normalize(p.text), normalize(source[p.char_start:p.char_end]), p.lang))
         for q in gold:
             rel: set[str] = set()
             langs: set[str] = set()
@@ -208,7 +198,7 @@ class _IndexRelevance:
             self.rel_langs[q.id] = langs
 
     def _doc_text(self, doc_id: str) -> str | None:
-        if self.backend is None or not hasattr(self.backend, "document"):
+        if self.backend is None:
             return None
         doc = self.backend.document(doc_id)
         return doc.text if doc is not None else None
@@ -228,14 +218,8 @@ def describe_retriever(retriever: Any) -> dict[str, Any]:
     cfg = getattr(retriever, "config", None)
     if cfg is not None and is_dataclass(cfg):
         out["retrieval"] = asdict(cfg)
-    backend = getattr(retriever, "backend", None)
-    manifest = getattr(backend, "manifest", None)
-    if isinstance(manifest, dict):
-        out["index"] = {k: manifest.get(k) for k in ("embedder", "chunker", "keyword", "vector_index", "counts", "built_at")
-                        if k in manifest}
-        path = getattr(backend, "path", None)
-        if path is not None:
-            out["index"]["path"] = str(path)
+    if isinstance(retriever, Retriever):
+        out["index"] = retriever.stats.describe()
     return out
 
 

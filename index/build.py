@@ -1,4 +1,5 @@
-"""Build or update the index of a corpus: read, chunk, embed what changed, publish atomically."""
+"""Bring an index up to date with a corpus folder: read and chunk what changed, embed it, and
+hand it to the storage backend's writer, which publishes everything at once."""
 
 from __future__ import annotations
 
@@ -10,18 +11,12 @@ from typing import Any, Callable
 
 import numpy as np
 
-from kotae import __version__
-from kotae.index.keyword import KeywordIndex
-from kotae.index import meta
-from kotae.index.persist import FORMAT_VERSION, current_generation, new_build_dir, publish, read_manifest, remove_stale, write_lock
-from kotae.index.tokenize import tokenize
-from kotae.index.vectors import VectorIndex, choose_index
+from kotae.index.backends.base import Backend, IndexConfig, IndexStats, IndexWriter
 from kotae.ingest.chunk import ChunkSettings
 from kotae.ingest.discover import discover
 from kotae.ingest.document import Document, Passage
 from kotae.ingest.read import IngestError, ReadLimits, content_hash, read_document, too_large
 
-EMBEDDINGS = "embeddings.npy"
 LARGE_FILE_BYTES = 5_000_000  # files above this get their own progress line
 
 
@@ -59,127 +54,107 @@ class IngestReport:
 
 @dataclass(frozen=True)
 class BuildConfig:
+    """Made from Settings by engine.build_config, which holds the defaults."""
+
     chunk: ChunkSettings
-    tokenizer: str = "bigram"
-    vector_index: str = "auto"
-    batch_size: int = 32
-    limits: ReadLimits = ReadLimits()
+    tokenizer: str
+    vector_index: str
+    batch_size: int
+    limits: ReadLimits
 
 
-def _compatible(manifest: dict[str, Any], embedder_name: str, cfg: BuildConfig) -> bool:
-    return (
-        manifest.get("format") == FORMAT_VERSION
-        and manifest["embedder"]["name"] == embedder_name
-        and manifest["chunker"] == asdict(cfg.chunk)
-    )
+def _compatible(previous: IndexStats | None, embedder_name: str, cfg: BuildConfig) -> bool:
+    return previous is not None and previous.config.embedder == embedder_name and previous.config.chunker == asdict(cfg.chunk)
 
 
-class _Previous:
-    """The live generation, as a source of passages and vectors that need no re-embedding."""
+@dataclass
+class _Read:
+    """A file read and chunked this run, waiting for its vectors."""
 
-    def __init__(self, generation: Path | None, embedder_name: str, cfg: BuildConfig, rebuild: bool):
-        self.hashes: dict[str, str] = {}
-        self.meta = None
-        self.keyword_tokenizer: str | None = None
-        if generation is None or rebuild:
-            return
-        manifest = read_manifest(generation)
-        if not _compatible(manifest, embedder_name, cfg):
-            print("index settings changed (embedder or chunker): re-embedding every document", file=sys.stderr)
-            return
-        self.hashes = {d: f["hash"] for d, f in manifest["files"].items() if f["status"] != "skipped"}
-        self.keyword_tokenizer = manifest.get("keyword", {}).get("tokenizer")  # a new one rebuilds BM25 only
-        self.meta = meta.MetaStore(generation / "meta.sqlite")
-        self.vectors = np.load(generation / EMBEDDINGS, mmap_mode="r")
-
-    def reuse(self, doc_id: str, digest: str) -> tuple[Document, list[Passage], np.ndarray] | None:
-        if self.meta is None or self.hashes.get(doc_id) != digest:
-            return None
-        doc = self.meta.document(doc_id)
-        stored = self.meta.passages_of(doc_id)
-        if doc is None or not stored:
-            return None
-        return doc, [s.passage for s in stored], np.asarray(self.vectors[[s.row for s in stored]])
-
-    def close(self) -> None:
-        if self.meta is not None:
-            self.meta.close()
+    document: Document
+    passages: list[Passage]
 
 
 def ingest(
     corpus_dir: Path,
-    index_dir: Path,
+    backend: Backend,
     load_embedder: Callable[[], Any],
     embedder_name: str,
     cfg: BuildConfig,
     rebuild: bool = False,
     progress: bool = True,
 ) -> IngestReport:
-    """Index `corpus_dir` into `index_dir`. Only new or changed files are embedded; the
-    embedder is loaded only if something needs embedding."""
+    """Bring the index in `backend` up to date with `corpus_dir`. Only new or changed files
+    are read and embedded (the embedder is loaded only then); unchanged ones stay as stored."""
     from tqdm import tqdm
 
     started = time.perf_counter()
     files, skipped_links = discover(corpus_dir)
-    with write_lock(index_dir):
-        remove_stale(index_dir)
-        previous = _Previous(current_generation(index_dir), embedder_name, cfg, rebuild)
-        try:
-            statuses = [FileStatus(s.doc_id, "skipped", s.reason) for s in skipped_links]
-            docs: list[Document] = []
-            passages: list[Passage] = []
-            vectors: list[np.ndarray | None] = []  # per document; None = to embed
-            embedder = None
-            bar = tqdm(files, desc="reading", unit="file", disable=not progress, file=sys.stderr)
-            for source in bar:
-                try:
-                    size = source.path.stat().st_size
-                    large = too_large(source.kind, size, cfg.limits)
-                    if large:
-                        statuses.append(FileStatus(source.doc_id, "skipped", large))
-                        continue
-                    if progress and size > LARGE_FILE_BYTES:
-                        bar.write(f"reading {source.doc_id} ({size / 1e6:.1f} MB)", file=sys.stderr)
-                    data = source.path.read_bytes()
-                except OSError as exc:
-                    statuses.append(FileStatus(source.doc_id, "skipped", f"cannot be read ({exc.strerror})"))
+    writer = backend.writer()
+    try:
+        previous = writer.previous()
+        keep = _compatible(previous, embedder_name, cfg) and not rebuild
+        if previous is not None and not keep:
+            if not rebuild:
+                print("index settings changed (embedder or chunker): re-embedding every document", file=sys.stderr)
+            writer.reset()
+        old_files = previous.files if (keep and previous is not None) else {}
+        hashes = {d: f.get("hash") for d, f in old_files.items() if f.get("status") != "skipped"}
+        statuses = [FileStatus(s.doc_id, "skipped", s.reason) for s in skipped_links]
+        fresh: list[_Read] = []
+        kept: dict[str, str] = {}  # unchanged doc id -> hash
+        embedder = None
+        bar = tqdm(files, desc="reading", unit="file", disable=not progress, file=sys.stderr)
+        for source in bar:
+            try:
+                size = source.path.stat().st_size
+                large = too_large(source.kind, size, cfg.limits)
+                if large:
+                    statuses.append(FileStatus(source.doc_id, "skipped", large))
                     continue
-                reused = previous.reuse(source.doc_id, content_hash(data))
-                if reused is not None:
-                    doc, doc_passages, doc_vectors = reused
-                    statuses.append(FileStatus(source.doc_id, "unchanged", passages=len(doc_passages), warnings=list(doc.warnings)))
-                else:
-                    if embedder is None:
-                        embedder = load_embedder()
-                    try:
-                        read = read_document(source, data, cfg.chunk, embedder.count_tokens, cfg.limits)
-                    except IngestError as exc:
-                        statuses.append(FileStatus(source.doc_id, "skipped", str(exc)))
-                        continue
-                    except Exception as exc:  # noqa: BLE001 - one hostile file never stops the ingest
-                        statuses.append(FileStatus(source.doc_id, "skipped", f"could not be read (unexpected {type(exc).__name__}: {str(exc)[:120]})"))
-                        continue
-                    doc, doc_passages, doc_vectors = read.document, read.passages, None
-                    statuses.append(FileStatus(source.doc_id, "indexed", passages=len(doc_passages), warnings=list(doc.warnings)))
-                docs.append(doc)
-                passages.extend(doc_passages)
-                vectors.append(doc_vectors)
-            embedded, embed_seconds, matrix = _embed_missing(docs, passages, vectors, embedder, cfg, progress)
-            old_docs = set(previous.hashes)
-            removed = sorted(old_docs - {d.doc_id for d in docs})
-            changed = embedded > 0 or bool(removed) or previous.meta is None or len(docs) != len(old_docs)
-            changed = changed or previous.keyword_tokenizer != cfg.tokenizer
-            if changed or current_generation(index_dir) is None:
-                _write_generation(index_dir, docs, passages, matrix, statuses, cfg, embedder_name, embedder)
-        finally:
-            previous.close()
+                if progress and size > LARGE_FILE_BYTES:
+                    bar.write(f"reading {source.doc_id} ({size / 1e6:.1f} MB)", file=sys.stderr)
+                data = source.path.read_bytes()
+            except OSError as exc:
+                statuses.append(FileStatus(source.doc_id, "skipped", f"cannot be read ({exc.strerror})"))
+                continue
+            digest = content_hash(data)
+            if hashes.get(source.doc_id) == digest:
+                old = old_files[source.doc_id]
+                statuses.append(FileStatus(source.doc_id, "unchanged", passages=old.get("passages", 0), warnings=list(old.get("warnings", []))))
+                kept[source.doc_id] = digest
+                continue
+            if embedder is None:
+                embedder = load_embedder()
+            try:
+                read = read_document(source, data, cfg.chunk, embedder.count_tokens, cfg.limits)
+            except IngestError as exc:
+                statuses.append(FileStatus(source.doc_id, "skipped", str(exc)))
+                continue
+            except Exception as exc:  # noqa: BLE001 - one hostile file never stops the ingest
+                statuses.append(FileStatus(source.doc_id, "skipped", f"could not be read (unexpected {type(exc).__name__}: {str(exc)[:120]})"))
+                continue
+            fresh.append(_Read(read.document, read.passages))
+            statuses.append(FileStatus(source.doc_id, "indexed", passages=len(read.passages), warnings=list(read.document.warnings)))
+        embedded, embed_seconds = _embed_and_upsert(writer, fresh, embedder, cfg, progress)
+        live = set(kept) | {r.document.doc_id for r in fresh}
+        removed = sorted(set(hashes) - live)
+        writer.delete(removed)
+        tokenizer_changed = previous is not None and previous.config.tokenizer != cfg.tokenizer
+        changed = embedded > 0 or bool(removed) or not keep or len(live) != len(hashes) or tokenizer_changed
+        changed = changed or _record(statuses, fresh, kept) != old_files
+        if changed:
+            writer.commit(_index_config(embedder_name, embedder, previous if keep else None, cfg), _record(statuses, fresh, kept))
+    finally:
+        writer.close()
+    n_passages = sum(s.passages for s in statuses if s.status != "skipped")
     return IngestReport(
-        index_dir=str(index_dir),
+        index_dir=backend.location,
         files=sorted(statuses, key=lambda s: s.doc_id),
-        documents=len(docs),
-        passages=len(passages),
+        documents=len(live),
+        passages=n_passages,
         embedded=embedded,
-        reused=len(passages) - embedded,
+        reused=n_passages - embedded,
         removed=removed,
         seconds=time.perf_counter() - started,
         embed_seconds=embed_seconds,
@@ -187,57 +162,38 @@ def ingest(
     )
 
 
-def _embed_missing(docs, passages, vectors, embedder, cfg: BuildConfig, progress: bool) -> tuple[int, float, np.ndarray]:
+def _index_config(embedder_name: str, embedder, previous: IndexStats | None, cfg: BuildConfig) -> IndexConfig:
+    if embedder is not None:
+        dim, max_tokens = embedder.info.dim, embedder.info.max_tokens
+    elif previous is not None:
+        dim, max_tokens = previous.config.dim, previous.config.max_tokens
+    else:
+        dim, max_tokens = 0, cfg.chunk.max_tokens
+    return IndexConfig(embedder_name, dim, max_tokens, asdict(cfg.chunk), cfg.tokenizer, cfg.vector_index)
+
+
+def _record(statuses: list[FileStatus], fresh: list[_Read], kept: dict[str, str]) -> dict[str, dict[str, Any]]:
+    """The ingest record of every file, stored with the index (reasons for skips, hashes)."""
+    hashes = {r.document.doc_id: r.document.content_hash for r in fresh} | kept
+    return {s.doc_id: {"status": "skipped" if s.status == "skipped" else "indexed", "reason": s.reason, "passages": s.passages,
+                       "warnings": s.warnings, "hash": hashes.get(s.doc_id)}
+            for s in sorted(statuses, key=lambda s: s.doc_id)}
+
+
+def _embed_and_upsert(writer: IndexWriter, fresh: list[_Read], embedder, cfg: BuildConfig, progress: bool) -> tuple[int, float]:
+    """Embed every new passage in one pass (batches span documents), then hand each document
+    with its vectors to the writer."""
     from tqdm import tqdm
 
-    dim = embedder.info.dim if embedder is not None else next((v.shape[1] for v in vectors if v is not None), 0)
-    matrix = np.zeros((len(passages), dim), dtype=np.float32)
-    todo: list[int] = []
+    texts = [p.embed_text for r in fresh for p in r.passages]
+    matrix, seconds = np.zeros((0, embedder.info.dim if embedder is not None else 0), np.float32), 0.0
+    if texts:
+        started = time.perf_counter()
+        with tqdm(total=len(texts), desc="embedding", unit="passage", disable=not progress, file=sys.stderr) as bar:
+            matrix = embedder.embed_passages(texts, batch_size=cfg.batch_size, progress=bar.update)
+        seconds = time.perf_counter() - started
     pos = 0
-    for doc, vec in zip(docs, vectors):
-        n = _count(passages, pos, doc.doc_id)
-        if vec is None:
-            todo.extend(range(pos, pos + n))
-        else:
-            matrix[pos : pos + n] = vec
-        pos += n
-    if not todo:
-        return 0, 0.0, matrix
-    started = time.perf_counter()
-    with tqdm(total=len(todo), desc="embedding", unit="passage", disable=not progress, file=sys.stderr) as bar:
-        matrix[todo] = embedder.embed_passages([passages[i].embed_text for i in todo], batch_size=cfg.batch_size, progress=bar.update)
-    return len(todo), time.perf_counter() - started, matrix
-
-
-def _count(passages: list[Passage], start: int, doc_id: str) -> int:
-    n = 0
-    while start + n < len(passages) and passages[start + n].doc_id == doc_id:
-        n += 1
-    return n
-
-
-def _write_generation(index_dir, docs, passages, matrix, statuses, cfg: BuildConfig, embedder_name: str, embedder) -> Path:
-    build = new_build_dir(index_dir)
-    spec = choose_index(len(passages), cfg.vector_index)
-    dim = int(matrix.shape[1])
-    np.save(build / EMBEDDINGS, matrix)
-    vindex = VectorIndex.build(matrix, dim, spec.kind, spec.params)
-    vindex.save(build / "vectors.faiss")
-    KeywordIndex.build([tokenize(p.embed_text, cfg.tokenizer) for p in passages]).save(build / "bm25")
-    meta.create(build / "meta.sqlite", docs, passages)
-    info = embedder.info if embedder is not None else None
-    manifest = {
-        "format": FORMAT_VERSION,
-        "kotae_version": __version__,
-        "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "embedder": {"name": embedder_name, "dim": dim, "max_tokens": info.max_tokens if info else cfg.chunk.max_tokens},
-        "chunker": asdict(cfg.chunk),
-        "keyword": {"library": "bm25s", "tokenizer": cfg.tokenizer},
-        "vector_index": vindex.kind,
-        "vector_index_params": vindex.params,
-        "counts": {"documents": len(docs), "passages": len(passages)},
-        "files": {s.doc_id: {"status": s.status if s.status == "skipped" else "indexed", "reason": s.reason, "passages": s.passages,
-                             "warnings": s.warnings, "hash": next((d.content_hash for d in docs if d.doc_id == s.doc_id), None)}
-                  for s in statuses},
-    }
-    return publish(index_dir, build, manifest)
+    for r in fresh:
+        writer.upsert(r.document, r.passages, matrix[pos : pos + len(r.passages)])
+        pos += len(r.passages)
+    return len(texts), seconds

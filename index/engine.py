@@ -12,7 +12,7 @@ from pathlib import Path
 from kotae.index.abstain import calibrated_threshold
 from kotae.index.build import BuildConfig, IngestReport, ingest
 from kotae.index.search import RetrievalConfig, Retriever
-from kotae.index.store import open_index
+from kotae.index.backends import SearchBackend, make_backend
 from kotae.ingest.chunk import ChunkSettings
 from kotae.ingest.pdf import PdfLimits
 from kotae.ingest.read import ReadLimits
@@ -64,7 +64,7 @@ def get_embedder(model: str, cache_dir: Path, backend: str = "torch"):
 def run_ingest(settings: Settings, corpus_dir: Path | None = None, rebuild: bool = False, progress: bool = True) -> IngestReport:
     return ingest(
         corpus_dir or settings.corpus_dir,
-        settings.index_dir,
+        make_backend(settings),
         lambda: get_embedder(settings.model, settings.cache_dir, settings.embed_backend),
         settings.model,
         build_config(settings),
@@ -73,7 +73,12 @@ def run_ingest(settings: Settings, corpus_dir: Path | None = None, rebuild: bool
     )
 
 
+def open_backend(settings: Settings) -> SearchBackend:
+    """A read view of the configured index, checked against the configured embedder."""
+    return make_backend(settings).open(settings.model)
+
+
 def open_retriever(settings: Settings) -> Retriever:
-    backend = open_index(settings.index_dir, settings.model)
+    backend = open_backend(settings)
     return Retriever(backend, get_embedder(settings.model, settings.cache_dir, settings.embed_backend), retrieval_config(settings),
                      cache_size=settings.query_cache_size)

@@ -3,38 +3,42 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Mapping
 
 import numpy as np
 
 
 @dataclass(frozen=True)
 class Ranked:
-    rows: np.ndarray  # best first
+    ids: tuple[str, ...]  # passage ids, best first
     scores: np.ndarray
 
 
-def reciprocal_rank_fusion(lists: dict[str, Ranked], weights: dict[str, np.ndarray | float], k: int = 60) -> dict[int, float]:
-    """RRF: sum over lists of weight / (k + rank). A weight may be an array over rows,
+Weight = Mapping[str, float] | float
+
+
+def reciprocal_rank_fusion(lists: dict[str, Ranked], weights: dict[str, Weight], k: int = 60) -> dict[str, float]:
+    """RRF: sum over lists of weight / (k + rank). A weight may be a mapping passage id -> weight,
     which is how the keyword side is down-weighted per passage language."""
-    fused: dict[int, float] = {}
+    fused: dict[str, float] = {}
     for name, ranked in lists.items():
         w = weights.get(name, 1.0)
-        for rank, row in enumerate(ranked.rows.tolist(), start=1):
-            weight = float(w[row]) if isinstance(w, np.ndarray) else float(w)
-            fused[row] = fused.get(row, 0.0) + weight / (k + rank)
+        for rank, pid in enumerate(ranked.ids, start=1):
+            weight = float(w[pid]) if isinstance(w, Mapping) else float(w)
+            fused[pid] = fused.get(pid, 0.0) + weight / (k + rank)
     return fused
 
 
-def weighted_score_fusion(lists: dict[str, Ranked], weights: dict[str, np.ndarray | float]) -> dict[int, float]:
+def weighted_score_fusion(lists: dict[str, Ranked], weights: dict[str, Weight]) -> dict[str, float]:
     """Scores min-max normalised within each list, then a weighted sum; absent = 0."""
-    fused: dict[int, float] = {}
+    fused: dict[str, float] = {}
     for name, ranked in lists.items():
         if len(ranked.scores) == 0:
             continue
         lo, hi = float(ranked.scores.min()), float(ranked.scores.max())
         span = hi - lo or 1.0
         w = weights.get(name, 1.0)
-        for row, score in zip(ranked.rows.tolist(), ranked.scores.tolist()):
-            weight = float(w[row]) if isinstance(w, np.ndarray) else float(w)
-            fused[row] = fused.get(row, 0.0) + weight * (score - lo) / span
+        for pid, score in zip(ranked.ids, ranked.scores.tolist()):
+            weight = float(w[pid]) if isinstance(w, Mapping) else float(w)
+            fused[pid] = fused.get(pid, 0.0) + weight * (score - lo) / span
     return fused

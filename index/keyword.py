@@ -7,6 +7,16 @@ from typing import Sequence
 
 import numpy as np
 
+# BM25 (Lucene variant) parameters, shared with the PostgreSQL backend's SQL so that both rank alike.
+K1 = 1.5
+B = 0.75
+
+
+def lucene_idf(df: np.ndarray, n: int) -> np.ndarray:
+    """idf of terms with document frequencies ``df`` among ``n`` passages; 0 where df is 0."""
+    df = np.asarray(df, dtype=np.float64)
+    return np.where(df > 0, np.log1p((n - df + 0.5) / (df + 0.5)), 0.0).astype(np.float32)
+
 
 class KeywordIndex:
     def __init__(self, bm25, size: int):
@@ -17,7 +27,7 @@ class KeywordIndex:
     def build(cls, token_lists: Sequence[list[str]]) -> "KeywordIndex":
         import bm25s
 
-        bm25 = bm25s.BM25()
+        bm25 = bm25s.BM25(k1=K1, b=B, method="lucene")
         # An empty passage list still needs an index that answers with no results.
         bm25.index([list(t) or [""] for t in token_lists] or [[""]], show_progress=False)
         return cls(bm25, len(token_lists))
@@ -44,9 +54,7 @@ class KeywordIndex:
 
     def idf(self, tokens: list[str]) -> np.ndarray:
         """BM25 (Lucene) idf of each token; 0 for unknown tokens, which cannot match anything."""
-        df = self.doc_freq(tokens)
-        n = max(self.size, 1)
-        return np.where(df > 0, np.log1p((n - df + 0.5) / (df + 0.5)), 0.0).astype(np.float32)
+        return lucene_idf(self.doc_freq(tokens), max(self.size, 1))
 
     def search(self, tokens: list[str], k: int, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Top-k (scores, rows) with score > 0; `allowed` is a boolean mask over rows."""

@@ -1,10 +1,10 @@
-"""Documents and passages in SQLite, keyed by the passage's row in the vector index."""
+"""Documents and passages in SQLite, keyed by the passage's row in the vector index (the local
+backend's private numbering)."""
 
 from __future__ import annotations
 
 import json
 import sqlite3
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
@@ -25,11 +25,8 @@ CREATE INDEX passages_doc ON passages(doc_id, ordinal);
 """
 
 
-@dataclass(frozen=True)
-class StoredPassage:
-    row: int
-    passage: Passage
-    title: str
+# (row, passage, document title)
+RowPassage = tuple[int, Passage, str]
 
 
 def create(path: Path, documents: Iterable[Document], passages: Sequence[Passage]) -> None:
@@ -65,12 +62,12 @@ class MetaStore:
     def close(self) -> None:
         self._con.close()
 
-    def columns(self) -> tuple[list[str], list[str]]:
-        """(doc_id, lang) of every passage in row order, for filters and fusion."""
-        rows = self._con.execute("SELECT doc_id, lang FROM passages ORDER BY row").fetchall()
-        return [r[0] for r in rows], [r[1] for r in rows]
+    def columns(self) -> tuple[list[str], list[str], list[int]]:
+        """(doc_id, lang, ordinal) of every passage in row order, for ids and filters."""
+        rows = self._con.execute("SELECT doc_id, lang, ordinal FROM passages ORDER BY row").fetchall()
+        return [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows]
 
-    def passages(self, rows: Sequence[int]) -> list[StoredPassage]:
+    def passages(self, rows: Sequence[int]) -> list[RowPassage]:
         if not rows:
             return []
         marks = ",".join("?" * len(rows))
@@ -83,15 +80,15 @@ class MetaStore:
         }
         return [self._stored(found[int(r)]) for r in rows if int(r) in found]
 
-    def passages_of(self, doc_id: str) -> list[StoredPassage]:
+    def passages_of(self, doc_id: str) -> list[RowPassage]:
         cur = self._con.execute(
             "SELECT row, doc_id, ordinal, char_start, char_end, text, section, page, lang, kind, context FROM passages WHERE doc_id = ? ORDER BY ordinal",
             (doc_id,),
         )
         return [self._stored(r) for r in cur]
 
-    def _stored(self, r) -> StoredPassage:
-        return StoredPassage(r[0], Passage(r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10]), self._titles.get(r[1], r[1]))
+    def _stored(self, r) -> RowPassage:
+        return (r[0], Passage(r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10]), self._titles.get(r[1], r[1]))
 
     def documents(self) -> list[dict[str, Any]]:
         cur = self._con.execute(

@@ -1,12 +1,16 @@
-"""Index directory layout and atomic publication.
+"""Local index directory layout and atomic publication.
 
-    <index_dir>/CURRENT          name of the live generation, replaced atomically
-    <index_dir>/gen-<id>/        one complete, immutable index (manifest, vectors, keywords, meta)
-    <index_dir>/.build-<id>/     a generation being written; never read
-    <index_dir>/.lock            held by the one process that is writing
+    <index_dir>/CURRENT                  name of the live generation, replaced atomically
+    <index_dir>/gen-<id>/                one generation: manifest (its segments, documents) and
+                                         the rows deleted from each segment; immutable
+    <index_dir>/segments/seg-<id>/       one immutable segment (vectors, keyword postings, SQLite);
+                                         shared by every generation that lists it
+    <index_dir>/.build-<id>/, segments/.build-<id>/   being written; never read
+    <index_dir>/.lock                    held by the one process that is writing
 
-A reader resolves CURRENT once and reads only that generation, so an ingest that dies at
-any point leaves the previous generation fully usable.
+A segment is complete and synced before any manifest names it; a reader resolves CURRENT once
+and reads only what that generation lists, so an ingest that dies at any point leaves the
+previous generation fully usable.
 """
 
 from __future__ import annotations
@@ -21,17 +25,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
+from kotae.index.backends.base import IndexLockedError
+
 MANIFEST = "manifest.json"
 CURRENT = "CURRENT"
-FORMAT_VERSION = 1
-
-
-class IndexError_(RuntimeError):
-    """A problem with the index on disk, phrased for the user."""
-
-
-class IndexLockedError(IndexError_):
-    pass
+SEGMENTS = "segments"
+FORMAT_VERSION = 2
 
 
 def current_generation(index_dir: Path) -> Path | None:
@@ -67,7 +66,7 @@ def new_build_dir(index_dir: Path) -> Path:
     return path
 
 
-def _fsync_tree(path: Path) -> None:
+def fsync_tree(path: Path) -> None:
     for p in sorted(path.rglob("*")):
         if p.is_file():
             with open(p, "rb") as f:
@@ -82,7 +81,7 @@ def _fsync_tree(path: Path) -> None:
 def publish(index_dir: Path, build_dir: Path, manifest: dict[str, Any]) -> Path:
     """Make a finished build the live generation, then remove the ones it replaces."""
     (build_dir / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
-    _fsync_tree(build_dir)
+    fsync_tree(build_dir)
     generation = index_dir / ("gen-" + build_dir.name.removeprefix(".build-"))
     os.rename(build_dir, generation)
     pointer = index_dir / f".{CURRENT}.tmp"
@@ -95,9 +94,10 @@ def publish(index_dir: Path, build_dir: Path, manifest: dict[str, Any]) -> Path:
 
 
 def remove_stale(index_dir: Path) -> list[str]:
-    """Builds left by a killed ingest and generations no longer live. Call under the lock.
-    Readers that still have an old generation open keep their open files (POSIX)."""
+    """Builds left by a killed ingest, generations no longer live and segments no live generation
+    lists. Call under the lock. Readers that still have them open keep their open files (POSIX)."""
     live = current_generation(index_dir)
+    used = {s["name"] for s in read_manifest(live).get("segments", [])} if live is not None else set()
     removed = []
     for p in index_dir.iterdir():
         stale_build = p.name.startswith(".build-")
@@ -105,4 +105,9 @@ def remove_stale(index_dir: Path) -> list[str]:
         if p.is_dir() and (stale_build or old_generation):
             shutil.rmtree(p, ignore_errors=True)
             removed.append(p.name)
+    segments = index_dir / SEGMENTS
+    for p in segments.iterdir() if segments.is_dir() else ():
+        if p.is_dir() and p.name not in used:
+            shutil.rmtree(p, ignore_errors=True)
+            removed.append(f"{SEGMENTS}/{p.name}")
     return removed

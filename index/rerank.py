@@ -28,7 +28,7 @@ from kotae.index.tokenize import tokenize
 
 @dataclass
 class Candidate:
-    row: int
+    id: str  # passage id
     text: str
     context: str
     lang: str

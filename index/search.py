@@ -6,7 +6,7 @@ import time
 import unicodedata
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Sequence
 
 import numpy as np
 
@@ -14,7 +14,7 @@ from kotae.index.fusion import Ranked, reciprocal_rank_fusion, weighted_score_fu
 from kotae.index.abstain import abstain_signal
 from kotae.index.dedup import collapse
 from kotae.index.rerank import Candidate, SecondStageConfig, SentenceScorer, make_reranker
-from kotae.index.store import Filters, SearchBackend
+from kotae.index.backends.base import Filters, Matches, SearchBackend
 from kotae.index.tokenize import tokenize
 from kotae.ingest.lang import detect_language
 
@@ -62,7 +62,7 @@ class RetrievalConfig:
 
 @dataclass(frozen=True)
 class Hit:
-    row: int
+    id: str  # stable passage id (index/backends/base.py)
     doc_id: str
     title: str
     section: str | None
@@ -75,23 +75,6 @@ class Hit:
     score: float
     scores: dict[str, float]
     highlight: tuple[int, int]
-
-    def to_dict(self, citation: int) -> dict[str, Any]:
-        """The passage shape of CONTRACTS.md §2."""
-        return {
-            "citation": citation,
-            "doc_id": self.doc_id,
-            "title": self.title,
-            "section": self.section,
-            "page": self.page,
-            "char_start": self.char_start,
-            "char_end": self.char_end,
-            "text": self.text,
-            "lang": self.lang,
-            "score": round(self.score, 6),
-            "scores": {k: round(v, 6) for k, v in self.scores.items()},
-            "highlight": list(self.highlight),
-        }
 
 
 @dataclass
@@ -133,24 +116,16 @@ class Retriever:
         self.embedder = embedder
         self.config = config
         self._cache = _LRU(cache_size)
-        keyword_meta = (getattr(backend, "manifest", None) or {}).get("keyword", {})
+        self.stats = backend.stats()
         # Query tokens must come from the same tokenizer as the index's passages.
-        self.tokenizer = keyword_meta.get("tokenizer", config.tokenizer)
-        self._lang_groups: list[tuple[str, bool]] | None = None
-        self._by_lang: dict[str, tuple[str, ...]] | None = None
+        self.tokenizer = self.stats.config.tokenizer
         self._reranker = make_reranker(
             config.rerank, SecondStageConfig(config.sentence_weight, config.context_weight, config.rerank_cross_lang_factor)
         )
         self._sentences = SentenceScorer(self.tokenizer, self._idf)
 
-    def _doc_langs(self) -> np.ndarray:
-        """Language of each row's document (see LocalIndex.passage_doc_langs)."""
-        f = getattr(self.backend, "passage_doc_langs", None)
-        return f() if f is not None else self.backend.passage_langs()
-
     def _idf(self, tokens: list[str]) -> np.ndarray:
-        idf = getattr(self.backend, "keyword_idf", None)
-        return idf(tokens) if idf is not None else np.ones(len(tokens), np.float32)
+        return self.backend.keyword_idf(tokens)
 
     def embed_queries(self, queries: Sequence[str]) -> list[np.ndarray]:
         """Query vectors, the uncached ones encoded together in one forward pass."""
@@ -193,66 +168,67 @@ class Retriever:
         tokens = tokenize(query, self.tokenizer)
         n = max(cfg.candidates, k)
         lists: dict[str, Ranked] = {}
-        raw_dense: dict[int, float] = {}
+        doc_langs: dict[str, str] = {}  # passage id -> main language of its document
+        raw_dense: dict[str, float] = {}
         if cfg.mode in ("dense", "hybrid"):
             t = time.perf_counter()
             qvec = self.embed_query(query) if query_vector is None else query_vector
             timings["embed_ms"] = (time.perf_counter() - t) * 1000
             t = time.perf_counter()
-            lists["dense"], raw_dense = self._dense(qvec, n, filters)
+            lists["dense"], raw_dense = self._dense(qvec, n, filters, doc_langs)
             timings["dense_ms"] = (time.perf_counter() - t) * 1000
         if cfg.mode in ("keyword", "hybrid"):
             t = time.perf_counter()
-            scores, rows = self.backend.keyword(tokens, n, filters)
-            lists["bm25"] = Ranked(rows, scores)
+            found = self.backend.keyword(tokens, n, filters)
+            doc_langs.update(zip(found.ids, found.doc_langs))
+            lists["bm25"] = Ranked(found.ids, found.scores)
             timings["keyword_ms"] = (time.perf_counter() - t) * 1000
         t = time.perf_counter()
-        fused = self._fuse(lists, lang)
+        fused = self._fuse(lists, lang, doc_langs)
         ranked = sorted(fused, key=lambda r: (-fused[r], r))
         timings["fusion_ms"] = (time.perf_counter() - t) * 1000
 
         t = time.perf_counter()
         depth = max(k, cfg.rerank_candidates) if (self._reranker is not None or cfg.dedup_threshold > 0) else k
         head = ranked[:depth]
-        stored = {s.row: s for s in self.backend.passages(head)}
+        stored = {s.id: s for s in self.backend.passages(head)}
         head = [r for r in head if r in stored]
         # first-stage scores min-max normalised over the candidates, so that the second
         # stage's weights mean the same whatever the fusion method's scale
         hi = max((fused[r] for r in head), default=1.0)
         lo = min((fused[r] for r in head), default=0.0)
         span = (hi - lo) or 1.0
-        doc_langs = self._doc_langs()
         candidates = [
-            Candidate(r, stored[r].passage.text, stored[r].passage.context, str(doc_langs[r]), (fused[r] - lo) / span)
+            Candidate(r, stored[r].passage.text, stored[r].passage.context, stored[r].doc_lang, (fused[r] - lo) / span)
             for r in head
         ]
         self._sentences.score(self._sentences.query_weights(query), candidates)
-        final = {c.row: fused[c.row] for c in candidates}
+        final = {c.id: fused[c.id] for c in candidates}
         if self._reranker is not None and candidates:
             scores = self._reranker.rerank(query, lang, candidates)
-            final = {c.row: float(s) for c, s in zip(candidates, scores)}
-            candidates.sort(key=lambda c: (-final[c.row], c.row))
+            final = {c.id: float(s) for c, s in zip(candidates, scores)}
+            candidates.sort(key=lambda c: (-final[c.id], c.id))
         timings["rerank_ms"] = (time.perf_counter() - t) * 1000
         if cfg.dedup_threshold > 0 and candidates:
             order, _ = collapse([c.text for c in candidates], cfg.dedup_threshold)
             candidates = [candidates[i] for i in order]
         candidates = candidates[:k]
 
-        components = {name: dict(zip(r.rows.tolist(), r.scores.tolist())) for name, r in lists.items()}
+        components = {name: dict(zip(r.ids, r.scores.tolist())) for name, r in lists.items()}
         if raw_dense:
             components["dense"] = raw_dense  # report cosine, not the standardised value
         hits = []
         for c in candidates:
-            p = stored[c.row].passage
-            scores = {name: float(comp[c.row]) for name, comp in components.items() if c.row in comp}
+            p = stored[c.id].passage
+            scores = {name: float(comp[c.id]) for name, comp in components.items() if c.id in comp}
             if len(lists) > 1:
-                scores["fused"] = float(fused[c.row])
+                scores["fused"] = float(fused[c.id])
             scores["sentence"] = float(c.sentence)
             hits.append(
                 Hit(
-                    row=c.row, doc_id=p.doc_id, title=stored[c.row].title, section=p.section, page=p.page,
+                    id=c.id, doc_id=p.doc_id, title=stored[c.id].title, section=p.section, page=p.page,
                     char_start=p.char_start, char_end=p.char_end, text=p.text, lang=p.lang, kind=p.kind,
-                    score=float(final[c.row]), scores=scores, highlight=c.highlight,
+                    score=float(final[c.id]), scores=scores, highlight=c.highlight,
                 )
             )
         confidence = self._confidence(hits)
@@ -270,53 +246,41 @@ class Retriever:
 
     def _language_groups(self) -> list[tuple[str, bool]]:
         """(language, has enough passages for its own statistics) for each document language."""
-        if self._lang_groups is None:
-            langs, counts = np.unique(self._doc_langs().astype(str), return_counts=True)
-            self._lang_groups = [(str(l), int(c) >= self.config.lang_min_passages) for l, c in zip(langs, counts)]
-        return self._lang_groups
+        return [(lang, count >= self.config.lang_min_passages) for lang, count in self.stats.passages_by_doc_lang.items()]
 
-    def _dense(self, qvec: np.ndarray, n: int, filters: Filters | None) -> tuple[Ranked, dict[int, float]]:
-        scores, rows = self.backend.dense(qvec, n, filters)
+    def _dense(self, qvec: np.ndarray, n: int, filters: Filters | None, doc_langs: dict[str, str]) -> tuple[Ranked, dict[str, float]]:
+        found = self.backend.dense(qvec, n, filters)
+        doc_langs.update(zip(found.ids, found.doc_langs))
+        scores = found.scores
         groups = self._language_groups()
         if self.config.dense_norm != "lang_z" or (filters is not None and filters.lang) or sum(big for _, big in groups) < 2:
-            return Ranked(rows, scores), {}
+            return Ranked(found.ids, scores), {}
         # z-scores per passage language, each language searched on its own (MODELS.md):
         # a multilingual embedder rates any passage in the question's language above a
         # relevant one in another language; standardising per language removes that bias.
         overall = (float(scores.mean()), float(scores.std()) or 1.0) if len(scores) else (0.0, 1.0)
-        merged: dict[int, float] = {}
-        raw: dict[int, float] = {}
-        wanted = set(filters.doc_ids) if filters is not None and filters.doc_ids is not None else None
-        if self._by_lang is None:
-            f = getattr(self.backend, "doc_ids_by_lang", None)
-            self._by_lang = f() if f is not None else {}
-        by_lang = self._by_lang or None
+        merged: dict[str, float] = {}
+        raw: dict[str, float] = {}
         for lang, big in groups:
-            if by_lang is not None:
-                ids = by_lang.get(lang, ())
-                group = Filters(doc_ids=tuple(i for i in ids if wanted is None or i in wanted))
-            else:
-                group = Filters(lang=lang, doc_ids=filters.doc_ids if filters is not None else None)
-            s, r = self.backend.dense(qvec, n, group)
+            group: Matches = self.backend.dense(qvec, n, Filters(doc_lang=lang, doc_ids=filters.doc_ids if filters is not None else None))
+            doc_langs.update(zip(group.ids, group.doc_langs))
+            s = group.scores
             if len(s) == 0:
                 continue
             mean, std = (float(s.mean()), float(s.std()) or 1.0) if big and len(s) >= 5 else overall
-            for row, score in zip(r.tolist(), s.tolist()):
-                merged[row] = (score - mean) / std
-                raw[row] = score
+            for pid, score in zip(group.ids, s.tolist()):
+                merged[pid] = (score - mean) / std
+                raw[pid] = score
         order = sorted(merged, key=lambda r: (-merged[r], r))[:n]
-        return (
-            Ranked(np.array(order, dtype=np.int64), np.array([merged[r] for r in order], dtype=np.float32)),
-            {r: raw[r] for r in order},
-        )
+        return Ranked(tuple(order), np.array([merged[r] for r in order], dtype=np.float32)), {r: raw[r] for r in order}
 
-    def _fuse(self, lists: dict[str, Ranked], lang: str) -> dict[int, float]:
+    def _fuse(self, lists: dict[str, Ranked], lang: str, doc_langs: dict[str, str]) -> dict[str, float]:
         cfg = self.config
         if len(lists) == 1:
             (only,) = lists.values()
-            return dict(zip(only.rows.tolist(), only.scores.tolist()))
-        same = self._doc_langs() == lang
-        keyword_weight = np.where(same, cfg.keyword_weight, cfg.keyword_weight * cfg.cross_lang_keyword_weight)
+            return dict(zip(only.ids, only.scores.tolist()))
+        cross = cfg.keyword_weight * cfg.cross_lang_keyword_weight
+        keyword_weight = {pid: cfg.keyword_weight if dl == lang else cross for pid, dl in doc_langs.items()}
         weights = {"dense": cfg.dense_weight, "bm25": keyword_weight}
         if cfg.fusion == "weighted":
             return weighted_score_fusion(lists, weights)

@@ -21,6 +21,7 @@ from typing import Any, Sequence
 from kotae.index.highlight import sentence_spans
 from kotae.index.search import Hit, SearchResult
 from kotae.index.tokenize import tokenize
+from kotae.service.passages import passage_json
 
 NOT_FOUND = {
     "ja": "資料の中に、この質問に答える記述は見つかりませんでした。質問の言い方を変えるか、関連する文書を追加してください。",
@@ -210,7 +211,7 @@ def extractive_answer(question: str, result: SearchResult, k_sentences: int = MA
 
 
 def _citation(hit: Hit, n: int, highlight: tuple[int, int] | None = None) -> dict[str, Any]:
-    d = hit.to_dict(n)
+    d = passage_json(hit, n)
     if highlight is not None:  # the sentence the answer quotes
         d["highlight"] = list(highlight)
     return d

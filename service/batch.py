@@ -13,7 +13,7 @@ from concurrent.futures import Executor
 from dataclasses import dataclass
 
 from kotae.index.search import Retriever, SearchResult
-from kotae.index.store import Filters
+from kotae.index.backends import Filters
 
 MAX_BATCH = 16
 

@@ -20,10 +20,14 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--index", dest="index_dir", type=Path, help="index folder (KOTAE_INDEX_DIR)")
     parser.add_argument("--cache-dir", type=Path, help="model cache folder (KOTAE_CACHE_DIR)")
     parser.add_argument("--model", help="embedder: e5-small, use-multilingual, or a sentence-transformers id/path (KOTAE_MODEL)")
+    parser.add_argument("--backend", choices=["local", "postgres"], help="where the index is stored (KOTAE_BACKEND, default local)")
+    parser.add_argument("--database-url", help="PostgreSQL URL for --backend postgres (KOTAE_DATABASE_URL; prefer the "
+                                               "variable when the URL holds a password)")
 
 
 def _settings(args: argparse.Namespace, **extra) -> Settings:
-    return load_settings(index_dir=args.index_dir, cache_dir=args.cache_dir, model=args.model, **extra)
+    return load_settings(index_dir=args.index_dir, cache_dir=args.cache_dir, model=args.model, backend=args.backend,
+                         database_url=args.database_url, **extra)
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
@@ -49,12 +53,13 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 
 def _print_answer(retriever, question: str, k: int, as_json: bool) -> None:
+    from kotae.service.passages import passage_json
     from kotae.service.render import format_result
 
     result = retriever.search(question, k=k)
     if as_json:
         print(json.dumps({"query": question, "lang": result.lang,
-                          "passages": [h.to_dict(i) for i, h in enumerate(result.hits, start=1)],
+                          "passages": [passage_json(h, i) for i, h in enumerate(result.hits, start=1)],
                           "timings": {k: round(v, 2) for k, v in result.timings.items()}}, ensure_ascii=False, indent=1))
     else:
         print(format_result(result, color=sys.stdout.isatty()))
@@ -63,15 +68,15 @@ def _print_answer(retriever, question: str, k: int, as_json: bool) -> None:
 def cmd_ask(args: argparse.Namespace) -> int:
     from kotae.index.engine import open_retriever
 
-    settings = _settings(args, retrieval_mode=args.mode)
-    if args.k < 1 or args.k > 100:
+    settings = _settings(args, retrieval_mode=args.mode, top_k=args.k)
+    if settings.top_k < 1 or settings.top_k > 100:
         raise CliError("-k must be between 1 and 100")
     retriever = open_retriever(settings)
     if args.question:
         question = " ".join(args.question).strip()
         if not question:
             raise CliError("the question is empty")
-        _print_answer(retriever, question, args.k, args.json)
+        _print_answer(retriever, question, settings.top_k, args.json)
         return 0
     print("kotae — ask a question in Japanese or English (empty line or Ctrl-D to quit)")
     while True:
@@ -82,7 +87,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
             return 0
         if not question:
             return 0
-        _print_answer(retriever, question, args.k, args.json)
+        _print_answer(retriever, question, settings.top_k, args.json)
         print()
 
 
@@ -143,7 +148,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("ask", help="ask a question (no question: interactive prompt)")
     p.add_argument("question", nargs="*")
-    p.add_argument("-k", type=int, default=5, help="number of passages (default 5)")
+    p.add_argument("-k", type=int, help="number of passages (KOTAE_TOP_K, default 5)")
     p.add_argument("--mode", choices=["dense", "keyword", "hybrid"], help="retrieval mode (KOTAE_RETRIEVAL_MODE)")
     p.add_argument("--json", action="store_true", help="print passages as JSON (CONTRACTS §2)")
     _common(p)
@@ -170,7 +175,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from kotae.index.persist import IndexError_
+    from kotae.index.backends import BackendError
 
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -179,7 +184,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-    except (CliError, IndexError_, FileNotFoundError, ValueError) as exc:
+    except (CliError, BackendError, FileNotFoundError, ValueError) as exc:
         print(f"kotae: error: {exc}", file=sys.stderr)
         return 2
     except Exception as exc:  # noqa: BLE001 - last resort: one line, never a traceback

@@ -22,7 +22,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any, AsyncIterator, Callable, Sequence, TypeVar
 
 from kotae.index.search import Retriever, SearchResult
-from kotae.index.store import Filters
+from kotae.index.backends import Filters
 from kotae.index.tokenize import tokenize
 from kotae.ingest.discover import SUPPORTED_SUFFIXES, SourceFile
 from kotae.service.batch import QueryBatcher
@@ -130,16 +130,16 @@ class KotaeService:
     def status(self) -> dict[str, Any]:
         if self.retriever is None:
             return {"ready": False, "reason": self.error or "loading the index and the embedding model"}
-        m = self.retriever.backend.manifest
+        stats = self.retriever.stats
         info = getattr(self.retriever.embedder, "info", None)
         return {
             "ready": True,
-            "documents": m["counts"]["documents"],
-            "passages": m["counts"]["passages"],
-            "embedder": {"name": m["embedder"]["name"], "dim": m["embedder"]["dim"],
-                         "max_tokens": getattr(info, "max_tokens", m["embedder"].get("max_tokens"))},
-            "index_built_at": m.get("built_at"),
-            "generation": Path(getattr(self.retriever.backend, "path", "")).name or None,
+            "documents": stats.documents,
+            "passages": stats.passages,
+            "embedder": {"name": stats.config.embedder, "dim": stats.config.dim,
+                         "max_tokens": getattr(info, "max_tokens", stats.config.max_tokens)},
+            "index_built_at": stats.built_at,
+            "generation": stats.generation,
             "retrieval_mode": self.retriever.config.mode,
             "generation_model": self.settings.llm_model or None if self.llm else None,
             "ingesting": self.ingesting,
@@ -204,7 +204,7 @@ class KotaeService:
     async def documents(self) -> dict[str, Any]:
         retriever = self._live()
         docs = await self._on(self._reader, retriever.backend.documents)
-        files = retriever.backend.manifest.get("files", {})
+        files = retriever.stats.files
         for d in docs:
             d["status"] = "indexed"
             d["warnings"] = d.get("warnings") or files.get(d["doc_id"], {}).get("warnings", [])
@@ -218,11 +218,9 @@ class KotaeService:
         doc = await self._on(self._reader, retriever.backend.document, doc_id)
         if doc is None:
             raise ServiceError(404, f"no document with id {doc_id!r}", "doc_id", "not_found")
-        passages = []
-        if hasattr(retriever.backend, "meta"):
-            stored = await self._on(self._reader, retriever.backend.meta.passages_of, doc_id)
-            passages = [{"char_start": s.passage.char_start, "char_end": s.passage.char_end, "section": s.passage.section,
-                         "page": s.passage.page, "lang": s.passage.lang} for s in stored]
+        stored = await self._on(self._reader, retriever.backend.document_passages, doc_id)
+        passages = [{"char_start": s.passage.char_start, "char_end": s.passage.char_end, "section": s.passage.section,
+                     "page": s.passage.page, "lang": s.passage.lang} for s in stored]
         return {"doc_id": doc.doc_id, "title": doc.title, "kind": doc.kind, "encoding": doc.encoding,
                 "content_hash": doc.content_hash, "metadata": doc.metadata, "page_starts": list(doc.page_starts),
                 "warnings": list(doc.warnings), "chars": len(doc.text), "text": doc.text, "passages": passages}
@@ -276,7 +274,7 @@ class KotaeService:
     async def delete(self, doc_id: str) -> dict[str, Any]:
         retriever = self._live()
         path = self.target_path(doc_id)
-        known = doc_id in retriever.backend.manifest.get("files", {})
+        known = doc_id in retriever.stats.files
         if not path.is_file() and not known:
             raise ServiceError(404, f"no document with id {doc_id!r}", "doc_id", "not_found")
         assert self._write_lock is not None
@@ -287,7 +285,7 @@ class KotaeService:
                 "index": {"documents": report.documents, "passages": report.passages, "seconds": round(report.seconds, 2)}}
 
     async def _ingest(self):
-        from kotae.index.persist import IndexLockedError
+        from kotae.index.backends import IndexLockedError
 
         self.ingesting = True
         try:

@@ -81,20 +81,21 @@ def main() -> int:
     args = parser.parse_args()
     _pause_at = args.pause_at
 
+    import kotae.index.backends.local as local
     import kotae.index.build as build
     import kotae.index.persist as persist
-    from kotae.ingest.chunk import ChunkSettings
+    from fake_embedder import fake_build_config
 
     build.read_document = _before(build.read_document, "reading")
-    build.new_build_dir = _after(build.new_build_dir, "build-dir")
-    build.meta.create = _after(build.meta.create, "meta-written")
-    build.publish = _before(build.publish, "publishing")
-    persist._fsync_tree = _after(persist._fsync_tree, "synced")
+    local.new_build_dir = _after(local.new_build_dir, "build-dir")
+    local.meta.create = _after(local.meta.create, "meta-written")
+    local.publish = _before(local.publish, "publishing")
+    persist.fsync_tree = _after(persist.fsync_tree, "synced")
     real_rename, real_replace = os.rename, os.replace
     os.rename = lambda src, dst: (real_rename(src, dst), mark("renamed") if Path(dst).name.startswith("gen-") else None)[0]
     os.replace = lambda src, dst: (real_replace(src, dst), mark("current-replaced") if Path(dst).name == persist.CURRENT else None)[0]
 
-    report = build.ingest(args.corpus, args.index, SlowFake, "fake", build.BuildConfig(ChunkSettings()), progress=False)
+    report = build.ingest(args.corpus, local.LocalBackend(args.index), SlowFake, "fake", fake_build_config(), progress=False)
     mark("done")
     print(f"{report.documents} documents, {report.passages} passages", flush=True)
     return 0

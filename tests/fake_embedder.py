@@ -44,3 +44,12 @@ class FakeEmbedder:
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         return [len(t) // 2 + 2 for t in texts]
+
+
+def fake_build_config(limits=None):
+    """The build settings of pipeline tests: bigram keywords (no dictionary to load)."""
+    from kotae.index.build import BuildConfig
+    from kotae.ingest.chunk import ChunkSettings
+    from kotae.ingest.read import ReadLimits
+
+    return BuildConfig(ChunkSettings(), "bigram", "auto", 32, limits or ReadLimits())

@@ -10,7 +10,7 @@ from kotae.service.core import Turn, retrieval_query
 
 
 def hit(i: int, text: str, lang: str = "ja", highlight: tuple[int, int] | None = None, doc: str = "a.txt") -> Hit:
-    return Hit(row=i, doc_id=doc, title=f"Doc {i}", section="S", page=None, char_start=i * 100, char_end=i * 100 + len(text),
+    return Hit(id=f"{doc}#{i}", doc_id=doc, title=f"Doc {i}", section="S", page=None, char_start=i * 100, char_end=i * 100 + len(text),
                text=text, lang=lang, kind="body", score=1.0 / (i + 1), scores={"dense": 0.5}, highlight=highlight or (0, len(text)))
 
 

@@ -23,14 +23,13 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 from crash_driver import MARKERS  # noqa: E402
-from fake_embedder import FakeEmbedder  # noqa: E402
+from fake_embedder import FakeEmbedder, fake_build_config  # noqa: E402
 from hostile_corpus import GOOD_EN, GOOD_JA  # noqa: E402
 
-from kotae.index.build import BuildConfig, ingest  # noqa: E402
+from kotae.index.build import ingest  # noqa: E402
 from kotae.index.persist import current_generation, read_manifest  # noqa: E402
 from kotae.index.search import RetrievalConfig, Retriever  # noqa: E402
-from kotae.index.store import open_index  # noqa: E402
-from kotae.ingest.chunk import ChunkSettings  # noqa: E402
+from kotae.index.backends.local import LocalBackend  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 DRIVER = Path(__file__).parent / "crash_driver.py"
@@ -59,7 +58,7 @@ def _change(corpus: Path, trial: int) -> str:
 
 
 def _retriever(index_dir: Path, mode: str = "keyword") -> Retriever:
-    return Retriever(open_index(index_dir), FakeEmbedder(), RetrievalConfig(mode=mode))
+    return Retriever(LocalBackend(index_dir).open(), FakeEmbedder(), RetrievalConfig(mode=mode))
 
 
 def _assert_index_answers(index_dir: Path) -> dict:
@@ -67,7 +66,7 @@ def _assert_index_answers(index_dir: Path) -> dict:
     gen = current_generation(index_dir)
     assert gen is not None, "no live generation"
     manifest = read_manifest(gen)
-    index = open_index(index_dir)
+    index = LocalBackend(index_dir).open()
     assert len(index.documents()) == manifest["counts"]["documents"]
     for mode in ("keyword", "hybrid"):
         hits = _retriever(index_dir, mode).search(STABLE_PHRASE, k=5).hits
@@ -104,7 +103,7 @@ def _kill(proc: subprocess.Popen) -> None:
 
 def _recover_and_check(corpus: Path, index_dir: Path, word: str) -> None:
     """The next ingest cleans up after the killed one and publishes the new corpus."""
-    ingest(corpus, index_dir, FakeEmbedder, "fake", BuildConfig(ChunkSettings()), progress=False)
+    ingest(corpus, LocalBackend(index_dir), FakeEmbedder, "fake", fake_build_config(), progress=False)
     entries = sorted(p.name for p in index_dir.iterdir())
     assert not [e for e in entries if e.startswith(".build-")], entries
     assert len([e for e in entries if e.startswith("gen-")]) == 1, entries
@@ -116,7 +115,7 @@ def _recover_and_check(corpus: Path, index_dir: Path, word: str) -> None:
 def indexed_corpus(tmp_path: Path):
     corpus = _fresh_corpus(tmp_path)
     index_dir = tmp_path / "index"
-    ingest(corpus, index_dir, FakeEmbedder, "fake", BuildConfig(ChunkSettings()), progress=False)
+    ingest(corpus, LocalBackend(index_dir), FakeEmbedder, "fake", fake_build_config(), progress=False)
     _assert_index_answers(index_dir)
     return corpus, index_dir
 

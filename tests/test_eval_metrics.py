@@ -15,7 +15,7 @@ from kotae.evals import GoldError, evaluate, load_gold, parse_gold, parse_questi
 from kotae.evals.metrics import abstention_metrics, metric_names
 from kotae.evals.relevance import RelevanceJudge, overlaps_enough
 from kotae.evals.stats import bootstrap_ci, holm, paired_randomization
-from kotae.index.meta import StoredPassage
+from kotae.index.backends import StoredPassage
 from kotae.ingest.document import Document, Passage
 
 REPO = Path(__file__).resolve().parents[1]
@@ -73,7 +73,7 @@ DOC_B = "Koyeb runs on Firecracker microVMs. Filler sentence number two."
 
 @dataclass
 class FakeHit:
-    row: int
+    id: str
     doc_id: str
     char_start: int
     char_end: int
@@ -81,9 +81,9 @@ class FakeHit:
     score: float
     kind: str = "body"
 
-    def to_dict(self, citation):
-        return {"citation": citation, "doc_id": self.doc_id, "char_start": self.char_start, "char_end": self.char_end,
-                "text": self.text, "score": self.score, "lang": "en"}
+    def to_dict(self):
+        return {"id": self.id, "doc_id": self.doc_id, "char_start": self.char_start, "char_end": self.char_end,
+                "text": self.text, "score": self.score, "lang": "en", "kind": self.kind}
 
 
 @dataclass
@@ -99,14 +99,14 @@ class FakeBackend:
         s2, s3, b2 = DOC_A.index("It was"), DOC_A.index("Other"), DOC_B.index("Filler")
         spans = [("a.txt", 0, s2 - 1), ("a.txt", s2, s3 - 1), ("a.txt", s3, len(DOC_A)), ("b.txt", 0, b2 - 1), ("b.txt", b2, len(DOC_B)),
                  ("a.txt", 0, s3 - 1)]  # the last one overlaps the first two (like overlapping chunks)
-        self.rows = [StoredPassage(i, Passage(d, i, s, e, self.docs[d][s:e], None, None, "en", "body"), d) for i, (d, s, e) in enumerate(spans)]
-        self.manifest = {"counts": {"passages": len(self.rows)}}
+        self.rows = [StoredPassage(f"p{i}", Passage(d, i, s, e, self.docs[d][s:e], None, None, "en", "body"), d, "en")
+                     for i, (d, s, e) in enumerate(spans)]
 
     def documents(self):
         return [{"doc_id": d} for d in self.docs]
 
-    def passages(self, rows):
-        return [self.rows[r] for r in rows]
+    def document_passages(self, doc_id):
+        return [s for s in self.rows if s.passage.doc_id == doc_id]
 
     def document(self, doc_id):
         text = self.docs.get(doc_id)
@@ -114,7 +114,7 @@ class FakeBackend:
 
     def hit(self, row, score):
         p = self.rows[row].passage
-        return FakeHit(row, p.doc_id, p.char_start, p.char_end, p.text, score)
+        return FakeHit(self.rows[row].id, p.doc_id, p.char_start, p.char_end, p.text, score)
 
 
 class FakeRetriever:
@@ -126,7 +126,7 @@ class FakeRetriever:
         self.abstain = set(abstain)
 
     def search(self, query, k=5):
-        hits = [self.backend.hit(r, s) for r, s in self.table.get(query, [])][:k]
+        hits = [self.backend.hit(r, s).to_dict() for r, s in self.table.get(query, [])][:k]
         return FakeResult(hits, found=query not in self.abstain)
 
 

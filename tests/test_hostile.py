@@ -17,18 +17,17 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from fake_embedder import FakeEmbedder  # noqa: E402
+from fake_embedder import FakeEmbedder, fake_build_config  # noqa: E402
 from hostile_corpus import build_hostile_corpus  # noqa: E402
 
-from kotae.index.build import BuildConfig, ingest  # noqa: E402
+from kotae.index.build import ingest  # noqa: E402
 from kotae.index.persist import current_generation, read_manifest  # noqa: E402
 from kotae.index.search import RetrievalConfig, Retriever  # noqa: E402
-from kotae.index.store import open_index  # noqa: E402
-from kotae.ingest.chunk import ChunkSettings  # noqa: E402
+from kotae.index.backends.local import LocalBackend  # noqa: E402
 from kotae.ingest.pdf import PdfLimits  # noqa: E402
 from kotae.ingest.read import ReadLimits  # noqa: E402
 
-CFG = BuildConfig(ChunkSettings(), limits=ReadLimits(pdf=PdfLimits(max_pages=100)))
+CFG = fake_build_config(ReadLimits(pdf=PdfLimits(max_pages=100)))
 INGEST_SECONDS = 90  # about 25 s on a 2-core machine
 
 
@@ -38,7 +37,7 @@ def hostile(tmp_path_factory):
     expect = build_hostile_corpus(root / "corpus")
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     started = time.perf_counter()
-    report = ingest(root / "corpus", root / "index", FakeEmbedder, "fake", CFG, progress=False)
+    report = ingest(root / "corpus", LocalBackend(root / "index"), FakeEmbedder, "fake", CFG, progress=False)
     seconds = time.perf_counter() - started
     rss_growth_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss_before) / 1024
     return root, expect, report, seconds, rss_growth_mb
@@ -85,7 +84,7 @@ def test_every_skip_has_a_reason_and_the_manifest_agrees(hostile):
 
 def test_good_files_are_searchable(hostile):
     root, expect, report, _, _ = hostile
-    retriever = Retriever(open_index(root / "index"), FakeEmbedder(), RetrievalConfig(mode="keyword"))
+    retriever = Retriever(LocalBackend(root / "index").open(), FakeEmbedder(), RetrievalConfig(mode="keyword"))
     missing = []
     for doc_id, exp in expect.items():
         if exp.phrase:
@@ -97,7 +96,7 @@ def test_good_files_are_searchable(hostile):
 
 def test_nothing_outside_the_corpus_is_indexed(hostile):
     root, _, _, _, _ = hostile
-    index = open_index(root / "index")
+    index = LocalBackend(root / "index").open()
     ids = {d["doc_id"] for d in index.documents()}
     assert not any(i.startswith("escape") or "outside" in i or i.startswith("/") for i in ids)
     retriever = Retriever(index, FakeEmbedder(), RetrievalConfig(mode="keyword"))
@@ -106,7 +105,7 @@ def test_nothing_outside_the_corpus_is_indexed(hostile):
 
 def test_text_of_garbage_pdfs_is_not_indexed(hostile):
     root, _, _, _, _ = hostile
-    index = open_index(root / "index")
+    index = LocalBackend(root / "index").open()
     for d in index.documents():
         doc = index.document(d["doc_id"])
         controls = sum(1 for ch in doc.text if ord(ch) < 32 and ch not in "\n\r\t\f")

@@ -81,12 +81,12 @@ def test_a_failed_build_leaves_the_previous_index_usable(small_corpus, monkeypat
     before = current_generation(settings.index_dir)
     (corpus / "more.md").write_text("# 追加\n\n新しい文書。\n", encoding="utf-8")
 
-    import kotae.index.build as build
+    import kotae.index.backends.local as local
 
     def crash(*args, **kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(build.KeywordIndex, "build", crash)
+    monkeypatch.setattr(local.Postings, "build", crash)
     with pytest.raises(RuntimeError):
         run_ingest(settings, progress=False)
     assert current_generation(settings.index_dir) == before

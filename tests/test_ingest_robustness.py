@@ -9,10 +9,11 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from fake_embedder import FakeEmbedder  # noqa: E402
+from fake_embedder import FakeEmbedder, fake_build_config  # noqa: E402
 from hostile_corpus import FONT, bomb_pdf, fpdf_pdf, no_tounicode_pdf, token_bomb_pdf  # noqa: E402
 
-from kotae.index.build import BuildConfig, ingest  # noqa: E402
+from kotae.index.backends.local import LocalBackend  # noqa: E402
+from kotae.index.build import ingest  # noqa: E402
 from kotae.ingest.chunk import ChunkSettings  # noqa: E402
 from kotae.ingest.decode import decode_bytes  # noqa: E402
 from kotae.ingest.discover import SourceFile, discover  # noqa: E402
@@ -160,7 +161,7 @@ def test_an_undecodable_file_name_does_not_stop_the_ingest(tmp_path: Path):
     (corpus / "ok.txt").write_text("The quokka census is ordinary text.\n")
     with open(bytes(corpus) + b"/\x82\xa0.txt", "wb") as f:  # a Shift_JIS file name
         f.write(b"The quokka name is not UTF-8.\n")
-    report = ingest(corpus, tmp_path / "i", FakeEmbedder, "fake", BuildConfig(ChunkSettings()), progress=False)
+    report = ingest(corpus, LocalBackend(tmp_path / "i"), FakeEmbedder, "fake", fake_build_config(), progress=False)
     assert [f.status for f in report.files] == ["skipped", "indexed"]
 
 
@@ -179,7 +180,7 @@ def test_an_unexpected_error_in_one_file_is_that_file_only(tmp_path: Path, monke
         return real(source, *a, **k)
 
     monkeypatch.setattr(build, "read_document", flaky)
-    report = ingest(corpus, tmp_path / "i", FakeEmbedder, "fake", BuildConfig(ChunkSettings()), progress=False)
+    report = ingest(corpus, LocalBackend(tmp_path / "i"), FakeEmbedder, "fake", fake_build_config(), progress=False)
     status = {f.doc_id: (f.status, f.reason) for f in report.files}
     assert status["a.txt"][0] == "indexed"
     assert status["b.txt"] == ("skipped", "could not be read (unexpected MemoryError: simulated)")
@@ -193,8 +194,8 @@ def test_files_above_the_size_cap_are_not_read(tmp_path: Path, monkeypatch):
     opened = []
     real = Path.read_bytes
     monkeypatch.setattr(Path, "read_bytes", lambda self: opened.append(self.name) or real(self))
-    cfg = BuildConfig(ChunkSettings(), limits=ReadLimits(max_text_bytes=1000))
-    report = ingest(corpus, tmp_path / "i", FakeEmbedder, "fake", cfg, progress=False)
+    cfg = fake_build_config(ReadLimits(max_text_bytes=1000))
+    report = ingest(corpus, LocalBackend(tmp_path / "i"), FakeEmbedder, "fake", cfg, progress=False)
     big = next(f for f in report.files if f.doc_id == "big.txt")
     assert big.status == "skipped" and "above the 0.001 MB limit" in big.reason and "KOTAE_MAX_TEXT_MB" in big.reason
     assert "big.txt" not in opened
@@ -207,7 +208,7 @@ def test_large_files_show_progress(tmp_path: Path, capsys, monkeypatch):
     corpus = tmp_path / "c"
     corpus.mkdir()
     (corpus / "large.txt").write_text("鯨の観察記録。" * 8_000)  # 168 kB of Japanese (no langdetect)
-    report = ingest(corpus, tmp_path / "i", FakeEmbedder, "fake", BuildConfig(ChunkSettings()), progress=True)
+    report = ingest(corpus, LocalBackend(tmp_path / "i"), FakeEmbedder, "fake", fake_build_config(), progress=True)
     assert report.files[0].status == "indexed"
     err = capsys.readouterr().err
     assert "reading large.txt (0.2 MB)" in err and "embedding" in err

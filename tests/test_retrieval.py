@@ -10,7 +10,7 @@ import pytest
 from kotae.index.dedup import collapse
 from kotae.index.search import RetrievalConfig, Retriever
 from kotae.index.tokenize import TOKENIZERS, normalize, tokenize
-from kotae.index.variants import RetokenizedBackend
+from kotae.evals.variants import RetokenizedBackend
 
 
 @pytest.fixture(scope="module")
@@ -57,8 +57,8 @@ def test_keyword_side_alone_finds_short_japanese_queries(backends, corpus_retrie
 )
 def test_full_and_half_width_variants_find_the_same_passages(corpus_retriever, variant, plain):
     kw = _keyword_only(corpus_retriever.backend, corpus_retriever.embedder)
-    assert [h.row for h in kw.search(variant, k=5).hits] == [h.row for h in kw.search(plain, k=5).hits]
-    assert corpus_retriever.search(variant, k=1).hits[0].row == corpus_retriever.search(plain, k=1).hits[0].row
+    assert [h.id for h in kw.search(variant, k=5).hits] == [h.id for h in kw.search(plain, k=5).hits]
+    assert corpus_retriever.search(variant, k=1).hits[0].id == corpus_retriever.search(plain, k=1).hits[0].id
 
 
 def test_tokenizer_normalises_numbers_amounts_and_widths():

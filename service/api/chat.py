@@ -64,7 +64,7 @@ async def chat_completions(body: ChatRequest, service: KotaeService = Depends(ge
     cid = f"chatcmpl-{uuid.uuid4().hex[:24]}"
     created = int(time.time())
     if not body.stream:
-        answer = await service.ask(question, body.k, history, query)
+        answer = await service.ask(question, body.k or service.settings.top_k, history, query)
         text = answer.text
         prompt = sum(_count(t.content) for t in history) + _count(question)
         return ChatResponse(
@@ -73,7 +73,7 @@ async def chat_completions(body: ChatRequest, service: KotaeService = Depends(ge
             usage={"prompt_tokens": prompt, "completion_tokens": _count(text), "total_tokens": prompt + _count(text)},
             citations=answer.citations, found=answer.found, warning=answer.warning,
         )
-    return StreamingResponse(_sse(service, question, body.k, history, query, cid, created), media_type="text/event-stream",
+    return StreamingResponse(_sse(service, question, body.k or service.settings.top_k, history, query, cid, created), media_type="text/event-stream",
                              headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
 

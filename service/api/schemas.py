@@ -120,7 +120,7 @@ class SearchRequest(BaseModel):
         {"query": "Which company did Mistral AI acquire?", "k": 3, "filters": {"lang": "en"}},
     ]})
     query: str = Field(min_length=1, max_length=MAX_QUESTION_CHARS, description="the question or keywords, Japanese or English")
-    k: int = Field(5, ge=1, le=MAX_K, description="number of passages")
+    k: Optional[int] = Field(None, ge=1, le=MAX_K, description="number of passages (default KOTAE_TOP_K, 5)")
     filters: Optional[SearchFilters] = None
 
     @field_validator("query")
@@ -146,7 +146,7 @@ class AskRequest(BaseModel):
         {"question": "Who founded Mistral AI?"},
     ]})
     question: str = Field(min_length=1, max_length=MAX_QUESTION_CHARS, description="the question, Japanese or English")
-    k: int = Field(5, ge=1, le=MAX_K, description="passages to answer from")
+    k: Optional[int] = Field(None, ge=1, le=MAX_K, description="passages to answer from (default KOTAE_TOP_K, 5)")
 
     @field_validator("question")
     @classmethod
@@ -273,7 +273,7 @@ class ChatRequest(BaseModel):
     model: str = Field("kotae", description="must be `kotae` (see GET /v1/models)")
     messages: list[ChatMessage] = Field(min_length=1, max_length=200)
     stream: bool = False
-    k: int = Field(5, ge=1, le=MAX_K, description="kotae extension: passages to answer from")
+    k: Optional[int] = Field(None, ge=1, le=MAX_K, description="kotae extension: passages to answer from (default KOTAE_TOP_K, 5)")
     temperature: Optional[float] = None
     max_tokens: Optional[int] = None
     user: Optional[str] = None

@@ -1,0 +1,145 @@
+"""Keyword postings of one local index segment, and BM25 over several segments at once.
+
+A segment stores, per term, the passages (rows) that contain it and how often, plus each
+passage's token count. Scores are not precomputed (unlike bm25s): idf and the average length
+come from all live passages of all segments at query time, so adding a small segment or
+deleting passages never rewrites the others, and the ranking equals one BM25 index built over
+the live passages (Lucene variant, index/keyword.py's K1 and B).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from kotae.index.keyword import B, K1, lucene_idf
+
+FILE = "postings.npz"
+
+
+@dataclass
+class Postings:
+    terms: np.ndarray  # sorted unicode array, one per term
+    indptr: np.ndarray  # int64, len(terms) + 1
+    rows: np.ndarray  # int32 row of each posting, grouped by term
+    tfs: np.ndarray  # int32 term frequency of each posting
+    lengths: np.ndarray  # int32 token count of each row (an empty passage counts 1, as in bm25s)
+
+    def __post_init__(self):
+        self._vocab = {t: i for i, t in enumerate(self.terms.tolist())}
+
+    @property
+    def size(self) -> int:
+        return len(self.lengths)
+
+    @classmethod
+    def build(cls, token_lists: Sequence[list[str]]) -> "Postings":
+        counts = [Counter(t for t in tokens if t) for tokens in token_lists]
+        vocab = sorted({t for c in counts for t in c})
+        index = {t: i for i, t in enumerate(vocab)}
+        term_ids = np.fromiter((index[t] for c in counts for t in c), dtype=np.int64)
+        rows = np.repeat(np.arange(len(counts), dtype=np.int32), [len(c) for c in counts])
+        tfs = np.fromiter((n for c in counts for n in c.values()), dtype=np.int32)
+        lengths = np.array([max(len(t), 1) for t in token_lists], dtype=np.int32)
+        return cls._from_triples(np.array(vocab, dtype=str), term_ids, rows, tfs, lengths)
+
+    @classmethod
+    def _from_triples(cls, terms: np.ndarray, term_ids: np.ndarray, rows: np.ndarray, tfs: np.ndarray, lengths: np.ndarray) -> "Postings":
+        order = np.lexsort((rows, term_ids))
+        indptr = np.zeros(len(terms) + 1, dtype=np.int64)
+        np.cumsum(np.bincount(term_ids, minlength=len(terms)), out=indptr[1:])
+        return cls(terms, indptr, rows[order].astype(np.int32), tfs[order].astype(np.int32), lengths.astype(np.int32))
+
+    @classmethod
+    def merge(cls, parts: Sequence[tuple["Postings", np.ndarray]]) -> "Postings":
+        """One segment from the kept rows (boolean mask) of several, rows renumbered in order."""
+        vocab = np.unique(np.concatenate([p.terms for p, _ in parts])) if parts else np.array([], dtype=str)
+        all_ids, all_rows, all_tfs, all_lengths = [], [], [], []
+        offset = 0
+        for p, keep in parts:
+            remap = np.cumsum(keep) - 1 + offset
+            local_terms = np.repeat(np.arange(len(p.terms)), np.diff(p.indptr))
+            live = keep[p.rows]
+            all_ids.append(np.searchsorted(vocab, p.terms)[local_terms[live]])
+            all_rows.append(remap[p.rows[live]])
+            all_tfs.append(p.tfs[live])
+            all_lengths.append(p.lengths[keep])
+            offset += int(keep.sum())
+        cat = lambda xs, dt: np.concatenate(xs).astype(dt) if xs else np.zeros(0, dt)  # noqa: E731
+        merged = cls._from_triples(vocab, cat(all_ids, np.int64), cat(all_rows, np.int32), cat(all_tfs, np.int32),
+                                   cat(all_lengths, np.int32))
+        # terms whose every posting was deleted are dropped
+        used = np.diff(merged.indptr) > 0
+        if used.all():
+            return merged
+        ids = np.repeat(np.cumsum(used) - 1, np.diff(merged.indptr))
+        return cls._from_triples(merged.terms[used], ids, merged.rows, merged.tfs, merged.lengths)
+
+    def save(self, directory: Path) -> None:
+        np.savez(directory / FILE, terms=self.terms, indptr=self.indptr, rows=self.rows, tfs=self.tfs, lengths=self.lengths)
+
+    @classmethod
+    def load(cls, directory: Path) -> "Postings":
+        with np.load(directory / FILE, allow_pickle=False) as z:
+            return cls(z["terms"], z["indptr"], z["rows"], z["tfs"], z["lengths"])
+
+    def postings(self, term: str) -> tuple[np.ndarray, np.ndarray]:
+        i = self._vocab.get(term)
+        if i is None:
+            return np.zeros(0, np.int32), np.zeros(0, np.int32)
+        return self.rows[self.indptr[i] : self.indptr[i + 1]], self.tfs[self.indptr[i] : self.indptr[i + 1]]
+
+
+class SegmentedBM25:
+    """BM25 over segments laid end to end (global row = segment offset + row), skipping deleted rows."""
+
+    def __init__(self, segments: Sequence[Postings], live: np.ndarray):
+        self._segments = list(segments)
+        self._offsets = np.cumsum([0] + [s.size for s in self._segments])
+        self._live = live  # boolean over global rows
+        lengths = np.concatenate([s.lengths for s in self._segments]) if self._segments else np.zeros(0, np.int32)
+        self._lengths = lengths.astype(np.float32)
+        self.n = int(live.sum())
+        self._avgdl = float(lengths[live].sum()) / max(self.n, 1)
+
+    def _postings(self, term: str) -> tuple[np.ndarray, np.ndarray]:
+        """Live global rows containing `term`, with their term frequencies."""
+        rows, tfs = [], []
+        for seg, offset in zip(self._segments, self._offsets):
+            r, f = seg.postings(term)
+            if len(r):
+                g = r.astype(np.int64) + offset
+                keep = self._live[g]
+                rows.append(g[keep])
+                tfs.append(f[keep])
+        if not rows:
+            return np.zeros(0, np.int64), np.zeros(0, np.int32)
+        return np.concatenate(rows), np.concatenate(tfs)
+
+    def idf(self, tokens: list[str]) -> np.ndarray:
+        return lucene_idf(np.array([len(self._postings(t)[0]) if t else 0 for t in tokens]), max(self.n, 1))
+
+    def search(self, tokens: list[str], k: int, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Top-k (scores, global rows) with score > 0; `allowed` is a boolean mask over global rows."""
+        if not tokens or self.n == 0 or k <= 0:
+            return np.zeros(0, np.float32), np.zeros(0, np.int64)
+        scores = np.zeros(len(self._live), dtype=np.float32)
+        for term, count in Counter(t for t in tokens if t).items():  # a repeated query token counts again, as in bm25s
+            rows, tfs = self._postings(term)
+            if not len(rows):
+                continue
+            idf = lucene_idf(np.array([len(rows)]), self.n)[0]
+            tf = tfs.astype(np.float32)
+            scores[rows] += count * idf * tf / (tf + K1 * (1 - B + B * self._lengths[rows] / self._avgdl))
+        if allowed is not None:
+            scores = np.where(allowed, scores, 0.0)
+        k = min(k, int(np.count_nonzero(scores)))
+        if k == 0:
+            return np.zeros(0, np.float32), np.zeros(0, np.int64)
+        top = np.argpartition(-scores, k - 1)[:k]
+        top = top[np.argsort(-scores[top], kind="stable")]
+        return scores[top], top.astype(np.int64)
