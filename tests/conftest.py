@@ -39,3 +39,28 @@ def corpus_retriever(corpus_settings):
     from kotae.index.engine import open_retriever
 
     return open_retriever(corpus_settings)
+
+
+@pytest.fixture(scope="session")
+def pg():
+    """A real PostgreSQL server with pgvector for this test session (bench/pg_server.py)."""
+    from kotae.bench.pg_server import remove, start_server
+
+    server = start_server()
+    yield server
+    server.stop()
+    remove(server)
+
+
+@pytest.fixture
+def pg_url(pg, request):
+    """A new, empty database on the session's server."""
+    import re
+
+    import psycopg
+
+    name = "t_" + re.sub(r"\W", "_", request.node.name.lower())[:40] + f"_{os.getpid()}"
+    with psycopg.connect(pg.url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return pg.url.rsplit("/", 1)[0] + "/" + name
