@@ -61,7 +61,10 @@ def get_embedder(model: str, cache_dir: Path, backend: str = "torch"):
     return load_embedder(model, cache_dir, backend)
 
 
-def run_ingest(settings: Settings, corpus_dir: Path | None = None, rebuild: bool = False, progress: bool = True) -> IngestReport:
+def run_ingest(settings: Settings, corpus_dir: Path | None = None, rebuild: bool = False, progress: bool = True,
+               replace_corpus: bool = False) -> IngestReport:
+    """`replace_corpus`: the caller named this index explicitly, so it may be rebuilt from
+    another corpus folder than the one it holds (otherwise that is refused)."""
     return ingest(
         corpus_dir or settings.corpus_dir,
         settings.index_dir,
@@ -70,6 +73,7 @@ def run_ingest(settings: Settings, corpus_dir: Path | None = None, rebuild: bool
         build_config(settings),
         rebuild=rebuild,
         progress=progress,
+        replace_corpus=replace_corpus,
     )
 
 
