@@ -125,7 +125,7 @@ def ingest(
     started = time.perf_counter()
     files, skipped_links = discover(corpus_dir)
     with write_lock(index_dir):
-        check_corpus(index_dir, corpus_dir, replace_corpus or rebuild)
+        check_corpus(index_dir, corpus_dir, [f.doc_id for f in files], replace_corpus or rebuild)
         remove_stale(index_dir)
         previous = _Previous(current_generation(index_dir), embedder_name, cfg, rebuild)
         try:
@@ -235,7 +235,7 @@ def _write_generation(index_dir, docs, passages, matrix, statuses, cfg: BuildCon
         "format": FORMAT_VERSION,
         "kotae_version": __version__,
         "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        **manifest_fields(corpus_dir),
+        **manifest_fields(corpus_dir, index_dir),
         "embedder": {"name": embedder_name, "dim": dim, "max_tokens": info.max_tokens if info else cfg.chunk.max_tokens},
         "chunker": asdict(cfg.chunk),
         "keyword": {"library": "bm25s", "tokenizer": cfg.tokenizer},

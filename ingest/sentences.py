@@ -17,6 +17,21 @@ _END = re.compile(
 )
 # A fragment this short after a split (a lone footnote mark) belongs to the previous sentence.
 _MIN_SENTENCE_CONTENT = 2
+# A period that does not end a sentence: after an enumerator at the start of a line ("1. ",
+# "12. "), an initial ("J. ", "U.S. ") or a common abbreviation ("Dr. ", "e.g. ", "Inc. ").
+_NOT_AN_END = re.compile(
+    r"""(?:^|(?<=\n))[ \t]*\d{1,3}\.$
+        |(?:^|(?<=[\s(]))(?:[A-Z]|[A-Z]\.[A-Z]|(?i:mr|mrs|ms|dr|prof|st|no|vs|approx|inc|ltd|co|corp|e\.g|i\.e|cf|fig))\.$""",
+    re.VERBOSE,
+)
+_ABBREV_WINDOW = 12
+
+
+def _ends_sentence(text: str, start: int, match: re.Match) -> bool:
+    if text[match.end() - 1] != "." or match.group(0) != ".":
+        return True
+    lo = max(start, match.start() - _ABBREV_WINDOW)
+    return not _NOT_AN_END.search(text, lo, match.end())
 
 
 def _content_len(text: str) -> int:
@@ -31,6 +46,8 @@ def split_sentences(text: str, start: int = 0, end: int | None = None) -> list[t
     spans: list[tuple[int, int]] = []
     pos = start
     for m in _END.finditer(text, start, end):
+        if not _ends_sentence(text, start, m):
+            continue
         spans.append((pos, m.end()))
         pos = m.end()
     if pos < end:

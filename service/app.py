@@ -130,6 +130,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 def serve(settings: Settings) -> None:
     import uvicorn
 
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info",
-                timeout_graceful_shutdown=5)
+    from kotae.service.logs import configure
+
+    log_config = configure(settings.log_level)
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=log_config,
+                log_level=settings.log_level.lower(), timeout_graceful_shutdown=5)

@@ -4,6 +4,7 @@ refused (one line, exit 2, index untouched) unless asked for with --rebuild or a
 
 from __future__ import annotations
 
+import shutil
 import sys
 from pathlib import Path
 
@@ -38,14 +39,22 @@ def _doc_ids(index: Path) -> set[str]:
     return set(read_manifest(current_generation(index))["files"])
 
 
-def test_the_manifest_records_the_corpus_root(two_corpora):
+def test_the_manifest_records_the_corpus_root_relative_to_the_index(two_corpora):
     manifest = read_manifest(current_generation(two_corpora / "index"))
-    assert manifest["corpus_root"] == str((two_corpora / "mine").resolve())
+    assert manifest["corpus_root"] == "../mine"
+
+
+def test_a_copy_of_the_corpus_is_the_same_corpus(two_corpora, tmp_path_factory):
+    copy = tmp_path_factory.mktemp("copy")
+    shutil.copytree(two_corpora / "mine", copy / "corpus")
+    (copy / "corpus" / "new.md").write_text("# 追加\n\n新しい文書である。\n", encoding="utf-8")
+    report = _ingest(copy / "corpus", two_corpora / "index")
+    assert report.documents == 2 and report.embedded > 0
 
 
 def test_another_corpus_is_refused_and_the_index_is_untouched(two_corpora):
     generation = current_generation(two_corpora / "index")
-    with pytest.raises(OtherCorpusError, match="was built from .*mine.*--rebuild"):
+    with pytest.raises(OtherCorpusError, match="holds 1 documents of .*mine, 0 of them in .*other; nothing was changed.*--rebuild"):
         _ingest(two_corpora / "other", two_corpora / "index")
     assert current_generation(two_corpora / "index") == generation
     assert _doc_ids(two_corpora / "index") == {"mine.md"}
