@@ -61,6 +61,7 @@ eval: models
 eval-report:
 	@test -f $(EVAL_RUNS)/latest.md || { echo "no run in $(EVAL_RUNS)/: run make eval first"; exit 1; }
 	cp $(EVAL_RUNS)/latest.md $(EVAL_RUNS)/latest.json $(EVAL_RUNS)/latest.png $(EVAL_RUNS)/latest.failures.tsv evals/reports/
+	$(PY) -m kotae.evals.readme_table evals/reports/latest.json --update README.md
 
 # Benchmarks (bench/README.md): ingest, query path over HTTP and in-process, scale at 10^4 and
 # 10^5 synthetic passages; JSON + Markdown into bench/results/. Loopback traffic only.
