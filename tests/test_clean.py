@@ -73,3 +73,24 @@ def test_enumerators_initials_and_abbreviations_do_not_end_a_sentence():
     assert split("Founded by Dr. Lample and T. Lacroix in the U.S. in 2023. It grew.") == [
         "Founded by Dr. Lample and T. Lacroix in the U.S. in 2023.", "It grew."]
     assert split("It costs 3. Then 4. Version 1.0 is out.") == ["It costs 3.", "Then 4.", "Version 1.0 is out."]
+
+
+def test_an_index_built_with_other_cleaning_rules_is_re_embedded(tmp_path, monkeypatch):
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from fake_embedder import FakeEmbedder
+
+    from kotae.index import build
+
+    (tmp_path / "corpus").mkdir()
+    (tmp_path / "corpus" / "a.md").write_text("# 見出し\n\n本文である。次の文である。\n", encoding="utf-8")
+    cfg = build.BuildConfig(chunk=ChunkSettings(400, 80, 1, 512), tokenizer="bigram")
+
+    def run():
+        return build.ingest(tmp_path / "corpus", tmp_path / "index", FakeEmbedder, "fake", cfg, progress=False)
+
+    assert run().embedded > 0
+    assert run().embedded == 0
+    monkeypatch.setattr(build, "TEXT_CLEANING", build.TEXT_CLEANING + 1)
+    assert run().embedded > 0

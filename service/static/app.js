@@ -338,9 +338,11 @@ const TABLE_SEPARATOR = /^[ \t]*\|?[ \t]*:?-+:?[ \t]*(\|[ \t]*:?-+:?[ \t]*)*\|?[
 function textBlocks(text) {
   // [{table: false, a, b}] runs of text and [{table: true, a, b, rows}] tables of 2+ rows.
   const lines = [];
+  const lineEnd = /[\n\f]/g;
   for (let a = 0; a <= text.length;) {
-    let b = text.slice(a).search(/[\n\f]/);
-    b = b < 0 ? text.length : a + b;
+    lineEnd.lastIndex = a;
+    const m = lineEnd.exec(text);
+    const b = m ? m.index : text.length;
     lines.push([a, b]);
     a = b + 1;
   }
