@@ -165,14 +165,14 @@ def test_markdown_tables_render_as_tables_with_exact_marks(server, browser):
 
     text = httpx.get(f"{server.url}/v1/documents/{TABLE_DOC}", timeout=30).json()["text"]
     start = text.index("| ASML |")
-    end = text.index("\n", text.index("| Microsoft |"))
+    end = text.index("\n", text.index("| Microsoft |", start))
     context = browser.new_context(locale="ja-JP", viewport={"width": 1400, "height": 900})
     page = context.new_page()
     page.goto(f"{server.url}/#doc={TABLE_DOC}&start={start}&end={end}")
     expect = sync_api.expect
     document = page.get_by_test_id("document-text")
     expect(page.get_by_test_id("doc-highlight")).to_be_visible()
-    table = document.locator("table.md-table").first
+    table = document.locator("table.md-table", has=page.locator("mark.passage-span"))
     expect(table).to_be_visible()
     expect(table.locator("th").first).to_have_text("パートナー")
     shown = document.inner_text()
