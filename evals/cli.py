@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import sys
 from pathlib import Path
 
 DEFAULT_GOLD = Path("evals/gold.jsonl")
+# Suite runs go to an ignored folder: running the suite never rewrites tracked files.
+DEFAULT_SUITE_OUT = Path("evals/runs")
+SUITE_CONFIGS = ("default", "dense", "bm25-bigram")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -20,8 +22,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help=f"configurations to compare, the first is the baseline: {', '.join(NAMED)} or a .json/.toml "
                         f"file of settings overrides (default: {' '.join(MAIN)})")
     p.add_argument("--k", default="1,3,5,10,20", help="cut-offs for hit@k and recall@k (default 1,3,5,10,20)")
-    p.add_argument("--out", type=Path, default=Path("eval-report"), help="output folder (default eval-report/)")
-    p.add_argument("--name", default="latest", help="file name stem of the outputs (default latest)")
+    p.add_argument("--suite", action="store_true",
+                   help="run the configurations on every question set side by side (each set its own corpus and index; "
+                        "--sets to choose) and write one report (default into evals/runs/)")
+    p.add_argument("--sets", help="with --suite: comma-separated set names (default: all; see README Evaluation)")
+    p.add_argument("--devset", type=Path, help="with --suite: the Japanese devset folder (default KOTAE_DEVSET_DIR or "
+                                                "../shared/devsets/ja_jaquad_train)")
+    p.add_argument("--out", type=Path, help=f"output folder (default eval-report/; with --suite {DEFAULT_SUITE_OUT}/)")
+    p.add_argument("--name", help="file name stem of the outputs (default latest; with --suite: suite)")
     p.add_argument("--bootstrap", type=int, default=2000, help="bootstrap resamples for CIs (default 2000)")
     p.add_argument("--permutations", type=int, default=10000, help="randomisation-test permutations (default 10000)")
     p.add_argument("--seed", type=int, default=0)
@@ -44,10 +52,11 @@ def _ks(text: str) -> tuple[int, ...]:
 def _eval_index_dir(settings, corpus: Path, index_given: bool) -> Path:
     """Never overwrite the user's main index with another corpus: a different corpus than the
     configured one gets its own index folder unless --index says otherwise."""
+    from kotae.evals.suite import corpus_index_dir
+
     if index_given or corpus.resolve() == Path(settings.corpus_dir).resolve():
         return settings.index_dir
-    digest = hashlib.sha1(str(corpus.resolve()).encode()).hexdigest()[:8]
-    return settings.index_dir.with_name(f"eval-{corpus.resolve().name}-{digest}")
+    return corpus_index_dir(settings, corpus, corpus.resolve().name)
 
 
 def eval_settings(args: argparse.Namespace):
@@ -70,6 +79,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
     ks = _ks(args.k)
     if args.bootstrap < 100 or args.permutations < 100:
         raise ValueError("--bootstrap and --permutations must be at least 100")
+    if args.suite:
+        return cmd_suite(args, ks)
+    if args.sets or args.devset:
+        raise ValueError("--sets and --devset go with --suite")
     gold_path = args.gold or DEFAULT_GOLD
     gold = load_gold(gold_path)
     configs = resolve_configs(args.configs)
@@ -88,7 +101,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     run = evaluate(gold, retrievers, ks, configs=descriptions, progress=not args.quiet)
     summary = run.summary(n_boot=args.bootstrap, n_perm=args.permutations, seed=args.seed)
     sources = {"gold": str(gold_path), "corpus": str(corpus), "index": str(settings.index_dir)}
-    paths = write_outputs(run, summary, args.out, args.name, sources=sources, chart=not args.no_chart)
+    paths = write_outputs(run, summary, args.out or Path("eval-report"), args.name or "latest", sources=sources, chart=not args.no_chart)
     if args.json:
         print(json.dumps(summary, ensure_ascii=False, indent=1, default=str))
     else:
@@ -100,4 +113,44 @@ def cmd_eval(args: argparse.Namespace) -> int:
         if warns:
             print(f"{len(warns)} warning(s), e.g.: {warns[0]} (all in {paths['json']})")
         print(f"report: {paths['md']}")
+    return 0
+
+
+def cmd_suite(args: argparse.Namespace, ks: tuple[int, ...]) -> int:
+    """`kotae eval --suite`: every configuration on every set (kotae.evals.suite)."""
+    from kotae.evals.configs import resolve_configs
+    from kotae.evals.sets import default_sets
+    from kotae.evals.suite import run_suite
+    from kotae.evals.suite_report import key_table
+    from kotae.settings import load_settings
+
+    if args.corpus or args.gold:
+        raise ValueError("--suite runs its own sets, each with its corpus and gold file; choose them with --sets")
+    available = default_sets(args.devset)
+    names = [n.strip() for n in (args.sets or ",".join(available)).split(",") if n.strip()]
+    unknown = [n for n in names if n not in available]
+    if unknown or not names:
+        raise ValueError(f"unknown set(s) {', '.join(unknown) or '(none)'}: choose from {', '.join(available)}")
+    chosen = [available[n] for n in names]
+    if args.sets:  # sets named on purpose must run
+        for s in chosen:
+            why = s.missing()
+            if why:
+                raise FileNotFoundError(f"set {s.name}: {why}")
+    configs = resolve_configs(args.configs or list(SUITE_CONFIGS))
+    settings = load_settings(index_dir=args.index_dir, cache_dir=args.cache_dir, model=args.model)
+
+    def log(msg: str) -> None:
+        if not args.quiet:
+            print(msg, file=sys.stderr)
+
+    log(f"suite: sets {', '.join(names)}; configurations {', '.join(c.name for c in configs)}")
+    result = run_suite(configs, chosen, settings, args.out or DEFAULT_SUITE_OUT, stem=args.name or "suite", ks=ks,
+                       n_boot=args.bootstrap, n_perm=args.permutations, seed=args.seed, ingest=not args.no_ingest,
+                       progress=not args.quiet, chart=not args.no_chart, seeds=available, log=log)
+    if args.json:
+        print(json.dumps(result.record, ensure_ascii=False, indent=1, default=str))
+    else:
+        print(key_table(result.record))
+        print(f"report: {result.paths['md']}")
     return 0
