@@ -14,7 +14,7 @@ import re
 
 # Passage text is what is embedded: an index built with other cleaning rules is re-embedded
 # (index/build.py). Bump when a change here or in sentences.py alters existing passages.
-TEXT_CLEANING = 2
+TEXT_CLEANING = 3
 
 _SUP = re.compile(r"<sup>[^<]{0,8}</sup>")
 # Unicode superscript digits after a sentence end, a closing bracket or a CJK character are

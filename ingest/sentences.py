@@ -18,13 +18,16 @@ _END = re.compile(
 # A fragment this short after a split (a lone footnote mark) belongs to the previous sentence.
 _MIN_SENTENCE_CONTENT = 2
 # A period that does not end a sentence: after an enumerator at the start of a line ("1. ",
-# "12. "), an initial ("J. ", "U.S. ") or a common abbreviation ("Dr. ", "e.g. ", "Inc. ").
+# "12. "), a middle initial after a name ("Richard M. Stallman"), a dotted acronym ("U.S. ")
+# or a common abbreviation ("Dr. ", "e.g. ", "Inc. "). A lone capital after a lowercase word
+# ("the other N.") does end one.
 _NOT_AN_END = re.compile(
     r"""(?:^|(?<=\n))[ \t]*\d{1,3}\.$
-        |(?:^|(?<=[\s(]))(?:[A-Z]|[A-Z]\.[A-Z]|(?i:mr|mrs|ms|dr|prof|st|no|vs|approx|inc|ltd|co|corp|e\.g|i\.e|cf|fig))\.$""",
+        |(?:^|(?<=\s))[A-Z][a-z]+[ ][A-Z]\.$
+        |(?:^|(?<=[\s(]))(?:[A-Z]\.[A-Z]|Mr|Mrs|Ms|Dr|Prof|St|No|vs|approx|Inc|Ltd|Co|Corp|e\.g|i\.e|cf|Fig|fig)\.$""",
     re.VERBOSE,
 )
-_ABBREV_WINDOW = 12
+_ABBREV_WINDOW = 24
 
 
 def _ends_sentence(text: str, start: int, match: re.Match) -> bool:

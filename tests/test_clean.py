@@ -70,8 +70,10 @@ def test_enumerators_initials_and_abbreviations_do_not_end_a_sentence():
         return [text[s:e] for s, e in split_sentences(text)]
 
     assert split("1. AIの加速\nこれまで別物でした。") == ["1. AIの加速\nこれまで別物でした。"]
-    assert split("Founded by Dr. Lample and T. Lacroix in the U.S. in 2023. It grew.") == [
-        "Founded by Dr. Lample and T. Lacroix in the U.S. in 2023.", "It grew."]
+    assert split("Founded by Dr. Lample and Richard M. Stallman in the U.S. in 2023. It grew.") == [
+        "Founded by Dr. Lample and Richard M. Stallman in the U.S. in 2023.", "It grew."]
+    assert split("It rebuilds from the other N. If a disk fails, the answer is no. Then stop.") == [
+        "It rebuilds from the other N.", "If a disk fails, the answer is no.", "Then stop."]
     assert split("It costs 3. Then 4. Version 1.0 is out.") == ["It costs 3.", "Then 4.", "Version 1.0 is out."]
 
 
