@@ -75,3 +75,12 @@ def test_readme_evaluation_table_is_the_committed_reports():
 
     summary = json.loads((REPO / "evals" / "reports" / "latest.json").read_text(encoding="utf-8"))
     assert block(summary) in README, "regenerate it: python -m kotae.evals.readme_table evals/reports/latest.json --update README.md"
+
+
+def test_every_setting_is_in_the_readme():
+    import dataclasses
+
+    from kotae.settings import ENV_PREFIX, Settings
+
+    missing = [ENV_PREFIX + f.name.upper() for f in dataclasses.fields(Settings) if ENV_PREFIX + f.name.upper() not in README]
+    assert not missing, f"add them to the README's Configuration (or HTTP service) table: {missing}"
