@@ -12,7 +12,9 @@ from typing import Any, Callable
 import numpy as np
 
 from kotae.index.backends.base import Backend, IndexConfig, IndexStats, IndexWriter
+from kotae.index.corpus_root import check_corpus
 from kotae.ingest.chunk import ChunkSettings
+from kotae.ingest.clean import TEXT_CLEANING
 from kotae.ingest.discover import discover
 from kotae.ingest.document import Document, Passage
 from kotae.ingest.read import IngestError, ReadLimits, content_hash, read_document, too_large
@@ -64,7 +66,8 @@ class BuildConfig:
 
 
 def _compatible(previous: IndexStats | None, embedder_name: str, cfg: BuildConfig) -> bool:
-    return previous is not None and previous.config.embedder == embedder_name and previous.config.chunker == asdict(cfg.chunk)
+    return (previous is not None and previous.config.embedder == embedder_name and previous.config.chunker == asdict(cfg.chunk)
+            and previous.config.text_cleaning == TEXT_CLEANING)
 
 
 @dataclass
@@ -83,9 +86,12 @@ def ingest(
     cfg: BuildConfig,
     rebuild: bool = False,
     progress: bool = True,
+    replace_corpus: bool = False,
 ) -> IngestReport:
     """Bring the index in `backend` up to date with `corpus_dir`. Only new or changed files
-    are read and embedded (the embedder is loaded only then); unchanged ones stay as stored."""
+    are read and embedded (the embedder is loaded only then); unchanged ones stay as stored.
+    An index built from another corpus folder is replaced only with `rebuild` or
+    `replace_corpus` (index/corpus_root.py)."""
     from tqdm import tqdm
 
     started = time.perf_counter()
@@ -93,10 +99,12 @@ def ingest(
     writer = backend.writer()
     try:
         previous = writer.previous()
+        corpus_key = backend.corpus_key(corpus_dir)
+        check_corpus(previous, corpus_key, corpus_dir, backend.location, [f.doc_id for f in files], replace_corpus or rebuild)
         keep = _compatible(previous, embedder_name, cfg) and not rebuild
         if previous is not None and not keep:
             if not rebuild:
-                print("index settings changed (embedder or chunker): re-embedding every document", file=sys.stderr)
+                print("index settings changed (embedder, chunker or text cleaning): re-embedding every document", file=sys.stderr)
             writer.reset()
         old_files = previous.files if (keep and previous is not None) else {}
         hashes = {d: f.get("hash") for d, f in old_files.items() if f.get("status") != "skipped"}
@@ -142,9 +150,10 @@ def ingest(
         writer.delete(removed)
         tokenizer_changed = previous is not None and previous.config.tokenizer != cfg.tokenizer
         changed = embedded > 0 or bool(removed) or not keep or len(live) != len(hashes) or tokenizer_changed
-        changed = changed or _record(statuses, fresh, kept) != old_files
+        changed = changed or _record(statuses, fresh, kept) != old_files or previous.corpus_root != corpus_key
         if changed:
-            writer.commit(_index_config(embedder_name, embedder, previous if keep else None, cfg), _record(statuses, fresh, kept))
+            writer.commit(_index_config(embedder_name, embedder, previous if keep else None, cfg), _record(statuses, fresh, kept),
+                          corpus_key)
     finally:
         writer.close()
     n_passages = sum(s.passages for s in statuses if s.status != "skipped")
@@ -169,7 +178,7 @@ def _index_config(embedder_name: str, embedder, previous: IndexStats | None, cfg
         dim, max_tokens = previous.config.dim, previous.config.max_tokens
     else:
         dim, max_tokens = 0, cfg.chunk.max_tokens
-    return IndexConfig(embedder_name, dim, max_tokens, asdict(cfg.chunk), cfg.tokenizer, cfg.vector_index)
+    return IndexConfig(embedder_name, dim, max_tokens, asdict(cfg.chunk), cfg.tokenizer, cfg.vector_index, TEXT_CLEANING)
 
 
 def _record(statuses: list[FileStatus], fresh: list[_Read], kept: dict[str, str]) -> dict[str, dict[str, Any]]:

@@ -1,4 +1,4 @@
-"""The API's passage object (CONTRACTS.md §2), built from a retrieval hit."""
+"""The API's passage object (docs/CONTRACTS.md §2), built from a retrieval hit."""
 
 from __future__ import annotations
 

@@ -13,6 +13,7 @@ its changes at once or none of them (a crash before it leaves the previous state
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol, Sequence
 
 import numpy as np
@@ -84,10 +85,12 @@ class IndexConfig:
     chunker: dict[str, Any]
     tokenizer: str
     vector_index: str = "auto"
+    text_cleaning: int = 1  # version of ingest/clean.py's display text (1: indexes from before it was recorded)
 
     def to_dict(self) -> dict[str, Any]:
         return {"embedder": {"name": self.embedder, "dim": self.dim, "max_tokens": self.max_tokens},
-                "chunker": dict(self.chunker), "keyword": {"tokenizer": self.tokenizer}, "vector_index": self.vector_index}
+                "chunker": dict(self.chunker), "text_cleaning": self.text_cleaning, "keyword": {"tokenizer": self.tokenizer},
+                "vector_index": self.vector_index}
 
 
 @dataclass(frozen=True)
@@ -99,6 +102,7 @@ class IndexStats:
     built_at: str | None
     generation: str | None  # what a reader is looking at: a local generation, a database
     files: dict[str, dict[str, Any]] = field(default_factory=dict)  # the last ingest's record per doc id
+    corpus_root: str | None = None  # the corpus folder it was built from (index/corpus_root.py)
     details: dict[str, Any] = field(default_factory=dict)  # backend-specific (vector index type, location)
 
     def describe(self) -> dict[str, Any]:
@@ -153,8 +157,9 @@ class IndexWriter(Protocol):
 
     def delete(self, doc_ids: Sequence[str]) -> None: ...
 
-    def commit(self, config: IndexConfig, files: dict[str, dict[str, Any]]) -> None:
-        """Publish every change atomically, with the ingest record of every file."""
+    def commit(self, config: IndexConfig, files: dict[str, dict[str, Any]], corpus_root: str | None = None) -> None:
+        """Publish every change atomically, with the ingest record of every file and the corpus
+        folder (as :meth:`Backend.corpus_key` names it)."""
         ...
 
     def close(self) -> None:
@@ -175,6 +180,10 @@ class Backend(Protocol):
 
     def writer(self) -> IndexWriter:
         """The single writer (raises IndexLockedError while another one is open)."""
+        ...
+
+    def corpus_key(self, corpus_dir: Path) -> str:
+        """How the index records the corpus folder it is built from."""
         ...
 
 

@@ -33,6 +33,7 @@ from kotae.index import meta
 from kotae.index.backends.base import (
     Filters, IndexConfig, IndexMismatchError, IndexMissingError, IndexStats, Matches, StoredPassage, check_embedder, passage_id,
 )
+from kotae.index.corpus_root import corpus_root
 from kotae.index.persist import (
     FORMAT_VERSION, SEGMENTS, current_generation, fsync_tree, new_build_dir, publish, read_manifest, remove_stale, write_lock,
 )
@@ -54,14 +55,14 @@ OVERFETCH_MAX = 1000
 def _config(manifest: dict[str, Any]) -> IndexConfig:
     e = manifest["embedder"]
     return IndexConfig(e["name"], int(e["dim"]), int(e.get("max_tokens", 0)), manifest["chunker"],
-                       manifest["keyword"]["tokenizer"], manifest.get("vector_index_setting", "auto"))
+                       manifest["keyword"]["tokenizer"], manifest.get("vector_index_setting", "auto"), manifest.get("text_cleaning", 1))
 
 
 def _stats(generation: Path, manifest: dict[str, Any]) -> IndexStats:
     return IndexStats(
         documents=manifest["counts"]["documents"], passages=manifest["counts"]["passages"],
         passages_by_doc_lang=manifest.get("by_doc_lang", {}), config=_config(manifest), built_at=manifest.get("built_at"),
-        generation=generation.name, files=manifest.get("files", {}),
+        generation=generation.name, files=manifest.get("files", {}), corpus_root=manifest.get("corpus_root"),
         details={"backend": "local", "path": str(generation), "segments": len(manifest.get("segments", [])),
                  "vector_index": [s["vector_index"] for s in manifest.get("segments", [])]},
     )
@@ -264,7 +265,7 @@ class LocalWriter:
         matrix = np.concatenate(parts) if parts else np.zeros((0, config.dim), np.float32)
         return docs, passages, matrix, Postings.build([tokenize(p.embed_text, config.tokenizer) for p in passages])
 
-    def commit(self, config: IndexConfig, files: dict[str, dict[str, Any]]) -> None:
+    def commit(self, config: IndexConfig, files: dict[str, dict[str, Any]], corpus_root: str | None = None) -> None:
         base_gen, base = self._base if (self._base is not None and self._keep_base) else (None, None)
         entries = [dict(s) for s in base["segments"]] if base else []
         doc_map: dict[str, list] = {d: list(v) for d, v in base["documents"].items()} if base else {}
@@ -303,8 +304,10 @@ class LocalWriter:
             "format": FORMAT_VERSION,
             "kotae_version": __version__,
             "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "corpus_root": corpus_root,
             "embedder": {"name": config.embedder, "dim": config.dim, "max_tokens": config.max_tokens},
             "chunker": dict(config.chunker),
+            "text_cleaning": config.text_cleaning,
             "keyword": {"tokenizer": config.tokenizer},
             "vector_index_setting": config.vector_index,
             "segments": entries,
@@ -369,3 +372,6 @@ class LocalBackend:
 
     def writer(self) -> LocalWriter:
         return LocalWriter(self.index_dir)
+
+    def corpus_key(self, corpus_dir: Path) -> str:
+        return corpus_root(corpus_dir, self.index_dir)

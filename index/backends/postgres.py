@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import time
 from collections import Counter
+from pathlib import Path
 from typing import Any, Sequence
 from urllib.parse import urlsplit, urlunsplit
 
@@ -93,10 +94,11 @@ def _read_record(cur) -> dict[str, Any] | None:
 
 def _stats(record: dict[str, Any], location: str) -> IndexStats:
     c = record["config"]
-    config = IndexConfig(c["embedder"], c["dim"], c["max_tokens"], c["chunker"], c["tokenizer"], c["vector_index"])
+    config = IndexConfig(c["embedder"], c["dim"], c["max_tokens"], c["chunker"], c["tokenizer"], c["vector_index"], c["text_cleaning"])
     return IndexStats(
         documents=record["documents"], passages=record["passages"], passages_by_doc_lang=record["by_doc_lang"],
         config=config, built_at=record["built_at"], generation=f"postgres:{record['generation']}", files=record["files"],
+        corpus_root=record.get("corpus_root"),
         details={"backend": "postgres", "database": location, "vector_index": record["vector_index"]},
     )
 
@@ -286,7 +288,7 @@ class PostgresWriter:
             self._upserts.pop(d, None)
             self._deleted.add(d)
 
-    def commit(self, config: IndexConfig, files: dict[str, dict[str, Any]]) -> None:
+    def commit(self, config: IndexConfig, files: dict[str, dict[str, Any]], corpus_root: str | None = None) -> None:
         previous = self.previous()
         tokenizer_changed = previous is not None and previous.config.tokenizer != config.tokenizer
         rebuild = self._reset or previous is None or previous.config.dim != config.dim
@@ -319,9 +321,10 @@ class PostgresWriter:
             generation = (self._record or {}).get("generation", 0) + 1
             record = {
                 "schema": SCHEMA_VERSION, "kotae_version": __version__, "generation": generation,
-                "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "corpus_root": corpus_root,
                 "config": {"embedder": config.embedder, "dim": config.dim, "max_tokens": config.max_tokens,
-                           "chunker": dict(config.chunker), "tokenizer": config.tokenizer, "vector_index": config.vector_index},
+                           "chunker": dict(config.chunker), "tokenizer": config.tokenizer, "vector_index": config.vector_index,
+                           "text_cleaning": config.text_cleaning},
                 "vector_index": vector_index, "documents": docs, "passages": n, "total_length": int(total),
                 "by_doc_lang": by_lang, "files": files,
             }
@@ -424,3 +427,7 @@ class PostgresBackend:
 
     def writer(self) -> PostgresWriter:
         return PostgresWriter(self._url, self.location)
+
+    def corpus_key(self, corpus_dir: Path) -> str:
+        """The absolute path: processes on several machines may ingest, so no folder is "beside" the index."""
+        return str(Path(corpus_dir).resolve())
