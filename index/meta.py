@@ -62,11 +62,6 @@ class MetaStore:
     def close(self) -> None:
         self._con.close()
 
-    def columns(self) -> tuple[list[str], list[str], list[int]]:
-        """(doc_id, lang, ordinal) of every passage in row order, for ids and filters."""
-        rows = self._con.execute("SELECT doc_id, lang, ordinal FROM passages ORDER BY row").fetchall()
-        return [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows]
-
     def passages(self, rows: Sequence[int]) -> list[RowPassage]:
         if not rows:
             return []

@@ -18,7 +18,7 @@ import numpy as np
 
 from kotae.index.keyword import B, K1, lucene_idf
 
-FILE = "postings.npz"
+ARRAYS = ("terms", "indptr", "rows", "tfs", "lengths")
 
 
 @dataclass
@@ -80,12 +80,14 @@ class Postings:
         return cls._from_triples(merged.terms[used], ids, merged.rows, merged.tfs, merged.lengths)
 
     def save(self, directory: Path) -> None:
-        np.savez(directory / FILE, terms=self.terms, indptr=self.indptr, rows=self.rows, tfs=self.tfs, lengths=self.lengths)
+        for name in ARRAYS:
+            np.save(directory / f"postings-{name}.npy", getattr(self, name))
 
     @classmethod
     def load(cls, directory: Path) -> "Postings":
-        with np.load(directory / FILE, allow_pickle=False) as z:
-            return cls(z["terms"], z["indptr"], z["rows"], z["tfs"], z["lengths"])
+        """Memory-mapped: opening an index reads only the vocabulary; postings are paged in as
+        queries touch them, and shared between processes."""
+        return cls(*(np.load(directory / f"postings-{name}.npy", mmap_mode="r") for name in ARRAYS))
 
     def postings(self, term: str) -> tuple[np.ndarray, np.ndarray]:
         i = self._vocab.get(term)

@@ -74,6 +74,10 @@ def _main_lang(langs: list[str]) -> str:
     return max(sorted(counts), key=lambda lang: counts[lang]) if counts else ""
 
 
+# Per-row columns of a segment, saved beside its SQLite so a reader need not query every row.
+COLUMNS = ("doc_ids", "langs", "ordinals")
+
+
 class _Segment:
     """One segment's files, opened read-only."""
 
@@ -83,6 +87,11 @@ class _Segment:
         self.postings = Postings.load(path)
         self.meta = meta.MetaStore(path / "meta.sqlite")
         self.size = self.postings.size
+
+    def columns(self) -> tuple[list[str], list[str], list[int]]:
+        """(doc_id, lang, ordinal) of every row."""
+        doc_ids, langs, ordinals = (np.load(self.path / f"rows-{c}.npy") for c in COLUMNS)
+        return doc_ids.tolist(), langs.tolist(), ordinals.tolist()
 
     def embeddings(self) -> np.ndarray:
         return np.load(self.path / EMBEDDINGS, mmap_mode="r")
@@ -108,7 +117,7 @@ class LocalView:
         ids: list[str] = []
         for seg, offset, entry in zip(self._segments, self._offsets, self._manifest["segments"]):
             self._live[offset + _deleted(generation, entry)] = False
-            d, la, o = seg.meta.columns()
+            d, la, o = seg.columns()
             doc_ids += d
             langs += la
             ids += [passage_id(x, y) for x, y in zip(d, o)]
@@ -215,6 +224,9 @@ def _write_segment(index_dir: Path, docs: list[Document], passages: list[Passage
     vindex = VectorIndex.build(matrix, matrix.shape[1], choose_index(len(passages), vector_index).kind)
     vindex.save(build / "vectors.faiss")
     postings.save(build)
+    columns = ([p.doc_id for p in passages], [p.lang for p in passages], [p.ordinal for p in passages])
+    for name, values in zip(COLUMNS, columns):
+        np.save(build / f"rows-{name}.npy", np.array(values, dtype=np.int64 if name == "ordinals" else str))
     meta.create(build / "meta.sqlite", docs, passages)
     fsync_tree(build)
     name = "seg-" + build.name.removeprefix(".build-")
