@@ -12,7 +12,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install models index run ask test eval eval-report eval-suite eval-sets bench bench-soak bench-scale bench-scale-1m system-deps clean
+.PHONY: install models index run ask test eval eval-report eval-suite eval-sets bench bench-soak bench-scale bench-scale-1m bench-backends system-deps clean
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -96,6 +96,12 @@ bench-scale: install
 # 10^6 synthetic passages: ~4 GB RAM and 20-30 minutes on 2 cores.
 bench-scale-1m: install
 	$(PY) -m kotae.bench.scale --sizes 1000000 --profile 1m --latency-queries 30 --keyword-max 0 --name scale-1m
+
+# Storage backends (bench/backends.py): local vs PostgreSQL + pgvector at 10^4 and 10^5 synthetic
+# passages: load rate, recall@10, query latency, cost of one small upload. Starts a throwaway
+# PostgreSQL unless BENCH_DATABASE_URL is set. ~30 minutes on 2 cores.
+bench-backends: install
+	$(PY) -m kotae.bench.backends --sizes 10000 100000 $(if $(BENCH_DATABASE_URL),--database-url $(BENCH_DATABASE_URL))
 
 clean:
 	rm -rf $(VENV) .kotae build *.egg-info

@@ -135,6 +135,10 @@ def run_suite(configs: list[EvalConfig], sets: Sequence[EvalSet], settings: Sett
     A set whose sources are missing is skipped and listed with the reason.
     """
     log = log or (lambda msg: print(msg, file=sys.stderr))
+    if settings.backend != "local":
+        # one index per set: a database holds one, and the sets would overwrite each other's
+        raise ValueError(f"the evaluation suite builds one index per set; run it with the local backend, "
+                         f"not KOTAE_BACKEND={settings.backend}")
     seeds = seeds or {s.name: s for s in sets}
     started = time.perf_counter()
     out = Path(out)
