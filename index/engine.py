@@ -10,13 +10,13 @@ from functools import lru_cache
 from pathlib import Path
 
 from kotae.index.abstain import calibrated_threshold
-from kotae.index.build import BuildConfig, IngestReport, ingest
+from kotae.index.build import BuildConfig, IngestReport, Prepared, ingest
 from kotae.index.search import RetrievalConfig, Retriever
 from kotae.index.store import open_index
 from kotae.ingest.chunk import ChunkSettings
 from kotae.ingest.pdf import PdfLimits
 from kotae.ingest.read import ReadLimits
-from kotae.settings import Settings
+from kotae.settings import Settings, mb_bytes
 
 
 def build_config(settings: Settings) -> BuildConfig:
@@ -26,8 +26,8 @@ def build_config(settings: Settings) -> BuildConfig:
         vector_index=settings.vector_index,
         batch_size=settings.embed_batch_size,
         limits=ReadLimits(
-            max_text_bytes=int(settings.max_text_mb * 1e6),
-            max_pdf_bytes=int(settings.max_pdf_mb * 1e6),
+            max_text_bytes=mb_bytes(settings.max_text_mb),
+            max_pdf_bytes=mb_bytes(settings.max_pdf_mb),
             pdf=PdfLimits(max_pages=settings.max_pdf_pages),
         ),
     )
@@ -61,7 +61,8 @@ def get_embedder(model: str, cache_dir: Path, backend: str = "torch"):
     return load_embedder(model, cache_dir, backend)
 
 
-def run_ingest(settings: Settings, corpus_dir: Path | None = None, rebuild: bool = False, progress: bool = True) -> IngestReport:
+def run_ingest(settings: Settings, corpus_dir: Path | None = None, rebuild: bool = False, progress: bool = True,
+               prepared: dict[str, Prepared] | None = None, allow_empty: bool = False) -> IngestReport:
     return ingest(
         corpus_dir or settings.corpus_dir,
         settings.index_dir,
@@ -70,6 +71,8 @@ def run_ingest(settings: Settings, corpus_dir: Path | None = None, rebuild: bool
         build_config(settings),
         rebuild=rebuild,
         progress=progress,
+        prepared=prepared,
+        allow_empty=allow_empty,
     )
 
 

@@ -4,6 +4,10 @@ Encoding the question is most of a search's cost, and one encoder pass over eigh
 questions costs little more than a pass over one. A request arriving at an idle server is
 run at once, so a single user waits no longer; under load, everything that queued up behind
 the running batch goes into the next one.
+
+A batch is shared work, never a shared fate: when a batch fails, each of its requests is run
+again alone, so only a request that fails by itself gets an error. A request whose caller has
+gone (a closed chat stream cancels its future) is dropped before it costs anything.
 """
 
 from __future__ import annotations
@@ -48,20 +52,39 @@ class QueryBatcher:
         try:
             while self._pending:
                 batch, self._pending = self._pending[: self._max_batch], self._pending[self._max_batch :]
+                batch = [r for r in batch if not r.future.done()]  # abandoned by their callers
                 # A new index may have been swapped in between requests: each batch goes
-                # to the retriever its requests were made with.
+                # to the retriever its requests were made with (and hold a lease on).
                 for retriever in {id(r.retriever): r.retriever for r in batch}.values():
                     group = [r for r in batch if r.retriever is retriever]
-                    work = [(r.query, r.k, r.filters) for r in group]
                     try:
-                        results = await loop.run_in_executor(self._executor, retriever.search_batch, work)
-                    except Exception as exc:  # noqa: BLE001 - handed to every waiting request
-                        for r in group:
-                            if not r.future.done():
-                                r.future.set_exception(exc)
+                        results = await loop.run_in_executor(self._executor, retriever.search_batch,
+                                                             [(r.query, r.k, r.filters) for r in group])
+                    except Exception as exc:  # noqa: BLE001 - which request failed is found out alone
+                        if len(group) == 1:
+                            _fail(group[0], exc)
+                        else:
+                            await self._one_by_one(loop, retriever, group)
                         continue
                     for r, result in zip(group, results):
                         if not r.future.done():
                             r.future.set_result(result)
         finally:
             self._draining = False
+
+    async def _one_by_one(self, loop, retriever: Retriever, group: list[_Request]) -> None:
+        for r in group:
+            if r.future.done():
+                continue
+            try:
+                result = await loop.run_in_executor(self._executor, retriever.search, r.query, r.k, r.filters)
+            except Exception as exc:  # noqa: BLE001 - this request's own failure, for it alone
+                _fail(r, exc)
+                continue
+            if not r.future.done():
+                r.future.set_result(result)
+
+
+def _fail(request: _Request, exc: Exception) -> None:
+    if not request.future.done():
+        request.future.set_exception(exc)

@@ -37,6 +37,7 @@ const STRINGS = {
     kotae: "kotae",
     warning: "Note",
     highlighted: "The highlighted sentence is the one the answer relies on.",
+    badDocId: "This link does not name a document.",
   },
   ja: {
     tagline: "資料にもとづいて、出典つきで答えます",
@@ -72,6 +73,7 @@ const STRINGS = {
     kotae: "kotae",
     warning: "注意",
     highlighted: "強調表示された文が、回答の根拠となった文です。",
+    badDocId: "このリンクは文書を指していません。",
   },
 };
 
@@ -232,6 +234,7 @@ async function ask(question) {
           const data = line.slice(5).trim();
           if (data === "[DONE]") continue;
           const chunk = JSON.parse(data);
+          if (chunk.error) throw new Error(chunk.error.message || T.error);  // the server's error event
           const choice = chunk.choices && chunk.choices[0];
           if (choice && choice.delta && choice.delta.content) {
             text += choice.delta.content;
@@ -317,12 +320,25 @@ function renderDocText(text) {
   return escapeHtml(text).replace(/\f/g, '<hr class="page-break">');
 }
 
+// A document id is a relative path: no empty, "." or ".." segment, nothing hidden. Anything
+// else (a crafted link such as #doc=../../readyz) would make the browser resolve the URL to
+// another API path, so it is refused before any request is made.
+function documentUrl(docId) {
+  if (typeof docId !== "string" || !docId || docId.length > 1024) return null;
+  const segments = docId.split("/");
+  if (segments.some((s) => !s || s === "." || s === ".." || s.startsWith(".") || /[\\\u0000-\u001f]/.test(s))) return null;
+  return "/v1/documents/" + segments.map(encodeURIComponent).join("/");
+}
+
 async function showDocument(docId, start, end, sentence, fromCitation) {
   openPanel();
   $("panel-body").innerHTML = `<p class="thinking">${escapeHtml(T.loading)}</p>`;
+  const url = documentUrl(docId);
   let doc;
   try {
-    doc = await (await api(`/v1/documents/${docId.split("/").map(encodeURIComponent).join("/")}`)).json();
+    if (!url) throw new Error(T.badDocId);
+    doc = await (await api(url)).json();
+    if (!doc || typeof doc.text !== "string") throw new Error(T.badDocId);
   } catch (err) {
     $("panel-body").innerHTML = `<p class="error-text">${escapeHtml(err.message)}</p>`;
     return;
