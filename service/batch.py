@@ -58,8 +58,7 @@ class QueryBatcher:
                 for retriever in {id(r.retriever): r.retriever for r in batch}.values():
                     group = [r for r in batch if r.retriever is retriever]
                     try:
-                        results = await loop.run_in_executor(self._executor, retriever.search_batch,
-                                                             [(r.query, r.k, r.filters) for r in group])
+                        group, results = await loop.run_in_executor(self._executor, _run_live, retriever, group)
                     except Exception as exc:  # noqa: BLE001 - which request failed is found out alone
                         if len(group) == 1:
                             _fail(group[0], exc)
@@ -77,12 +76,23 @@ class QueryBatcher:
             if r.future.done():
                 continue
             try:
-                result = await loop.run_in_executor(self._executor, retriever.search, r.query, r.k, r.filters)
+                result = await loop.run_in_executor(self._executor, _search_if_wanted, retriever, r)
             except Exception as exc:  # noqa: BLE001 - this request's own failure, for it alone
                 _fail(r, exc)
                 continue
             if not r.future.done():
                 r.future.set_result(result)
+
+
+def _run_live(retriever: Retriever, group: list[_Request]) -> tuple[list[_Request], list[SearchResult]]:
+    """On the reader thread, when the batch's turn has come: the requests still wanted then
+    (a caller may have gone while the batch waited for the thread), and their results."""
+    live = [r for r in group if not r.future.done()]
+    return live, (retriever.search_batch([(r.query, r.k, r.filters) for r in live]) if live else [])
+
+
+def _search_if_wanted(retriever: Retriever, r: _Request) -> SearchResult | None:
+    return None if r.future.done() else retriever.search(r.query, r.k, r.filters)
 
 
 def _fail(request: _Request, exc: Exception) -> None:

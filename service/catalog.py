@@ -7,6 +7,7 @@ import unicodedata
 from concurrent.futures import Executor
 from typing import Any
 
+from kotae.ingest.docid import validate_doc_id
 from kotae.service.failures import ServiceError
 from kotae.service.generations import Generations
 from kotae.service.writes import DocumentWriter, on
@@ -31,6 +32,10 @@ class Catalog:
         return {"documents": docs, "skipped": skipped, "drift": list(self._writes.drift), "reindexing": self._writes.reindexing}
 
     async def document(self, doc_id: str) -> dict[str, Any]:
+        try:
+            validate_doc_id(doc_id)
+        except ValueError as exc:
+            raise ServiceError(404, f"doc_id: no such document ({exc})", "doc_id", "not_found") from None
         with self.generations.lease() as retriever:
             doc_id = _indexed_spelling(retriever.backend.manifest.get("files", {}), doc_id)
             doc = await on(self._reader, retriever.backend.document, doc_id)

@@ -9,7 +9,8 @@
 Threads: every read of the index (search, documents) runs on one *reader* thread, so the
 retriever's SQLite connection and query cache are never used concurrently, and the event loop
 never blocks on CPU work. The index write (ingest) runs on a *writer* thread, and reading and
-embedding an upload on a third, so searches keep being answered during an upload.
+checking an upload on a third, embedding a large upload (a job) on a fourth, so searches keep
+being answered during an upload and small uploads never wait for a large one.
 """
 
 from __future__ import annotations
@@ -42,12 +43,13 @@ class KotaeService:
         self._reader = ThreadPoolExecutor(1, thread_name_prefix="kotae-read")
         self._writer = ThreadPoolExecutor(1, thread_name_prefix="kotae-ingest")
         self._prep = ThreadPoolExecutor(1, thread_name_prefix="kotae-prepare")
+        self._jobs = ThreadPoolExecutor(1, thread_name_prefix="kotae-upload-job")
         self.llm: LLMClient | None = None
         if settings.llm_base_url:
             self.llm = LLMClient(settings.llm_base_url, settings.llm_model or "default", settings.llm_api_key, settings.llm_timeout)
         self.generations = Generations()
         self.answering = Answering(self.generations, self._reader, self.llm)
-        self.writes = DocumentWriter(settings, self.generations, self._writer, self._prep)
+        self.writes = DocumentWriter(settings, self.generations, self._writer, self._prep, self._jobs)
         self.catalog = Catalog(self.generations, self._reader, self.writes)
         self._loading: asyncio.Task | None = None
 
@@ -82,7 +84,7 @@ class KotaeService:
         self.writes.jobs.cancel_all()
         if self.llm is not None:
             await self.llm.aclose()
-        for pool in (self._reader, self._writer, self._prep):
+        for pool in (self._reader, self._writer, self._prep, self._jobs):
             pool.shutdown(wait=False, cancel_futures=True)
 
     def status(self) -> dict[str, Any]:

@@ -53,8 +53,13 @@ def corpus_root(corpus_dir: Path) -> Path:
 
 
 def _reason(exc: Exception) -> str:
+    """Why, without the server's file system paths (the message goes to HTTP clients)."""
     text = str(exc)
-    return "it does not exist" if "does not exist" in text else ("it cannot be read" if "cannot be read" in text else text)
+    for marker, reason in (("does not exist", "it does not exist"), ("cannot be read", "it cannot be read"),
+                           ("holds no documents", "it holds no documents while the index has some")):
+        if marker in text:
+            return reason
+    return "it cannot be used"
 
 
 def resolve(root: Path, doc_id: str) -> tuple[str, Path]:

@@ -30,6 +30,7 @@ from kotae.settings import Settings
 
 log = logging.getLogger("kotae.service")
 T = TypeVar("T")
+MAX_WAITING_WRITES = 32  # uploads and deletes queued for the index write; more get 429
 
 
 async def on(pool: Executor, fn: Callable[..., T], *args, **kwargs) -> T:
@@ -37,20 +38,41 @@ async def on(pool: Executor, fn: Callable[..., T], *args, **kwargs) -> T:
 
 
 class DocumentWriter:
-    def __init__(self, settings: Settings, generations: Generations, writer: Executor, prep: Executor):
+    def __init__(self, settings: Settings, generations: Generations, writer: Executor, prep: Executor, jobs: Executor):
         self.settings = settings
         self.generations = generations
         self._writer = writer  # the index write: one ingest at a time
-        self._prep = prep  # reading and embedding uploads ahead of the index write
+        self._prep = prep  # reading an upload before anything changes
+        self._job_pool = jobs  # embedding large uploads, so they never hold up the two above
         self._lock: asyncio.Lock | None = None
         self.jobs = Jobs(settings.upload_jobs)
         self.ingesting = False
         self.reindexing = False
         self.drift: list[dict[str, str]] = []  # documents whose corpus file and index disagree
         self.drift_error: str | None = None  # why the corpus could not be reconciled
+        self._waiting = 0
 
     def start(self) -> None:
         self._lock = asyncio.Lock()
+
+    async def _serialised(self, work):
+        """Run `work()` alone (one index write at a time), shielded from the caller's
+        cancellation so a client that hangs up cannot leave it half done; 429 when too many
+        writes are already waiting, rather than holding their connections without bound."""
+        if self._waiting >= MAX_WAITING_WRITES:
+            raise ServiceError(429, f"{self._waiting} writes are already waiting for the index; retry shortly",
+                               None, "too_many_writes", {"Retry-After": "5"})
+        self._waiting += 1
+
+        async def locked():
+            try:
+                assert self._lock is not None
+                async with self._lock:
+                    return await work()
+            finally:
+                self._waiting -= 1
+
+        return await asyncio.shield(asyncio.ensure_future(locked()))
 
     # -- upload ---------------------------------------------------------------------------------
 
@@ -79,7 +101,7 @@ class DocumentWriter:
 
                 job.status = "embedding"
                 try:
-                    ready = await on(self._prep, prepare_document, source, data, embedder, cfg, progress)
+                    ready = await on(self._job_pool, prepare_document, source, data, embedder, cfg, progress)
                 except IngestError as exc:
                     raise ServiceError(422, f"file: {doc_id!r} cannot be indexed: it {exc}", "file", "unreadable_document") from None
                 job.status = "indexing"
@@ -91,11 +113,7 @@ class DocumentWriter:
         return (200 if body["replaced"] else 201), body
 
     async def _commit_upload(self, doc_id: str, path: Path, data: bytes, prepared: dict[str, Prepared] | None = None) -> dict[str, Any]:
-        return await asyncio.shield(self._write_and_index(doc_id, path, data, prepared))
-
-    async def _write_and_index(self, doc_id: str, path: Path, data: bytes, prepared: dict[str, Prepared] | None) -> dict[str, Any]:
-        assert self._lock is not None
-        async with self._lock:
+        async def work():
             root = corpus.corpus_root(self.settings.corpus_dir)  # again: it may have gone meanwhile
             written = await on(self._writer, corpus.write_file, root, path, data)
             try:
@@ -103,6 +121,9 @@ class DocumentWriter:
             except BaseException:
                 await on(self._writer, written.undo, root)
                 raise
+            return written, report
+
+        written, report = await self._serialised(work)
         status = next((f for f in report.files if f.doc_id == doc_id), None)
         return {"doc_id": doc_id, "replaced": written.previous is not None, "status": status.status if status else "unknown",
                 "passages": status.passages if status else 0, "warnings": list(status.warnings) if status else [],
@@ -118,11 +139,8 @@ class DocumentWriter:
         known = doc_id in retriever.backend.manifest.get("files", {})
         if not path.is_file() and not known:
             raise ServiceError(404, f"doc_id: no document with id {doc_id!r}", "doc_id", "not_found")
-        return await asyncio.shield(self._delete(root, path, doc_id))
 
-    async def _delete(self, root: Path, path: Path, doc_id: str) -> dict[str, Any]:
-        assert self._lock is not None
-        async with self._lock:
+        async def work():
             hidden = await on(self._writer, corpus.set_aside, path)
             try:
                 report = await self._ingest(allow_empty=True)
@@ -133,6 +151,9 @@ class DocumentWriter:
             if hidden is not None:
                 hidden.unlink(missing_ok=True)
                 corpus.remove_empty_parents(path, root)
+            return report
+
+        report = await self._serialised(work)
         return {"doc_id": doc_id, "deleted": True,
                 "index": {"documents": report.documents, "passages": report.passages, "seconds": round(report.seconds, 2)}}
 

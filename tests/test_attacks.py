@@ -73,7 +73,7 @@ def test_lone_surrogate_and_control_characters_are_422_naming_the_field(writable
     assert r.status_code == 422 and "control character U+0000" in r.json()["error"]["message"]
     r = raw_post(writable.url, "/v1/chat/completions",
                  '{"model":"kotae","messages":[{"role":"user","content":[{"type":"text","text":"a\\ud83d"}]}]}')
-    assert r.status_code == 422 and r.json()["error"]["field"] == "messages[0].content[0].text"
+    assert r.status_code == 422 and r.json()["error"]["field"] == "messages[0].content"
 
 
 def test_long_history_is_trimmed_not_fatal(writable):
@@ -174,6 +174,40 @@ def test_abandoned_requests_are_dropped_before_they_cost_anything():
     assert ran == ["first", "kept"]
 
 
+def test_abandoned_chat_streams_do_not_run_their_searches(writable):
+    """30 chat streams opened while the reader is busy, then abandoned by their clients: none of
+    their searches runs (before, all of them did, and later searches waited behind them)."""
+    service = writable.server.config.app.state.kotae
+    retriever = service.generations.retriever
+    seen: list[str] = []
+    original_batch, original_one = retriever.search_batch, retriever.search
+
+    def counting_batch(work):
+        seen.extend(q for q, _, _ in work)
+        return original_batch(work)
+
+    def counting_one(q, *args, **kwargs):
+        seen.append(q)
+        return original_one(q, *args, **kwargs)
+
+    retriever.search_batch, retriever.search = counting_batch, counting_one
+    gate = threading.Event()
+    service._reader.submit(gate.wait, 60)  # the reader is busy: the streams' searches queue
+    try:
+        with httpx.Client(base_url=writable.url, timeout=30) as c:
+            for i in range(30):
+                with c.stream("POST", "/v1/chat/completions", json={"model": "kotae", "stream": True, "messages": [
+                        {"role": "user", "content": f"abandoned question number {i} about Mistral"}]}) as r:
+                    next(r.iter_lines())  # the first event arrives, then the client hangs up
+        time.sleep(1.0)
+    finally:
+        gate.set()
+    r = httpx.post(writable.url + "/v1/search", json={"query": "probe after the wave"}, timeout=60)
+    retriever.search_batch, retriever.search = original_batch, original_one
+    assert r.status_code == 200
+    assert not [q for q in seen if q.startswith("abandoned")], seen
+
+
 def test_stream_failure_ends_with_an_error_event_and_done(writable):
     """A failure after the stream started: the client gets an error event and [DONE], not a
     cut connection (the openai client raises it as an APIError)."""
@@ -218,14 +252,11 @@ def test_generation_is_closed_only_when_no_search_holds_it():
     assert closed == ["gen1", "gen2"]  # unused: closed at once
 
 
-def search_loop(url: str, stop: threading.Event, counts: dict, lock: threading.Lock, limit: int | None = None) -> None:
+def search_loop(url: str, stop: threading.Event, counts: dict, lock: threading.Lock) -> None:
     queries = ["Mistral AIの本社", "Who founded Mistral AI?", "Koyeb の買収", "Vibe Pro price", "データ主権"]
     i = 0
     with httpx.Client(base_url=url, timeout=120) as c:
         while not stop.is_set():
-            with lock:
-                if limit is not None and counts["ok"] + counts["bad"] >= limit:
-                    return
             try:
                 r = c.post("/v1/search", json={"query": queries[i % len(queries)], "k": 3})
                 good = r.status_code == 200 and r.json()["passages"]
@@ -241,34 +272,32 @@ def search_loop(url: str, stop: threading.Event, counts: dict, lock: threading.L
 
 
 def test_load_1000_searches_during_100_uploads_and_deletes(writable, client):
-    """The issue's load test, on loopback and bounded: 1,000 searches (4 loops) while 50
-    uploads and 50 deletes each swap the index generation: 0 errors, 0 dropped connections."""
+    """The issue's load test, on loopback and bounded: searches from 4 loops while uploads and
+    deletes each swap the index generation, until there were at least 1,000 searches and 100
+    writes: 0 errors, 0 dropped connections, and the retired generations were closed."""
     counts, lock, stop = {"ok": 0, "bad": 0}, threading.Lock(), threading.Event()
-    loops = [threading.Thread(target=search_loop, args=(writable.url, stop, counts, lock, 1000)) for _ in range(4)]
+    loops = [threading.Thread(target=search_loop, args=(writable.url, stop, counts, lock)) for _ in range(4)]
     for t in loops:
         t.start()
     service = writable.server.config.app.state.kotae
     closed_before = service.generations.closed
-    writes = 0
+    writes, i = 0, 0
     started = time.monotonic()
     try:
-        for i in range(50):
+        while (writes < 100 or counts["ok"] + counts["bad"] < 1000) and time.monotonic() - started < 170:
             r = client.post("/v1/documents", files={"file": (f"load{i}.md", f"# 負荷試験 {i}\n\n負荷試験の文書 {i} です。Load test document {i}.".encode())},
                             data={"doc_id": f"load/load{i % 5}.md"})
             assert r.status_code in (200, 201), r.text
             r = client.delete(f"/v1/documents/load/load{i % 5}.md")
             assert r.status_code == 200, r.text
-            writes += 2
-            if time.monotonic() - started > 150:
-                break
+            writes, i = writes + 2, i + 1
     finally:
-        for t in loops:
-            t.join(timeout=300)
         stop.set()
-    assert writes == 100, f"only {writes} writes in 150 s"
+        for t in loops:
+            t.join(timeout=120)
+    assert writes >= 100 and counts["ok"] + counts["bad"] >= 1000, (writes, counts["ok"], counts["bad"])
     assert counts["bad"] == 0, counts.get("errors", [])[:5]
-    assert counts["ok"] == 1000
-    assert service.generations.closed - closed_before >= 90  # the old generations were closed, not leaked
+    assert service.generations.closed - closed_before >= writes - 2  # old generations closed, not leaked
     assert not (writable.corpus / "load").exists()  # deletes removed the emptied folder
 
 
@@ -455,12 +484,12 @@ def big_text(n: int) -> bytes:
 
 
 def test_large_upload_is_a_job_and_never_blocks_small_ones(writable, client):
-    r = client.post("/v1/documents", files={"file": ("herons.md", big_text(400))}, data={"doc_id": "big/herons.md"})
+    r = client.post("/v1/documents", files={"file": ("herons.md", big_text(200))}, data={"doc_id": "big/herons.md"})
     assert r.status_code == 202, r.text
     job = r.json()
     assert r.headers["location"] == f"/v1/jobs/{job['id']}" and job["passages"] > 40
     # the queue holds one job here (upload_jobs=1): the next large upload is refused, not queued forever
-    r = client.post("/v1/documents", files={"file": ("more.md", big_text(300))}, data={"doc_id": "big/more.md"})
+    r = client.post("/v1/documents", files={"file": ("more.md", big_text(150))}, data={"doc_id": "big/more.md"})
     assert r.status_code == 429 and r.headers["retry-after"]
     # a small upload goes through while the large one is still being embedded
     r = client.post("/v1/documents", files={"file": ("small.md", b"# Small\n\nA small note about egrets.")}, data={"doc_id": "small.md"})

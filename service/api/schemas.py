@@ -286,11 +286,6 @@ class ContentPart(BaseModel):
     type: str
     text: Optional[str] = None
 
-    @field_validator("text")
-    @classmethod
-    def _text(cls, v: Optional[str]) -> Optional[str]:
-        return check_text(v) if v is not None else v
-
 
 class ChatMessage(BaseModel):
     model_config = ConfigDict(extra="allow")
@@ -300,8 +295,10 @@ class ChatMessage(BaseModel):
     @field_validator("content")
     @classmethod
     def _content(cls, v):
-        if isinstance(v, str):
-            return check_text(v)
+        # Checked here, after the str-or-parts union is resolved, so the error names
+        # `messages[i].content` rather than one of the union's branches.
+        for text in [v] if isinstance(v, str) else [p.text for p in v or [] if p.text]:
+            check_text(text)
         return v
 
     def text(self) -> str:
