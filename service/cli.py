@@ -162,7 +162,7 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p)
     p.set_defaults(func=cmd_models)
 
-    p = sub.add_parser("eval", help="evaluate retrieval configurations on gold questions (metrics with 95% CIs, report)")
+    p = sub.add_parser("eval", help="evaluate retrieval configurations on gold questions (metrics with 95%% CIs, report)")
     _eval_arguments(p)
     _common(p)
     p.set_defaults(func=cmd_eval)
