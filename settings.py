@@ -83,6 +83,7 @@ class Settings:
     # at most upload_jobs of them wait or run at once, more get 429.
     sync_upload_passages: int = 64
     upload_jobs: int = 4
+    log_level: str = "info"  # server logs: "debug" (with full tracebacks), "info", "warning" or "error"
     # Optional generation by an OpenAI-compatible server (vLLM, llama.cpp, Ollama, ...).
     llm_base_url: str = ""  # e.g. http://localhost:11434/v1 ; empty = extractive answers
     llm_model: str = ""
