@@ -39,7 +39,7 @@ class Answering:
     def __init__(self, generations: Generations, reader: Executor, llm: LLMClient | None):
         self.generations = generations
         self.llm = llm
-        self._batcher = QueryBatcher(reader)
+        self._batcher = QueryBatcher(reader, run=generations.run)
 
     async def search(self, query: str, k: int, filters: Filters | None = None) -> SearchResult:
         with self.generations.lease() as retriever:

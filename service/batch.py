@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 from concurrent.futures import Executor
 from dataclasses import dataclass
+from typing import Any, Awaitable, Callable
 
 from kotae.index.search import Retriever, SearchResult
 from kotae.index.store import Filters
@@ -31,10 +32,22 @@ class _Request:
     future: asyncio.Future
 
 
+Run = Callable[..., Awaitable[Any]]
+
+
+async def _plain(executor: Executor, retriever: Retriever, fn: Callable[..., Any], *args) -> Any:
+    return await asyncio.get_running_loop().run_in_executor(executor, fn, *args)
+
+
 class QueryBatcher:
-    def __init__(self, executor: Executor, max_batch: int = MAX_BATCH):
+    """`run(executor, retriever, fn, *args)` runs the work on the reader thread: by default
+    plainly; the service passes Generations.run, which keeps the generation open until the
+    thread is done with it."""
+
+    def __init__(self, executor: Executor, max_batch: int = MAX_BATCH, run: Run = _plain):
         self._executor = executor
         self._max_batch = max_batch
+        self._run = run
         self._pending: list[_Request] = []
         self._draining = False
 
@@ -48,7 +61,6 @@ class QueryBatcher:
         return await request.future
 
     async def _drain(self) -> None:
-        loop = asyncio.get_running_loop()
         try:
             while self._pending:
                 batch, self._pending = self._pending[: self._max_batch], self._pending[self._max_batch :]
@@ -58,12 +70,12 @@ class QueryBatcher:
                 for retriever in {id(r.retriever): r.retriever for r in batch}.values():
                     group = [r for r in batch if r.retriever is retriever]
                     try:
-                        group, results = await loop.run_in_executor(self._executor, _run_live, retriever, group)
+                        group, results = await self._run(self._executor, retriever, _run_live, retriever, group)
                     except Exception as exc:  # noqa: BLE001 - which request failed is found out alone
                         if len(group) == 1:
                             _fail(group[0], exc)
                         else:
-                            await self._one_by_one(loop, retriever, group)
+                            await self._one_by_one(retriever, group)
                         continue
                     for r, result in zip(group, results):
                         if not r.future.done():
@@ -71,12 +83,12 @@ class QueryBatcher:
         finally:
             self._draining = False
 
-    async def _one_by_one(self, loop, retriever: Retriever, group: list[_Request]) -> None:
+    async def _one_by_one(self, retriever: Retriever, group: list[_Request]) -> None:
         for r in group:
             if r.future.done():
                 continue
             try:
-                result = await loop.run_in_executor(self._executor, _search_if_wanted, retriever, r)
+                result = await self._run(self._executor, retriever, _search_if_wanted, retriever, r)
             except Exception as exc:  # noqa: BLE001 - this request's own failure, for it alone
                 _fail(r, exc)
                 continue

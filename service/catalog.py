@@ -10,7 +10,7 @@ from typing import Any
 from kotae.ingest.docid import validate_doc_id
 from kotae.service.failures import ServiceError
 from kotae.service.generations import Generations
-from kotae.service.writes import DocumentWriter, on
+from kotae.service.writes import DocumentWriter
 
 
 class Catalog:
@@ -21,7 +21,7 @@ class Catalog:
 
     async def documents(self) -> dict[str, Any]:
         with self.generations.lease() as retriever:
-            docs = await on(self._reader, retriever.backend.documents)
+            docs = await self.generations.run(self._reader, retriever, retriever.backend.documents)
             files = retriever.backend.manifest.get("files", {})
         for d in docs:
             d["status"] = "indexed"
@@ -38,12 +38,12 @@ class Catalog:
             raise ServiceError(404, f"doc_id: no such document ({exc})", "doc_id", "not_found") from None
         with self.generations.lease() as retriever:
             doc_id = _indexed_spelling(retriever.backend.manifest.get("files", {}), doc_id)
-            doc = await on(self._reader, retriever.backend.document, doc_id)
+            doc = await self.generations.run(self._reader, retriever, retriever.backend.document, doc_id)
             if doc is None:
                 raise ServiceError(404, f"doc_id: no document with id {doc_id[:300]!r}", "doc_id", "not_found")
             passages = []
             if hasattr(retriever.backend, "meta"):
-                stored = await on(self._reader, retriever.backend.meta.passages_of, doc_id)
+                stored = await self.generations.run(self._reader, retriever, retriever.backend.meta.passages_of, doc_id)
                 passages = [{"char_start": s.passage.char_start, "char_end": s.passage.char_end, "section": s.passage.section,
                              "page": s.passage.page, "lang": s.passage.lang} for s in stored]
         return {"doc_id": doc.doc_id, "title": doc.title, "kind": doc.kind, "encoding": doc.encoding,

@@ -86,6 +86,7 @@ class KotaeService:
             await self.llm.aclose()
         for pool in (self._reader, self._writer, self._prep, self._jobs):
             pool.shutdown(wait=False, cancel_futures=True)
+        self.generations.close_all()
 
     def status(self) -> dict[str, Any]:
         retriever = self.generations.retriever

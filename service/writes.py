@@ -200,8 +200,9 @@ class DocumentWriter:
                 self.drift_error = exc.message
                 log.warning("kotae: could not reconcile the corpus with the index: %s", exc.message)
             except Exception as exc:  # noqa: BLE001 - reported by /readyz; the server keeps serving
-                self.drift_error = f"{type(exc).__name__}: {exc}"
-                log.exception("kotae: could not reconcile the corpus with the index")
+                # /readyz is open to anyone: the details (with paths) go to the server log only.
+                self.drift_error = f"the index was not updated ({type(exc).__name__}; see the server log)"
+                log.warning("kotae: could not reconcile the corpus with the index: %s", exc)
             finally:
                 self.reindexing = False
 

@@ -5,7 +5,6 @@ crafted deep link that would make the chat page fetch another API path."""
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
 
 import httpx
 import pytest
@@ -16,12 +15,8 @@ from kotae_server import LiveServer, free_port, live_server
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--no-first-run", "--disable-sync", "--disable-dev-shm-usage"]
-if not Path(CHROMIUM).exists():
-    pytest.skip("Debian chromium is not installed (apt-get install chromium, or `make system-deps`)", allow_module_level=True)
-sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright Python package is not installed")
+# Chromium and its launch options are test_chat_page's (which skips when chromium is missing).
+from test_chat_page import browser  # noqa: E402,F401 - the module-scoped browser fixture
 
 KOYEB_DOC = "004_80795f28c2f237e0.txt"
 
@@ -60,14 +55,6 @@ def attacker_app(target: str) -> FastAPI:
         return HTMLResponse(page)
 
     return app
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 def test_cross_site_page_cannot_write_documents(kotae, browser):
