@@ -18,7 +18,7 @@ from kotae.index.persist import FORMAT_VERSION, current_generation, new_build_di
 from kotae.index.tokenize import tokenize
 from kotae.index.vectors import VectorIndex, choose_index
 from kotae.ingest.chunk import ChunkSettings
-from kotae.ingest.clean import TEXT_CLEANING
+from kotae.ingest import clean
 from kotae.ingest.discover import CorpusUnavailable, SourceFile, discover
 from kotae.ingest.document import Document, Passage
 from kotae.ingest.read import IngestError, ReadLimits, content_hash, read_document, too_large
@@ -73,7 +73,7 @@ def _compatible(manifest: dict[str, Any], embedder_name: str, cfg: BuildConfig) 
         manifest.get("format") == FORMAT_VERSION
         and manifest["embedder"]["name"] == embedder_name
         and manifest["chunker"] == asdict(cfg.chunk)
-        and manifest.get("text_cleaning", 1) == TEXT_CLEANING
+        and manifest.get("text_cleaning", 1) == clean.TEXT_CLEANING
     )
 
 
@@ -279,7 +279,7 @@ def _write_generation(index_dir, docs, passages, matrix, statuses, cfg: BuildCon
         **manifest_fields(corpus_dir, index_dir),
         "embedder": {"name": embedder_name, "dim": dim, "max_tokens": info.max_tokens if info else cfg.chunk.max_tokens},
         "chunker": asdict(cfg.chunk),
-        "text_cleaning": TEXT_CLEANING,
+        "text_cleaning": clean.TEXT_CLEANING,
         "keyword": {"library": "bm25s", "tokenizer": cfg.tokenizer},
         "vector_index": vindex.kind,
         "vector_index_params": vindex.params,
