@@ -79,28 +79,32 @@ def run(runs: int = 5) -> dict[str, Any]:
     for name, docs in (("english", english_documents()), ("japanese", japanese_documents())):
         size = sum(len(d) for d in docs)
         _read_all(docs[:3], cfg, counter, name)  # warm-up
-        seconds, passages = [], 0
+        seconds, cpu, passages = [], [], 0
         for _ in range(runs):
-            t = time.perf_counter()
+            c, t = time.process_time(), time.perf_counter()
             passages = _read_all(docs, cfg, counter, name)
             seconds.append(time.perf_counter() - t)
-        med = statistics.median(seconds)
+            cpu.append(time.process_time() - c)
+        med, med_cpu = statistics.median(seconds), statistics.median(cpu)
+        # Reading is single-threaded: on a busy machine wall time counts other processes' turns,
+        # CPU time (MB per CPU-second) is what an idle machine's wall time would be.
         out["sets"][name] = {"documents": len(docs), "bytes": size, "passages": passages, "seconds": summary(seconds, 3),
-                             "mb_per_s": round(size / 1e6 / med, 3), "target_mb_per_s": 1.0, "met": size / 1e6 / med >= 1.0}
-        print(f"  {name}: {size / 1e6:.2f} MB in {med:.2f} s = {size / 1e6 / med:.2f} MB/s", flush=True)
+                             "cpu_seconds": summary(cpu, 3), "mb_per_s": round(size / 1e6 / med, 3),
+                             "mb_per_cpu_s": round(size / 1e6 / med_cpu, 3), "target_mb_per_s": 1.0, "met": size / 1e6 / med >= 1.0}
+        print(f"  {name}: {size / 1e6:.2f} MB in {med:.2f} s = {size / 1e6 / med:.2f} MB/s ({size / 1e6 / med_cpu:.2f} MB per CPU-s)", flush=True)
     return out
 
 
 def markdown(res: dict[str, Any]) -> str:
     rows = [[name, s["documents"], f"{s['bytes'] / 1e6:.2f}", s["passages"], s["seconds"]["median"],
-             f"{s['seconds']['min']}–{s['seconds']['max']}", s["mb_per_s"], "met" if s["met"] else "missed"]
+             f"{s['seconds']['min']}–{s['seconds']['max']}", s["mb_per_s"], s["mb_per_cpu_s"], "met" if s["met"] else "missed"]
             for name, s in res["sets"].items()]
     m = res["machine"]
     return "\n".join([
         "# read_document speed", "",
         f"Machine: {m['cpus']} cores ({m['cpu']}); load average at start {m['load_avg_at_start']}. "
         f"{res['runs']} runs after a warm-up; token counts with the embedder's tokenizer included.", "",
-        md_table(["prose", "documents", "MB", "passages", "s (median)", "spread", "MB/s", "target ≥ 1 MB/s"], rows),
+        md_table(["prose", "documents", "MB", "passages", "wall s (median)", "spread", "MB/s (wall)", "MB per CPU-s", "target ≥ 1 MB/s (wall)"], rows),
     ])
 
 
