@@ -28,7 +28,7 @@ from kotae import __version__
 from kotae.service.api import chat, documents, errors, health, search
 from kotae.service.core import KotaeService
 from kotae.service.security import BrowserGuard, startup_warnings
-from kotae.service.transport import uvicorn_options
+from kotae.service.transport import CancelOnDisconnect, uvicorn_options
 from kotae.settings import MB, Settings, load_settings, mb_bytes
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -126,6 +126,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(documents.router)
     app.include_router(documents.jobs_router)
     app.add_middleware(BodyLimit, settings=settings)
+    app.add_middleware(CancelOnDisconnect)
     origins = [o.strip() for o in settings.cors_origins.split(",") if o.strip()]
     if origins:
         app.add_middleware(CORSMiddleware, allow_origins=origins, allow_methods=["GET", "POST", "DELETE", "OPTIONS"],
