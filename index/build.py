@@ -13,9 +13,9 @@ import numpy as np
 
 from kotae.index.backends.base import Backend, IndexConfig, IndexStats, IndexWriter
 from kotae.index.corpus_root import check_corpus
+from kotae.ingest import clean
 from kotae.ingest.chunk import ChunkSettings
-from kotae.ingest.clean import TEXT_CLEANING
-from kotae.ingest.discover import discover
+from kotae.ingest.discover import CorpusUnavailable, SourceFile, discover
 from kotae.ingest.document import Document, Passage
 from kotae.ingest.read import IngestError, ReadLimits, content_hash, read_document, too_large
 
@@ -67,7 +67,7 @@ class BuildConfig:
 
 def _compatible(previous: IndexStats | None, embedder_name: str, cfg: BuildConfig) -> bool:
     return (previous is not None and previous.config.embedder == embedder_name and previous.config.chunker == asdict(cfg.chunk)
-            and previous.config.text_cleaning == TEXT_CLEANING)
+            and previous.config.text_cleaning == clean.TEXT_CLEANING)
 
 
 @dataclass
@@ -76,6 +76,25 @@ class _Read:
 
     document: Document
     passages: list[Passage]
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A document read and embedded ahead of an ingest (a large upload, outside the index
+    write lock), so the ingest that publishes it only has to hand it to the writer."""
+
+    digest: str
+    document: Document
+    passages: list[Passage]
+    vectors: np.ndarray
+
+
+def prepare_document(source: SourceFile, data: bytes, embedder, cfg: BuildConfig,
+                     progress: Callable[[int], None] | None = None) -> Prepared:
+    """Read and embed one file exactly as `ingest` would (IngestError if it cannot be)."""
+    read = read_document(source, data, cfg.chunk, embedder.count_tokens, cfg.limits)
+    vectors = embedder.embed_passages([p.embed_text for p in read.passages], batch_size=cfg.batch_size, progress=progress)
+    return Prepared(content_hash(data), read.document, read.passages, np.asarray(vectors, dtype=np.float32))
 
 
 def ingest(
@@ -87,14 +106,22 @@ def ingest(
     rebuild: bool = False,
     progress: bool = True,
     replace_corpus: bool = False,
+    prepared: dict[str, Prepared] | None = None,
+    allow_empty: bool = False,
 ) -> IngestReport:
     """Bring the index in `backend` up to date with `corpus_dir`. Only new or changed files
     are read and embedded (the embedder is loaded only then); unchanged ones stay as stored.
+    `prepared` documents whose file still has the prepared content are taken as they are.
     An index built from another corpus folder is replaced only with `rebuild` or
-    `replace_corpus` (index/corpus_root.py)."""
+    `replace_corpus` (index/corpus_root.py).
+
+    A corpus folder that is missing, unreadable, or empty while the index holds documents
+    raises CorpusUnavailable: that is far more often an unmounted disk or a wrong path than
+    a deliberate removal of everything (`allow_empty`, or `rebuild`, says it is deliberate)."""
     from tqdm import tqdm
 
     started = time.perf_counter()
+    prepared = prepared or {}
     files, skipped_links = discover(corpus_dir)
     writer = backend.writer()
     try:
@@ -108,8 +135,13 @@ def ingest(
             writer.reset()
         old_files = previous.files if (keep and previous is not None) else {}
         hashes = {d: f.get("hash") for d, f in old_files.items() if f.get("status") != "skipped"}
+        if not files and hashes and not (allow_empty or rebuild):
+            raise CorpusUnavailable(
+                f"corpus folder {corpus_dir} holds no documents but the index has {len(hashes)}; "
+                "nothing was changed. If they were really all removed, run `kotae ingest --rebuild`")
         statuses = [FileStatus(s.doc_id, "skipped", s.reason) for s in skipped_links]
         fresh: list[_Read] = []
+        ready: list[Prepared] = []  # embedded before this call (prepared uploads)
         kept: dict[str, str] = {}  # unchanged doc id -> hash
         embedder = None
         bar = tqdm(files, desc="reading", unit="file", disable=not progress, file=sys.stderr)
@@ -132,6 +164,11 @@ def ingest(
                 statuses.append(FileStatus(source.doc_id, "unchanged", passages=old.get("passages", 0), warnings=list(old.get("warnings", []))))
                 kept[source.doc_id] = digest
                 continue
+            if source.doc_id in prepared and prepared[source.doc_id].digest == digest:
+                p = prepared[source.doc_id]
+                ready.append(p)
+                statuses.append(FileStatus(source.doc_id, "indexed", passages=len(p.passages), warnings=list(p.document.warnings)))
+                continue
             if embedder is None:
                 embedder = load_embedder()
             try:
@@ -145,6 +182,10 @@ def ingest(
             fresh.append(_Read(read.document, read.passages))
             statuses.append(FileStatus(source.doc_id, "indexed", passages=len(read.passages), warnings=list(read.document.warnings)))
         embedded, embed_seconds = _embed_and_upsert(writer, fresh, embedder, cfg, progress)
+        for p in ready:
+            writer.upsert(p.document, p.passages, p.vectors)
+        embedded += sum(len(p.passages) for p in ready)
+        fresh += [_Read(p.document, p.passages) for p in ready]
         live = set(kept) | {r.document.doc_id for r in fresh}
         removed = sorted(set(hashes) - live)
         writer.delete(removed)
@@ -152,7 +193,8 @@ def ingest(
         changed = embedded > 0 or bool(removed) or not keep or len(live) != len(hashes) or tokenizer_changed
         changed = changed or _record(statuses, fresh, kept) != old_files or previous.corpus_root != corpus_key
         if changed:
-            writer.commit(_index_config(embedder_name, embedder, previous if keep else None, cfg), _record(statuses, fresh, kept),
+            ready_dim = next((p.vectors.shape[1] for p in ready), None)
+            writer.commit(_index_config(embedder_name, embedder, previous if keep else None, cfg, ready_dim), _record(statuses, fresh, kept),
                           corpus_key)
     finally:
         writer.close()
@@ -171,14 +213,14 @@ def ingest(
     )
 
 
-def _index_config(embedder_name: str, embedder, previous: IndexStats | None, cfg: BuildConfig) -> IndexConfig:
+def _index_config(embedder_name: str, embedder, previous: IndexStats | None, cfg: BuildConfig, ready_dim: int | None) -> IndexConfig:
     if embedder is not None:
         dim, max_tokens = embedder.info.dim, embedder.info.max_tokens
     elif previous is not None:
         dim, max_tokens = previous.config.dim, previous.config.max_tokens
-    else:
-        dim, max_tokens = 0, cfg.chunk.max_tokens
-    return IndexConfig(embedder_name, dim, max_tokens, asdict(cfg.chunk), cfg.tokenizer, cfg.vector_index, TEXT_CLEANING)
+    else:  # only prepared documents, or nothing at all
+        dim, max_tokens = ready_dim or 0, cfg.chunk.max_tokens
+    return IndexConfig(embedder_name, dim, max_tokens, asdict(cfg.chunk), cfg.tokenizer, cfg.vector_index, clean.TEXT_CLEANING)
 
 
 def _record(statuses: list[FileStatus], fresh: list[_Read], kept: dict[str, str]) -> dict[str, dict[str, Any]]:

@@ -46,4 +46,5 @@ def check_corpus(previous: IndexStats | None, root: str, corpus_dir: Path, locat
     built_from = os.path.normpath(os.path.join(location, recorded))
     raise OtherCorpusError(
         f"index {location} holds {len(indexed)} documents of {built_from}, {kept} of them in {corpus_dir}; nothing was "
-        f"changed. Give this corpus its own index with --index DIR, or replace the index with --rebuild")
+        f"changed. Give this corpus its own index with --index DIR, or rebuild this one from it with "
+        f"`kotae ingest {corpus_dir} --rebuild`")
