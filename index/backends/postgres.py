@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import time
 from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 from urllib.parse import urlsplit, urlunsplit
@@ -253,6 +254,25 @@ def _create_vector_index(cur, vector_index: str) -> str:
     return "hnsw"
 
 
+@dataclass
+class _Counts:
+    """What the index record counts, updated by each commit's changes."""
+
+    documents: int = 0
+    passages: int = 0
+    total_length: int = 0
+    by_doc_lang: Counter = field(default_factory=Counter)
+
+    @classmethod
+    def of(cls, record: dict[str, Any]) -> "_Counts":
+        return cls(record["documents"], record["passages"], record["total_length"], Counter(record["by_doc_lang"]))
+
+    def add(self, passages: int, length: int, doc_lang: str) -> None:
+        self.passages += passages
+        self.total_length += length
+        self.by_doc_lang[doc_lang] += passages
+
+
 class PostgresWriter:
     """Collects upserts and deletes; :meth:`commit` applies them in one transaction."""
 
@@ -300,24 +320,26 @@ class PostgresWriter:
                 vector_index = self._record["vector_index"]
             cur.execute("CREATE TABLE IF NOT EXISTS kotae_meta (key text PRIMARY KEY, value jsonb NOT NULL)")
             df: Counter[str] = Counter()
+            # Counts kept by deltas: recounting means scanning every passage (and its vector),
+            # seconds at 10^5 passages, on every small upload.
+            counts = _Counts() if rebuild else _Counts.of(self._record)
             gone = sorted(self._deleted | set(self._upserts))
             if gone and not rebuild:
-                old = cur.execute("SELECT pkey, terms FROM kotae_passages WHERE doc_id = ANY(%s)", (gone,)).fetchall()
-                for _, terms in old:
+                old = cur.execute("SELECT pkey, terms, length, doc_lang FROM kotae_passages WHERE doc_id = ANY(%s)", (gone,)).fetchall()
+                for _, terms, length, doc_lang in old:
                     df.subtract(terms)
+                    counts.add(-1, -length, doc_lang)
                 cur.execute("DELETE FROM kotae_postings WHERE term = ANY(%s) AND pkey = ANY(%s)",
-                            (sorted({t for _, terms in old for t in terms}), [pkey for pkey, _ in old]))
-                cur.execute("DELETE FROM kotae_documents WHERE doc_id = ANY(%s)", (gone,))
-            self._insert(cur, config.tokenizer, df)
+                            (sorted({t for _, terms, _, _ in old for t in terms}), [row[0] for row in old]))
+                counts.documents -= len(cur.execute("DELETE FROM kotae_documents WHERE doc_id = ANY(%s) RETURNING doc_id",
+                                                    (gone,)).fetchall())
+            self._insert(cur, config.tokenizer, df, counts)
             if rebuild:
                 vector_index = _create_search_indexes(cur, config.vector_index)
             if tokenizer_changed and not rebuild:
-                self._retokenize(cur, config.tokenizer)
+                counts.total_length = self._retokenize(cur, config.tokenizer)
             else:
                 self._apply_df(cur, df)
-            n, total, docs = cur.execute(
-                "SELECT count(*), coalesce(sum(length), 0), (SELECT count(*) FROM kotae_documents) FROM kotae_passages").fetchone()
-            by_lang = dict(cur.execute("SELECT doc_lang, count(*) FROM kotae_passages GROUP BY doc_lang ORDER BY doc_lang").fetchall())
             generation = (self._record or {}).get("generation", 0) + 1
             record = {
                 "schema": SCHEMA_VERSION, "kotae_version": __version__, "generation": generation,
@@ -325,8 +347,9 @@ class PostgresWriter:
                 "config": {"embedder": config.embedder, "dim": config.dim, "max_tokens": config.max_tokens,
                            "chunker": dict(config.chunker), "tokenizer": config.tokenizer, "vector_index": config.vector_index,
                            "text_cleaning": config.text_cleaning},
-                "vector_index": vector_index, "documents": docs, "passages": n, "total_length": int(total),
-                "by_doc_lang": by_lang, "files": files,
+                "vector_index": vector_index, "documents": counts.documents, "passages": counts.passages,
+                "total_length": counts.total_length, "by_doc_lang": {k: v for k, v in sorted(counts.by_doc_lang.items()) if v},
+                "files": files,
             }
             cur.execute("INSERT INTO kotae_meta VALUES ('index', %s::jsonb) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
                         (json.dumps(record, ensure_ascii=False),))
@@ -339,8 +362,9 @@ class PostgresWriter:
         self._deleted.clear()
         self._reset = False
 
-    def _insert(self, cur, tokenizer: str, df: Counter) -> None:
+    def _insert(self, cur, tokenizer: str, df: Counter, counts: "_Counts") -> None:
         docs = [self._upserts[d] for d in sorted(self._upserts)]
+        counts.documents += len(docs)
         with cur.copy("COPY kotae_documents FROM STDIN") as copy:
             for doc, _, _ in docs:
                 copy.write_row((doc.doc_id, doc.title, doc.kind, doc.encoding, doc.content_hash,
@@ -361,6 +385,7 @@ class PostgresWriter:
                     tf = Counter(t for t in tokens if t)
                     df.update(tf.keys())
                     length = max(len(tokens), 1)  # an empty passage counts as one token, as in bm25s
+                    counts.add(1, length, doc_lang)
                     postings.extend((t, pkey, n, length) for t, n in tf.items())
                     copy.write_row((passage_id(p.doc_id, p.ordinal), pkey, p.doc_id, p.ordinal, p.char_start, p.char_end, p.text,
                                     p.section, p.page, p.lang, p.kind, p.context, doc_lang, length,
@@ -383,8 +408,9 @@ class PostgresWriter:
         cur.execute("DELETE FROM kotae_df WHERE df <= 0")
 
     @staticmethod
-    def _retokenize(cur, tokenizer: str) -> None:
-        """A new keyword tokenizer: every stored passage's terms again (vectors stay)."""
+    def _retokenize(cur, tokenizer: str) -> int:
+        """A new keyword tokenizer: every stored passage's terms again (vectors stay). Returns the
+        new total token count."""
         rows = cur.execute("SELECT pkey, context, text FROM kotae_passages").fetchall()
         df: Counter[str] = Counter()
         updates, postings = [], []
@@ -402,6 +428,7 @@ class PostgresWriter:
             for row in postings:
                 copy.write_row(row)
         PostgresWriter._apply_df(cur, df)
+        return sum(u[0] for u in updates)
 
     def close(self) -> None:
         if not self._conn.closed:
