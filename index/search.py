@@ -75,6 +75,8 @@ class Hit:
     score: float
     scores: dict[str, float]
     highlight: tuple[int, int]
+    # the passage's answer units scored for the question (index/rerank.py); highlight = the best
+    units: tuple = field(default=(), compare=False, repr=False)
 
     def to_dict(self, citation: int) -> dict[str, Any]:
         """The passage shape of CONTRACTS.md §2."""
@@ -226,7 +228,7 @@ class Retriever:
             Candidate(r, stored[r].passage.text, stored[r].passage.context, str(doc_langs[r]), (fused[r] - lo) / span)
             for r in head
         ]
-        self._sentences.score(self._sentences.query_weights(query), candidates)
+        self._sentences.score(self._sentences.query_weights(query), candidates, query)
         final = {c.row: fused[c.row] for c in candidates}
         if self._reranker is not None and candidates:
             scores = self._reranker.rerank(query, lang, candidates)
@@ -252,7 +254,7 @@ class Retriever:
                 Hit(
                     row=c.row, doc_id=p.doc_id, title=stored[c.row].title, section=p.section, page=p.page,
                     char_start=p.char_start, char_end=p.char_end, text=p.text, lang=p.lang, kind=p.kind,
-                    score=float(final[c.row]), scores=scores, highlight=c.highlight,
+                    score=float(final[c.row]), scores=scores, highlight=c.highlight, units=c.units,
                 )
             )
         confidence = self._confidence(hits)
