@@ -278,6 +278,7 @@ def evaluate(
     """
     import asyncio
 
+    from kotae.index.search import SearchResult
     from kotae.service.answer import answer_question
 
     from tqdm import tqdm
@@ -322,9 +323,9 @@ def evaluate(
                     p["relevant"] = rel.is_relevant(q, p)
                 rows.append((q, passages, abstained, latency))
                 confidences[q.id] = float(confidence) if isinstance(confidence, (int, float)) else None
-                if loop is not None:
+                asked = _search(retriever, q.question, answer_k) if loop is not None else None
+                if isinstance(asked, SearchResult):  # other retrievers (baselines) give passages only
                     # What a user of /v1/ask gets: its own search with k=answer_k, then the answer.
-                    asked = _search(retriever, q.question, answer_k)
                     ans = loop.run_until_complete(answer_question(q.question, asked, llm))
                     answers[q.id] = {"text": ans.body, "found": ans.found, "mode": ans.mode,
                                      "confidence": ans.confidence}
