@@ -54,6 +54,9 @@ class ScoredUnit:
     score: float  # how well it answers the question (see SentenceScorer.score_units)
     overlap: float  # idf-weighted share of the question's terms in the unit's own text
     typed: bool  # holds the kind of thing the question asks for
+    # share of *all* the question's content terms in the unit or its key: evidence that the
+    # documents speak of what is asked (abstention, index/abstain.py)
+    coverage: float = 0.0
 
 
 # Weights of the answer-unit score; chosen on evals/gold.jsonl and the Japanese devset together.
@@ -149,18 +152,22 @@ class SentenceScorer:
         (何, どれくらい: rare in documents, so heavy by idf, yet they name no content), and
         only terms that occur somewhere in the candidates, so that a question's unmatched
         words do not shrink every unit's share alike."""
-        weights = self.query_weights(_INTERROGATIVES.sub(" ", query))
+        weights = self.content_weights(query)
         present: set[str] = set()
         for text, context in texts:
             for _, toks, key_toks in self._units(text, context):
                 present |= toks | key_toks
         return {t: w for t, w in weights.items() if t in present}
 
+    def content_weights(self, query: str) -> dict[str, float]:
+        return self.query_weights(_INTERROGATIVES.sub(" ", query))
+
     def score_answers(self, query: str, candidates: Sequence[Candidate]) -> None:
         """Score every candidate's answer units; the best one becomes its highlight."""
         weights = self.answer_weights(query, [(c.text, c.context) for c in candidates])
+        full = self.content_weights(query)
         for c in candidates:
-            c.units = self.score_units(query, weights, c.text, c.context)
+            c.units = self.score_units(query, weights, c.text, c.context, full)
             top = best_unit(c.units)
             if top is not None:
                 c.answer, c.highlight = top.score, (top.unit.start, top.unit.end)
@@ -176,11 +183,14 @@ class SentenceScorer:
                 self._cache.popitem(last=False)
         return got
 
-    def score_units(self, query: str, weights: dict[str, float], text: str, context: str = "") -> tuple[ScoredUnit, ...]:
+    def score_units(self, query: str, weights: dict[str, float], text: str, context: str = "",
+                    full_weights: dict[str, float] | None = None) -> tuple[ScoredUnit, ...]:
         """Every answer unit of a passage with its score for the question: the idf-weighted
         share of the question's terms in the unit, plus those found only in its heading/key
         (weighted KEY_WEIGHT), plus TYPE_WEIGHT when it holds the expected kind of answer."""
         total = sum(weights.values()) or 1.0
+        full_weights = weights if full_weights is None else full_weights
+        full_total = sum(full_weights.values()) or 1.0
         kind = expected_type(query)
         out = []
         for unit, toks, key_toks in self._units(text, context):
@@ -192,7 +202,8 @@ class SentenceScorer:
             lexical = own + KEY_WEIGHT * keyed
             if unit.kind == "label":  # a line that introduces what follows; rarely the answer itself
                 lexical *= LABEL_FACTOR
-            out.append(ScoredUnit(unit, lexical + (TYPE_WEIGHT if typed else 0.0), own, typed))
+            coverage = sum(w for t, w in full_weights.items() if t in toks or t in key_toks) / full_total
+            out.append(ScoredUnit(unit, lexical + (TYPE_WEIGHT if typed else 0.0), own, typed, coverage))
         return tuple(out)
 
 

@@ -257,18 +257,17 @@ class Retriever:
                     score=float(final[c.row]), scores=scores, highlight=c.highlight, units=c.units,
                 )
             )
-        confidence = self._confidence(hits)
+        confidence = self._confidence(hits, lang)
         found = bool(hits) and (cfg.abstain_threshold is None or (confidence is not None and confidence >= cfg.abstain_threshold))
         timings["total_ms"] = (time.perf_counter() - t0) * 1000
         return SearchResult(query, lang, hits, timings, found=found, confidence=confidence)
 
     @staticmethod
-    def _confidence(hits: list[Hit]) -> float | None:
-        """Evidence strength used for abstention: the best raw dense cosine among the hits
-        plus the best sentence's share of the question's terms (see index/abstain.py)."""
+    def _confidence(hits: list[Hit], lang: str) -> float | None:
+        """Evidence strength used for abstention (index/abstain.py)."""
         if not hits:
             return None
-        return abstain_signal(hits)
+        return abstain_signal(hits, lang)
 
     def _language_groups(self) -> list[tuple[str, bool]]:
         """(language, has enough passages for its own statistics) for each document language."""

@@ -101,8 +101,8 @@ def test_what_is_x_takes_the_sentences_under_heading_x_not_the_heading(retriever
 
 def test_english_question_over_a_japanese_document_is_answered_in_japanese_with_english_framing(retriever):
     _, a = ask(retriever, "When was Sakura Robotics founded?")
-    assert a.found, a.text
-    assert "2016年に京都で設立された" in first_sentence(a)
+    assert a.found, a.text  # not abstained, although no word of the question is in the document
+    assert "2016年に京都で設立された" in a.body and "sakura.md" in {c["doc_id"] for c in a.citations}
     assert "**Sources**" in a.text  # the framing follows the question's language
 
 
