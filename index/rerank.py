@@ -29,6 +29,7 @@ from typing import Protocol, Sequence
 import numpy as np
 
 from kotae.index.answer_type import expected_type, holds_type
+from kotae.index.bridge import japanese_terms
 from kotae.index.highlight import Unit, answer_units, sentence_spans
 from kotae.index.tokenize import tokenize
 
@@ -64,6 +65,8 @@ KEY_WEIGHT = 0.5  # question terms found only in the unit's heading, key or colu
 TYPE_WEIGHT = 0.25  # the unit holds the expected kind of answer
 UNIT_MIN_CONTENT = 4  # units with fewer letters or digits (stubs, "Step 1") are never quoted
 LABEL_FACTOR = 0.5
+BRIDGE_WEIGHT = 0.7  # a Japanese equivalent of an English question word counts this much of it
+UNTYPED_FACTOR = 0.6  # a unit without the kind of thing the question asks for
 _INTERROGATIVES = re.compile(r"何|なに|なん|どれ|どの|どこ|どんな|どう|どちら|誰|だれ|いつ|いくら|いくつ|なぜ|くらい|ぐらい")
 # reference lists ("Title - Site, accessed …", links) answer nothing themselves
 _URL = re.compile(r"https?://|<http|www\.|にアクセス|\b(?:accessed|retrieved) (?:on|from)\b", re.IGNORECASE)
@@ -166,8 +169,10 @@ class SentenceScorer:
         """Score every candidate's answer units; the best one becomes its highlight."""
         weights = self.answer_weights(query, [(c.text, c.context) for c in candidates])
         full = self.content_weights(query)
+        terms = japanese_terms(query)
+        bridged = {t: BRIDGE_WEIGHT * w for t, w in self.query_weights(" ".join(terms)).items() if t not in full} if terms else {}
         for c in candidates:
-            c.units = self.score_units(query, weights, c.text, c.context, full)
+            c.units = self.score_units(query, weights, c.text, c.context, full, bridged)
             top = best_unit(c.units)
             if top is not None:
                 c.answer, c.highlight = top.score, (top.unit.start, top.unit.end)
@@ -184,7 +189,7 @@ class SentenceScorer:
         return got
 
     def score_units(self, query: str, weights: dict[str, float], text: str, context: str = "",
-                    full_weights: dict[str, float] | None = None) -> tuple[ScoredUnit, ...]:
+                    full_weights: dict[str, float] | None = None, bridged: dict[str, float] | None = None) -> tuple[ScoredUnit, ...]:
         """Every answer unit of a passage with its score for the question: the idf-weighted
         share of the question's terms in the unit, plus those found only in its heading/key
         (weighted KEY_WEIGHT), plus TYPE_WEIGHT when it holds the expected kind of answer."""
@@ -197,11 +202,15 @@ class SentenceScorer:
             if sum(ch.isalnum() for ch in unit.text) < UNIT_MIN_CONTENT or _URL.search(unit.text):
                 continue
             own = sum(w for t, w in weights.items() if t in toks) / total
+            if bridged:  # the best Japanese equivalent of the English question's words (index/bridge.py)
+                own += max((w for t, w in bridged.items() if t in toks), default=0.0) / total
             keyed = sum(w for t, w in weights.items() if t in key_toks and t not in toks) / total
             typed = holds_type(kind, unit.text, query)
             lexical = own + KEY_WEIGHT * keyed
             if unit.kind == "label":  # a line that introduces what follows; rarely the answer itself
                 lexical *= LABEL_FACTOR
+            if kind is not None and not typed:  # "Who founded it?" is not answered by "founded year: 2023"
+                lexical *= UNTYPED_FACTOR
             coverage = sum(w for t, w in full_weights.items() if t in toks or t in key_toks) / full_total
             out.append(ScoredUnit(unit, lexical + (TYPE_WEIGHT if typed else 0.0), own, typed, coverage))
         return tuple(out)
