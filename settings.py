@@ -32,8 +32,9 @@ class Settings:
     # Embedder: "e5-small" (default), "use-multilingual", or any sentence-transformers id or path.
     model: str = "e5-small"
     embed_batch_size: int = 32
-    # Query encoding: "torch", or "onnx" (ONNX Runtime int8, exported once into the cache; bench/README.md)
-    embed_backend: str = "torch"
+    # Query encoding: "auto" (ONNX Runtime float32 for the bundled e5, exported once into the cache;
+    # torch for other models), "torch", "onnx", or "onnx-int8" (faster, loses points); bench/README.md
+    embed_backend: str = "auto"
     # Chunking, in characters of source text; the embedder's token limit caps it further.
     chunk_chars: int = 400
     chunk_min_chars: int = 80

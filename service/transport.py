@@ -61,3 +61,56 @@ def uvicorn_options() -> dict[str, Any]:
     """Keyword arguments for uvicorn.run / uvicorn.Config, shared by `kotae serve` and tests."""
     return {"http": HeaderTimeoutH11, "timeout_keep_alive": KEEP_ALIVE_TIMEOUT,
             "h11_max_incomplete_event_size": MAX_HEADER_BYTES}
+
+
+class CancelOnDisconnect:
+    """A search, ask or chat whose client hangs up before the answer is cancelled, so its
+    search is dropped from the batch queue (batch.py) instead of running for nobody: a
+    wave of abandoned requests would otherwise delay everyone after it. Streams are
+    cancelled by Starlette already; this covers the requests answered in one piece."""
+
+    PATHS = frozenset({"/v1/search", "/v1/ask", "/v1/chat/completions"})
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or scope["method"] != "POST" or scope["path"] not in self.PATHS:
+            return await self.app(scope, receive, send)
+        body_read, gone = asyncio.Event(), asyncio.Event()
+        answered = False
+
+        async def app_receive():
+            if body_read.is_set():  # after the body, the app only ever waits for the hang-up
+                await gone.wait()
+                return {"type": "http.disconnect"}
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                gone.set()
+            elif not message.get("more_body", False):
+                body_read.set()
+            return message
+
+        async def app_send(message):
+            nonlocal answered
+            if message["type"] == "http.response.body" and not message.get("more_body", False):
+                answered = True
+            await send(message)
+
+        task = asyncio.ensure_future(self.app(scope, app_receive, app_send))
+
+        async def watch():
+            await body_read.wait()
+            message = await receive()  # returns when the client hangs up or the response is complete
+            if message["type"] == "http.disconnect" and not answered:
+                gone.set()
+                task.cancel()
+
+        watcher = asyncio.ensure_future(watch())
+        try:
+            await task
+        except asyncio.CancelledError:
+            if not gone.is_set():
+                raise  # this request itself was cancelled (server shutdown)
+        finally:
+            watcher.cancel()

@@ -172,9 +172,23 @@ def test_abandoned_requests_are_dropped_before_they_cost_anything():
     assert ran == ["first", "kept"]
 
 
-def test_abandoned_chat_streams_do_not_run_their_searches(writable):
-    """30 chat streams opened while the reader is busy, then abandoned by their clients: none of
-    their searches runs (before, all of them did, and later searches waited behind them)."""
+def _abandon(c: httpx.Client, kind: str, i: int) -> None:
+    question = f"abandoned question number {i} about Mistral"
+    if kind == "stream":
+        with c.stream("POST", "/v1/chat/completions", json={"model": "kotae", "stream": True, "messages": [
+                {"role": "user", "content": question}]}) as r:
+            next(r.iter_lines())  # the first event arrives, then the client hangs up
+        return
+    body = {"question": question} if kind == "ask" else {"query": question}
+    with pytest.raises(httpx.ReadTimeout):  # the client gives up waiting and hangs up
+        c.post(f"/v1/{kind}", json=body, timeout=0.3)
+
+
+@pytest.mark.parametrize("kind", ["stream", "ask", "search"])
+def test_abandoned_requests_do_not_run_their_searches(writable, kind):
+    """30 chat streams (or asks, or searches) sent while the reader is busy, then abandoned by
+    their clients: none of their searches runs (before, all of them did, and later searches
+    waited behind them)."""
     service = writable.server.config.app.state.kotae
     retriever = service.generations.retriever
     seen: list[str] = []
@@ -190,13 +204,11 @@ def test_abandoned_chat_streams_do_not_run_their_searches(writable):
 
     retriever.search_batch, retriever.search = counting_batch, counting_one
     gate = threading.Event()
-    service._reader.submit(gate.wait, 60)  # the reader is busy: the streams' searches queue
+    service._reader.submit(gate.wait, 60)  # the reader is busy: the searches queue
     try:
         with httpx.Client(base_url=writable.url, timeout=30) as c:
             for i in range(30):
-                with c.stream("POST", "/v1/chat/completions", json={"model": "kotae", "stream": True, "messages": [
-                        {"role": "user", "content": f"abandoned question number {i} about Mistral"}]}) as r:
-                    next(r.iter_lines())  # the first event arrives, then the client hangs up
+                _abandon(c, kind, i)
         time.sleep(1.0)
     finally:
         gate.set()
@@ -312,7 +324,7 @@ def test_load_1000_searches_during_100_uploads_and_deletes(writable, client):
     writes, i = 0, 0
     started = time.monotonic()
     try:
-        while (writes < 100 or counts["ok"] + counts["bad"] < 1000) and time.monotonic() - started < 170:
+        while (writes < 100 or counts["ok"] + counts["bad"] < 1000) and time.monotonic() - started < 300:
             r = client.post("/v1/documents", files={"file": (f"load{i}.md", f"# 負荷試験 {i}\n\n負荷試験の文書 {i} です。Load test document {i}.".encode())},
                             data={"doc_id": f"load/load{i % 5}.md"})
             assert r.status_code in (200, 201), r.text
@@ -564,6 +576,42 @@ def test_slow_header_connections_are_closed(writable, monkeypatch):
         s.close()
     assert closed == 20
     assert httpx.get(writable.url + "/healthz").status_code == 200
+
+
+def test_stalled_request_body_is_answered_408(writable, monkeypatch):
+    from kotae.service import app as app_module
+
+    monkeypatch.setattr(app_module, "BODY_IDLE_TIMEOUT", 1.0)
+    with socket.create_connection(("127.0.0.1", writable.port)) as s:
+        s.sendall(b"POST /v1/search HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                  b"Content-Length: 100\r\n\r\n{\"query\": ")
+        s.settimeout(10)
+        reply = s.recv(4096)
+    assert reply.startswith(b"HTTP/1.1 408"), reply[:200]
+
+
+def test_uploads_in_flight_are_bounded(writable, client):
+    """Each upload holds its file in memory: past MAX_UPLOADS_IN_FLIGHT slow uploads, the next
+    one is refused at once (429) instead of adding to the pile."""
+    from kotae.service.app import MAX_UPLOADS_IN_FLIGHT
+
+    slow = []
+    for _ in range(MAX_UPLOADS_IN_FLIGHT):
+        s = socket.create_connection(("127.0.0.1", writable.port))
+        s.sendall(b"POST /v1/documents HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 40000\r\n"
+                  b"Content-Type: multipart/form-data; boundary=xx\r\n\r\n--xx\r\n")
+        slow.append(s)
+    time.sleep(0.5)
+    try:
+        r = client.post("/v1/documents", files={"file": ("one-more.txt", b"One upload too many.")})
+        assert r.status_code == 429 and r.headers["retry-after"], r.text
+    finally:
+        for s in slow:
+            s.close()
+    time.sleep(0.5)
+    r = client.post("/v1/documents", files={"file": ("after.txt", b"After the slow uploads gave up: accepted.")})
+    assert r.status_code == 201, r.text
+    assert client.delete("/v1/documents/after.txt").status_code == 200
 
 
 def test_huge_json_body_is_refused_before_parsing(writable):
