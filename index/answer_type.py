@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 _CJK = "一-龥々〆ヶ"
 _KATA = "ァ-ヴー・"
@@ -58,10 +59,11 @@ def holds_type(kind: str | None, text: str, question: str) -> bool:
     """Whether `text` holds a thing of `kind` that the question does not already name."""
     if kind is None:
         return False
-    pattern = _ANSWERS[kind]
     q = unicodedata.normalize("NFKC", question).casefold()
-    for m in pattern.finditer(unicodedata.normalize("NFKC", text)):
-        found = m.group(0).strip()
-        if found and found.casefold() not in q:
-            return True
-    return False
+    return any(found not in q for found in _things(kind, text))
+
+
+@lru_cache(maxsize=50_000)
+def _things(kind: str, text: str) -> tuple[str, ...]:
+    """The things of `kind` in a text (cached: the same passages come back for related questions)."""
+    return tuple(f for f in (m.group(0).strip().casefold() for m in _ANSWERS[kind].finditer(unicodedata.normalize("NFKC", text))) if f)

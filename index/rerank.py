@@ -150,12 +150,12 @@ class SentenceScorer:
         if query is not None:
             self.score_answers(query, candidates)
 
-    def answer_weights(self, query: str, texts: Sequence[tuple[str, str]]) -> dict[str, float]:
+    def answer_weights(self, query: str, texts: Sequence[tuple[str, str]], content: dict[str, float] | None = None) -> dict[str, float]:
         """Weights of the question's terms for choosing answer units: no interrogatives
         (何, どれくらい: rare in documents, so heavy by idf, yet they name no content), and
         only terms that occur somewhere in the candidates, so that a question's unmatched
         words do not shrink every unit's share alike."""
-        weights = self.content_weights(query)
+        weights = self.content_weights(query) if content is None else content
         present: set[str] = set()
         for text, context in texts:
             for _, toks, key_toks in self._units(text, context):
@@ -167,8 +167,8 @@ class SentenceScorer:
 
     def score_answers(self, query: str, candidates: Sequence[Candidate]) -> None:
         """Score every candidate's answer units; the best one becomes its highlight."""
-        weights = self.answer_weights(query, [(c.text, c.context) for c in candidates])
         full = self.content_weights(query)
+        weights = self.answer_weights(query, [(c.text, c.context) for c in candidates], full)
         terms = japanese_terms(query)
         bridged = {t: BRIDGE_WEIGHT * w for t, w in self.query_weights(" ".join(terms)).items() if t not in full} if terms else {}
         for c in candidates:
@@ -201,10 +201,15 @@ class SentenceScorer:
         for unit, toks, key_toks in self._units(text, context):
             if sum(ch.isalnum() for ch in unit.text) < UNIT_MIN_CONTENT or _URL.search(unit.text):
                 continue
-            own = sum(w for t, w in weights.items() if t in toks) / total
+            own = keyed = 0.0
+            for t, w in weights.items():
+                if t in toks:
+                    own += w
+                elif t in key_toks:
+                    keyed += w
+            own, keyed = own / total, keyed / total
             if bridged:  # the best Japanese equivalent of the English question's words (index/bridge.py)
                 own += max((w for t, w in bridged.items() if t in toks), default=0.0) / total
-            keyed = sum(w for t, w in weights.items() if t in key_toks and t not in toks) / total
             typed = holds_type(kind, unit.text, query)
             lexical = own + KEY_WEIGHT * keyed
             if unit.kind == "label":  # a line that introduces what follows; rarely the answer itself
