@@ -12,7 +12,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install models index run ask test eval eval-suite eval-sets bench bench-soak bench-scale bench-scale-1m system-deps clean
+.PHONY: install models index run ask test eval eval-report eval-suite eval-sets bench bench-soak bench-scale bench-scale-1m system-deps clean
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -52,10 +52,18 @@ test: install
 	$(PY) -m pytest -q
 
 # Retrieval evaluation on corpus/ + evals/gold.jsonl: the default and the main alternatives side by
-# side, 95% bootstrap CIs, paired tests vs the default. Writes evals/reports/latest.{md,png,json,...}.
+# side, 95% bootstrap CIs, paired tests vs the default. Runs go to evals/runs/ (ignored by git), so
+# `make eval` never rewrites tracked files; `make eval-report` then copies the run's report into
+# evals/reports/, to be committed on purpose.
 EVAL_CONFIGS ?= default dense keyword hybrid-rrf hybrid-weighted use-dense
+EVAL_RUNS    := evals/runs
 eval: models
-	$(KOTAE) eval --corpus corpus --gold evals/gold.jsonl --config $(EVAL_CONFIGS) --out evals/reports --name latest
+	$(KOTAE) eval --corpus corpus --gold evals/gold.jsonl --config $(EVAL_CONFIGS) --out $(EVAL_RUNS) --name latest
+
+eval-report:
+	@test -f $(EVAL_RUNS)/latest.md || { echo "no run in $(EVAL_RUNS)/: run make eval first"; exit 1; }
+	cp $(EVAL_RUNS)/latest.md $(EVAL_RUNS)/latest.json $(EVAL_RUNS)/latest.png $(EVAL_RUNS)/latest.failures.tsv evals/reports/
+	$(PY) -m kotae.evals.readme_table evals/reports/latest.json --update README.md
 
 # Every question set side by side (README, Evaluation): gold.jsonl over corpus/, the Japanese devset
 # (../shared/devsets/ja_jaquad_train or KOTAE_DEVSET_DIR), the mixed ja+en set, the small mixed set;

@@ -71,6 +71,7 @@ class Settings:
     read_auth: bool = True
     cors_origins: str = ""  # comma-separated origins allowed by CORS; empty = no CORS headers
     max_upload_mb: float = 20.0
+    log_level: str = "info"  # server logs: "debug" (with full tracebacks), "info", "warning" or "error"
     # Optional generation by an OpenAI-compatible server (vLLM, llama.cpp, Ollama, ...).
     llm_base_url: str = ""  # e.g. http://localhost:11434/v1 ; empty = extractive answers
     llm_model: str = ""

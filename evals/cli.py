@@ -17,7 +17,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     from kotae.evals.configs import MAIN, NAMED
 
     p.add_argument("--corpus", type=Path, help="corpus folder (KOTAE_CORPUS_DIR, default corpus/); ingested if needed")
-    p.add_argument("--gold", type=Path, help=f"gold questions, JSON Lines per CONTRACTS §3 (default {DEFAULT_GOLD})")
+    p.add_argument("--gold", type=Path, help=f"gold questions, JSON Lines per docs/CONTRACTS.md §3 (default {DEFAULT_GOLD})")
     p.add_argument("--config", dest="configs", action="extend", nargs="+", metavar="NAME|FILE",
                    help=f"configurations to compare, the first is the baseline: {', '.join(NAMED)} or a .json/.toml "
                         f"file of settings overrides (default: {' '.join(MAIN)})")
@@ -59,12 +59,22 @@ def _eval_index_dir(settings, corpus: Path, index_given: bool) -> Path:
     return corpus_index_dir(settings, corpus, corpus.resolve().name)
 
 
+def eval_settings(args: argparse.Namespace):
+    """Settings of an evaluation run: the corpus evaluated and the index it is read from."""
+    from kotae.settings import load_settings
+
+    # The configured corpus (KOTAE_CORPUS_DIR, default corpus/) owns the configured index;
+    # --corpus names the one evaluated, which may be another.
+    settings = load_settings(index_dir=args.index_dir, cache_dir=args.cache_dir, model=args.model)
+    corpus = Path(args.corpus or settings.corpus_dir)
+    return settings.replace(corpus_dir=corpus, index_dir=_eval_index_dir(settings, corpus, args.index_dir is not None))
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
     from kotae.evals.configs import build_retrievers, resolve_configs
     from kotae.evals.gold import load_gold
     from kotae.evals.report import console_table, write_outputs
     from kotae.evals.run import evaluate
-    from kotae.settings import load_settings
 
     ks = _ks(args.k)
     if args.bootstrap < 100 or args.permutations < 100:
@@ -76,11 +86,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
     gold_path = args.gold or DEFAULT_GOLD
     gold = load_gold(gold_path)
     configs = resolve_configs(args.configs)
-    settings = load_settings(index_dir=args.index_dir, cache_dir=args.cache_dir, model=args.model, corpus_dir=args.corpus)
+    settings = eval_settings(args)
     corpus = Path(settings.corpus_dir)
     if not args.no_ingest and not corpus.is_dir():
         raise FileNotFoundError(f"corpus folder {corpus} not found")
-    settings = settings.replace(index_dir=_eval_index_dir(settings, corpus, args.index_dir is not None))
 
     def log(msg: str) -> None:
         if not args.quiet:
@@ -88,7 +97,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
     log(f"{len(gold)} questions from {gold_path}; configurations: {', '.join(c.name for c in configs)}")
     retrievers, descriptions = build_retrievers(settings, configs, corpus_dir=corpus, ingest=not args.no_ingest,
-                                                progress=not args.quiet, log=log)
+                                                progress=not args.quiet, log=log, replace_corpus=args.index_dir is not None)
     run = evaluate(gold, retrievers, ks, configs=descriptions, progress=not args.quiet)
     summary = run.summary(n_boot=args.bootstrap, n_perm=args.permutations, seed=args.seed)
     sources = {"gold": str(gold_path), "corpus": str(corpus), "index": str(settings.index_dir)}

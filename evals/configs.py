@@ -173,10 +173,12 @@ def index_dir_for(base: Settings, settings: Settings) -> Path:
 
 
 def build_retrievers(base: Settings, configs: list[EvalConfig], corpus_dir: Path | None = None, ingest: bool = True,
-                     progress: bool = True, log=None) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+                     progress: bool = True, log=None, replace_corpus: bool = False) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
     """One retriever per configuration; indexes opened once and shared, ingested if needed.
 
     Returns ``(retrievers, descriptions)`` ready for :func:`kotae.evals.run.evaluate`.
+    ``replace_corpus``: the index was named explicitly, so it may be rebuilt from `corpus_dir`
+    even if it holds another corpus.
     """
     from kotae.evals.baseline import ParagraphBM25
     from kotae.index.engine import open_retriever, retrieval_config, run_ingest
@@ -192,7 +194,7 @@ def build_retrievers(base: Settings, configs: list[EvalConfig], corpus_dir: Path
             if ingest:
                 if log:
                     log(f"index {settings.index_dir} ({settings.model}): checking {corpus_dir or settings.corpus_dir}")
-                report = run_ingest(settings, corpus_dir=corpus_dir, progress=progress)
+                report = run_ingest(settings, corpus_dir=corpus_dir, progress=progress, replace_corpus=replace_corpus)
                 if log and report.embedded:
                     log(f"  embedded {report.embedded} passages in {report.embed_seconds:.1f} s")
             opened[settings.index_dir] = open_retriever(settings)

@@ -1,4 +1,4 @@
-"""Evaluation outputs (CONTRACTS.md §4), written next to each other in one folder:
+"""Evaluation outputs (docs/CONTRACTS.md §4), written next to each other in one folder:
 
 - ``<stem>.json``      summary: metrics overall / per lang / per type / cross-lingual with 95% CIs,
                        paired tests vs the first configuration, abstention, full configuration
@@ -208,7 +208,7 @@ def markdown(run: "EvalRun", summary: dict[str, Any], png_name: str | None, titl
     out.append("")
     out.append(f"Numbers are means over answerable questions with **95% bootstrap confidence intervals** in brackets. "
                f"Δ columns: paired randomisation test of each configuration against `{base}` on the same questions, "
-               f"p-values Holm-corrected across configurations. Binary relevance per CONTRACTS §3; the ranking is the "
+               f"p-values Holm-corrected across configurations. Binary relevance per docs/CONTRACTS.md §3; the ranking is the "
                f"retriever's order; a question with no relevant passage retrieved scores 0.")
     out.append("")
     if png_name:

@@ -37,7 +37,7 @@ class QuestionRun:
     """One question under one configuration."""
 
     question: GoldQuestion
-    passages: list[dict[str, Any]]  # CONTRACTS §2 passages, best first, each with "relevant": bool
+    passages: list[dict[str, Any]]  # docs/CONTRACTS.md §2 passages, best first, each with "relevant": bool
     n_relevant: int  # relevant passages in the whole index (0 for unanswerable or unreachable)
     abstained: bool
     metrics: dict[str, float]  # empty for unanswerable questions

@@ -11,12 +11,14 @@ from typing import Any, Callable
 import numpy as np
 
 from kotae import __version__
+from kotae.index.corpus_root import check_corpus, manifest_fields
 from kotae.index.keyword import KeywordIndex
 from kotae.index import meta
 from kotae.index.persist import FORMAT_VERSION, current_generation, new_build_dir, publish, read_manifest, remove_stale, write_lock
 from kotae.index.tokenize import tokenize
 from kotae.index.vectors import VectorIndex, choose_index
 from kotae.ingest.chunk import ChunkSettings
+from kotae.ingest.clean import TEXT_CLEANING
 from kotae.ingest.discover import discover
 from kotae.ingest.document import Document, Passage
 from kotae.ingest.read import IngestError, ReadLimits, content_hash, read_document, too_large
@@ -71,6 +73,7 @@ def _compatible(manifest: dict[str, Any], embedder_name: str, cfg: BuildConfig) 
         manifest.get("format") == FORMAT_VERSION
         and manifest["embedder"]["name"] == embedder_name
         and manifest["chunker"] == asdict(cfg.chunk)
+        and manifest.get("text_cleaning", 1) == TEXT_CLEANING
     )
 
 
@@ -85,7 +88,7 @@ class _Previous:
             return
         manifest = read_manifest(generation)
         if not _compatible(manifest, embedder_name, cfg):
-            print("index settings changed (embedder or chunker): re-embedding every document", file=sys.stderr)
+            print("index settings changed (embedder, chunker or text cleaning): re-embedding every document", file=sys.stderr)
             return
         self.hashes = {d: f["hash"] for d, f in manifest["files"].items() if f["status"] != "skipped"}
         self.keyword_tokenizer = manifest.get("keyword", {}).get("tokenizer")  # a new one rebuilds BM25 only
@@ -114,14 +117,17 @@ def ingest(
     cfg: BuildConfig,
     rebuild: bool = False,
     progress: bool = True,
+    replace_corpus: bool = False,
 ) -> IngestReport:
     """Index `corpus_dir` into `index_dir`. Only new or changed files are embedded; the
-    embedder is loaded only if something needs embedding."""
+    embedder is loaded only if something needs embedding. An index built from another corpus
+    folder is replaced only with `rebuild` or `replace_corpus` (index/corpus_root.py)."""
     from tqdm import tqdm
 
     started = time.perf_counter()
     files, skipped_links = discover(corpus_dir)
     with write_lock(index_dir):
+        check_corpus(index_dir, corpus_dir, [f.doc_id for f in files], replace_corpus or rebuild)
         remove_stale(index_dir)
         previous = _Previous(current_generation(index_dir), embedder_name, cfg, rebuild)
         try:
@@ -170,7 +176,7 @@ def ingest(
             changed = embedded > 0 or bool(removed) or previous.meta is None or len(docs) != len(old_docs)
             changed = changed or previous.keyword_tokenizer != cfg.tokenizer
             if changed or current_generation(index_dir) is None:
-                _write_generation(index_dir, docs, passages, matrix, statuses, cfg, embedder_name, embedder)
+                _write_generation(index_dir, docs, passages, matrix, statuses, cfg, embedder_name, embedder, corpus_dir)
         finally:
             previous.close()
     return IngestReport(
@@ -216,7 +222,8 @@ def _count(passages: list[Passage], start: int, doc_id: str) -> int:
     return n
 
 
-def _write_generation(index_dir, docs, passages, matrix, statuses, cfg: BuildConfig, embedder_name: str, embedder) -> Path:
+def _write_generation(index_dir, docs, passages, matrix, statuses, cfg: BuildConfig, embedder_name: str, embedder,
+                      corpus_dir: Path) -> Path:
     build = new_build_dir(index_dir)
     spec = choose_index(len(passages), cfg.vector_index)
     dim = int(matrix.shape[1])
@@ -230,8 +237,10 @@ def _write_generation(index_dir, docs, passages, matrix, statuses, cfg: BuildCon
         "format": FORMAT_VERSION,
         "kotae_version": __version__,
         "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        **manifest_fields(corpus_dir, index_dir),
         "embedder": {"name": embedder_name, "dim": dim, "max_tokens": info.max_tokens if info else cfg.chunk.max_tokens},
         "chunker": asdict(cfg.chunk),
+        "text_cleaning": TEXT_CLEANING,
         "keyword": {"library": "bm25s", "tokenizer": cfg.tokenizer},
         "vector_index": vindex.kind,
         "vector_index_params": vindex.params,

@@ -6,6 +6,7 @@ measured is what users run.
 
 from __future__ import annotations
 
+import logging
 from functools import lru_cache
 from pathlib import Path
 
@@ -17,6 +18,8 @@ from kotae.ingest.chunk import ChunkSettings
 from kotae.ingest.pdf import PdfLimits
 from kotae.ingest.read import ReadLimits
 from kotae.settings import Settings
+
+log = logging.getLogger("kotae.ingest")
 
 
 def build_config(settings: Settings) -> BuildConfig:
@@ -61,8 +64,11 @@ def get_embedder(model: str, cache_dir: Path, backend: str = "torch"):
     return load_embedder(model, cache_dir, backend)
 
 
-def run_ingest(settings: Settings, corpus_dir: Path | None = None, rebuild: bool = False, progress: bool = True) -> IngestReport:
-    return ingest(
+def run_ingest(settings: Settings, corpus_dir: Path | None = None, rebuild: bool = False, progress: bool = True,
+               replace_corpus: bool = False) -> IngestReport:
+    """`replace_corpus`: the caller named this index explicitly, so it may be rebuilt from
+    another corpus folder than the one it holds (otherwise that is refused)."""
+    report = ingest(
         corpus_dir or settings.corpus_dir,
         settings.index_dir,
         lambda: get_embedder(settings.model, settings.cache_dir, settings.embed_backend),
@@ -70,7 +76,13 @@ def run_ingest(settings: Settings, corpus_dir: Path | None = None, rebuild: bool
         build_config(settings),
         rebuild=rebuild,
         progress=progress,
+        replace_corpus=replace_corpus,
     )
+    # One line per ingest in a server log (the CLI prints its own report instead).
+    log.info("ingest %s -> %s: %d documents, %d passages (%d embedded, %d skipped files, %d removed) in %.1f s",
+             corpus_dir or settings.corpus_dir, settings.index_dir, report.documents, report.passages, report.embedded,
+             len(report.skipped), len(report.removed), report.seconds)
+    return report
 
 
 def open_retriever(settings: Settings) -> Retriever:

@@ -77,7 +77,7 @@ class Hit:
     highlight: tuple[int, int]
 
     def to_dict(self, citation: int) -> dict[str, Any]:
-        """The passage shape of CONTRACTS.md §2."""
+        """The passage shape of docs/CONTRACTS.md §2."""
         return {
             "citation": citation,
             "doc_id": self.doc_id,

@@ -7,7 +7,7 @@ the `[n]` of its passage, then the numbered sources. With a language model (see
 :class:`CitationFilter` keeps only the `[n]` markers that point at a provided passage.
 
 In both cases citations are renumbered in order of first appearance, so the answer reads
-[1], [2], ... and ``citations`` holds exactly the passages the text cites (CONTRACTS §2).
+[1], [2], ... and ``citations`` holds exactly the passages the text cites (docs/CONTRACTS.md §2).
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ def is_found(result: SearchResult) -> bool:
 @dataclass
 class Answer:
     body: str  # the answer text with [n] markers, without the sources list
-    citations: list[dict[str, Any]]  # CONTRACTS §2 passages, numbered as cited in `body`
+    citations: list[dict[str, Any]]  # docs/CONTRACTS.md §2 passages, numbered as cited in `body`
     found: bool
     lang: str  # the question's language
     mode: str = "extractive"  # or "llm"

@@ -2,7 +2,7 @@
 
     GET  /                       the chat page (static HTML + JS + CSS, no build step)
     GET  /healthz, /readyz       liveness; readiness with document and passage counts
-    POST /v1/search              ranked passages (CONTRACTS §2) with per-stage timings
+    POST /v1/search              ranked passages (docs/CONTRACTS.md §2) with per-stage timings
     POST /v1/ask                 answer with [n] citations, the numbered sources, `found`
     POST /v1/chat/completions    OpenAI-compatible, streaming or not (model "kotae")
     GET  /v1/models
@@ -37,7 +37,7 @@ DESCRIPTION = """Question answering over Japanese and English documents, with ci
 * **Chat front ends** (Open WebUI, LibreChat, the `openai` client): base URL `http://HOST:PORT/v1`, model `kotae`.
 * **People**: the chat page at `/`.
 
-Every passage has the same shape (CONTRACTS §2): `citation`, `doc_id`, `title`, `section`, `page`,
+Every passage has the same shape (docs/CONTRACTS.md §2): `citation`, `doc_id`, `title`, `section`, `page`,
 `char_start`/`char_end` into the document's original text (`GET /v1/documents/{doc_id}`), `text`,
 `lang`, `score`, `scores`, `highlight`. Errors are JSON: `{"error": {"message", "field", "code", ...}}`.
 When the server has `KOTAE_API_KEY`, send `Authorization: Bearer <key>`.
@@ -130,6 +130,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 def serve(settings: Settings) -> None:
     import uvicorn
 
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info",
-                timeout_graceful_shutdown=5)
+    from kotae.service.logs import configure
+
+    log_config = configure(settings.log_level)
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=log_config,
+                log_level=settings.log_level.lower(), timeout_graceful_shutdown=5)

@@ -30,7 +30,8 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     from kotae.index.engine import run_ingest
 
     settings = _settings(args, corpus_dir=args.corpus)
-    report = run_ingest(settings, rebuild=args.rebuild, progress=not args.quiet)
+    # Naming the index with --index is asking for it: it may then be rebuilt from another corpus.
+    report = run_ingest(settings, rebuild=args.rebuild, progress=not args.quiet, replace_corpus=args.index_dir is not None)
     if args.json:
         print(json.dumps(report.to_dict(), ensure_ascii=False, indent=1))
         return 0
@@ -145,7 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("question", nargs="*")
     p.add_argument("-k", type=int, default=5, help="number of passages (default 5)")
     p.add_argument("--mode", choices=["dense", "keyword", "hybrid"], help="retrieval mode (KOTAE_RETRIEVAL_MODE)")
-    p.add_argument("--json", action="store_true", help="print passages as JSON (CONTRACTS §2)")
+    p.add_argument("--json", action="store_true", help="print passages as JSON (docs/CONTRACTS.md §2)")
     _common(p)
     p.set_defaults(func=cmd_ask)
 

@@ -85,7 +85,7 @@ def load(model, model_folder: Path, max_tokens: int, source: dict[str, str]) -> 
     def _open(folder: Path) -> OnnxQueryEncoder:
         encoder = OnnxQueryEncoder(folder / ONNX_FILE, model.tokenizer, max_tokens)
         probe = ["query: 確定申告の期限はいつですか？", "query: Who founded the company?"]
-        want = np.asarray(model.encode(probe, normalize_embeddings=True, convert_to_numpy=True), dtype=np.float32)
+        want = np.asarray(model.encode(probe, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False), dtype=np.float32)
         cos = float(np.min(np.sum(encoder.encode(probe) * want, axis=1)))
         if cos < 0.97:
             raise CacheInvalid(f"int8 query vectors differ from the model's (cosine {cos:.3f})")

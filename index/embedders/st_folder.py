@@ -40,7 +40,7 @@ def write_model_config(folder: Path, prompts: dict[str, str]) -> None:
 
 def check_known_vector(model: SentenceTransformer, text: str, reference: np.ndarray) -> None:
     """Raise CacheInvalid unless ``model`` embeds ``text`` like the reference engine does."""
-    ours = model.encode([text], convert_to_numpy=True, normalize_embeddings=True)[0]
+    ours = model.encode([text], convert_to_numpy=True, normalize_embeddings=True, show_progress_bar=False)[0]
     cosine = float(np.dot(ours, reference) / (np.linalg.norm(reference) or 1.0))
     if not cosine >= MIN_COSINE:  # also catches NaN from broken weights
         raise CacheInvalid(f"known-vector check failed: cosine {cosine:.4f} < {MIN_COSINE} against the reference")

@@ -31,10 +31,10 @@ def _not_blank(value: str, what: str) -> str:
     return value.strip()
 
 
-# -- passages (CONTRACTS §2) ---------------------------------------------------------------------
+# -- passages (docs/CONTRACTS.md §2) -------------------------------------------------------------
 
 class Passage(BaseModel):
-    """A retrieved passage, the shape every kotae output shares (CONTRACTS §2)."""
+    """A retrieved passage, the shape every kotae output shares (docs/CONTRACTS.md §2)."""
 
     model_config = ConfigDict(json_schema_extra={"examples": [PASSAGE_EXAMPLE]})
 
@@ -43,13 +43,15 @@ class Passage(BaseModel):
     title: str
     section: Optional[str] = Field(description="heading path the passage sits under, if any")
     page: Optional[int] = Field(description="1-based page for PDFs, else null")
-    char_start: int = Field(description="offset of the passage in the document's original text")
-    char_end: int
-    text: str = Field(description="the passage text as shown to the user")
+    char_start: int = Field(description="start of the passage's source span in the document's original text "
+                                        "(`text` of GET /v1/documents/{doc_id}), in code points")
+    char_end: int = Field(description="end (exclusive) of the source span")
+    text: str = Field(description="display text: the source span with Markdown marks, <sup> footnotes and soft line "
+                                  "breaks removed; not in general equal to the source span")
     lang: str = Field(description="ISO 639-1 language code")
     score: float = Field(description="final ranking score")
     scores: dict[str, float] = Field(description="component scores that produced it (dense, bm25, ...)")
-    highlight: list[int] = Field(min_length=2, max_length=2, description="[start, end] within `text` of the answering sentence")
+    highlight: list[int] = Field(min_length=2, max_length=2, description="[start, end] within `text` (not the source) of the answering sentence")
 
 
 # -- errors ---------------------------------------------------------------------------------------
