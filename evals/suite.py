@@ -169,7 +169,7 @@ def run_suite(configs: list[EvalConfig], sets: Sequence[EvalSet], settings: Sett
             "group_tests": group_tests(run, KEY_METRICS, n_boot, n_perm, seed),
             "latency_ms": {n: c["latency_ms"] for n, c in summary["configs"].items()},
             "warnings": sorted({w for c in summary["configs"].values() for w in c["warnings"]}),
-            "report": str(paths["md"]),
+            "report": f"{s.name}/{paths['md'].name}",  # relative to the suite report: the folder moves as one
         }
         log(f"  {s.name}: " + "; ".join(f"{n} hit@1 {_mean(c['metrics'], 'overall', 'hit@1')}" for n, c in summary["configs"].items()))
     record["statistics"] = {"ci": f"95% percentile bootstrap over questions, {n_boot} resamples",
