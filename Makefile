@@ -12,7 +12,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install models index run ask test eval eval-report eval-suite eval-suite-report eval-sets bench bench-soak bench-scale bench-scale-1m system-deps clean
+.PHONY: install models index run ask test eval eval-report eval-suite eval-suite-report eval-sets bench bench-peer bench-read bench-soak bench-scale bench-scale-1m system-deps clean
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -99,6 +99,16 @@ bench: models
 # real `kotae serve`; 0 errors and server RSS within 10% of its post-warm-up level.
 bench-soak: models
 	$(PY) -m kotae.bench.soak
+
+# kotae beside LlamaIndex's default pipeline on corpus/, same run, same e5 weights (bench/peer.py);
+# installs the optional `peer` dependencies (llama-index-core, ...) first: `make test` never needs them.
+bench-peer: models
+	$(PIP) install --quiet -e '.[peer]'
+	$(PY) -m kotae.bench.peer
+
+# read_document speed on >= 1 MB of English and of Japanese prose (bench/read.py).
+bench-read: models
+	$(PY) -m kotae.bench.read
 
 bench-scale: install
 	$(PY) -m kotae.bench.run --only scale

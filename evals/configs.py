@@ -184,21 +184,22 @@ def build_retrievers(base: Settings, configs: list[EvalConfig], corpus_dir: Path
     from kotae.index.engine import open_retriever, retrieval_config, run_ingest
     from kotae.index.search import Retriever
 
-    opened: dict[Path, Any] = {}
+    opened: dict[tuple[Path, str], Any] = {}  # one per index and query encoder (embed_backend)
     caches: dict[int, Any] = {}
     retrievers: dict[str, Any] = {}
     descriptions: dict[str, dict[str, Any]] = {}
 
     def open_once(settings: Settings) -> Any:
-        if settings.index_dir not in opened:
+        key = (settings.index_dir, settings.embed_backend)
+        if key not in opened:
             if ingest:
                 if log:
                     log(f"index {settings.index_dir} ({settings.model}): checking {corpus_dir or settings.corpus_dir}")
                 report = run_ingest(settings, corpus_dir=corpus_dir, progress=progress, replace_corpus=replace_corpus)
                 if log and report.embedded:
                     log(f"  embedded {report.embedded} passages in {report.embed_seconds:.1f} s")
-            opened[settings.index_dir] = open_retriever(settings)
-        return opened[settings.index_dir]
+            opened[key] = open_retriever(settings)
+        return opened[key]
 
     for config in configs:
         settings = config_settings(base, config)

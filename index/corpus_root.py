@@ -44,7 +44,8 @@ def check_corpus(index_dir: Path, corpus_dir: Path, doc_ids: Iterable[str], repl
     built_from = os.path.normpath(Path(index_dir) / recorded)
     raise OtherCorpusError(
         f"index {index_dir} holds {len(indexed)} documents of {built_from}, {kept} of them in {corpus_dir}; nothing was "
-        f"changed. Give this corpus its own index with --index DIR, or replace the index with --rebuild")
+        f"changed. Give this corpus its own index with --index DIR, or rebuild this one from it with "
+        f"`kotae ingest {corpus_dir} --rebuild`")
 
 
 def manifest_fields(corpus_dir: Path, index_dir: Path) -> dict[str, Any]:

@@ -62,12 +62,13 @@ def _print_answer(retriever, question: str, k: int, as_json: bool) -> None:
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
-    from kotae.index.engine import open_retriever
+    from kotae.service.remote import ask_retriever
 
     settings = _settings(args, retrieval_mode=args.mode)
     if args.k < 1 or args.k > 100:
         raise CliError("-k must be between 1 and 100")
-    retriever = open_retriever(settings)
+    # A running `kotae serve` on the same index answers at once; otherwise the model is loaded here.
+    retriever = ask_retriever(settings, args.mode, use_server=not args.no_server)
     if args.question:
         question = " ".join(args.question).strip()
         if not question:
@@ -92,9 +93,9 @@ def cmd_models(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     if args.prepare:
-        from kotae.index.engine import get_embedder
+        from kotae.index.embedders import prepare_embedder
 
-        info = get_embedder(settings.model, settings.cache_dir).info
+        info = prepare_embedder(settings.model, settings.cache_dir, settings.embed_backend)
         print(f"ready: {info.name} (dim {info.dim}, max {info.max_tokens} tokens) from {info.source}")
         return 0
     models = describe_models(settings.cache_dir, settings.model)
@@ -147,6 +148,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-k", type=int, default=5, help="number of passages (default 5)")
     p.add_argument("--mode", choices=["dense", "keyword", "hybrid"], help="retrieval mode (KOTAE_RETRIEVAL_MODE)")
     p.add_argument("--json", action="store_true", help="print passages as JSON (docs/CONTRACTS.md §2)")
+    p.add_argument("--no-server", action="store_true",
+                   help="search the index in this process even if a `kotae serve` on the same index is running (KOTAE_HOST/KOTAE_PORT)")
     _common(p)
     p.set_defaults(func=cmd_ask)
 

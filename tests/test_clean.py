@@ -83,16 +83,16 @@ def test_an_index_built_with_other_cleaning_rules_is_re_embedded(tmp_path, monke
     sys.path.insert(0, str(Path(__file__).parent))
     from fake_embedder import FakeEmbedder
 
-    from kotae.index import build
+    from kotae.index import engine
+    from kotae.ingest import clean
+    from kotae.settings import load_settings
 
+    monkeypatch.setattr(engine, "get_embedder", lambda *args, **kwargs: FakeEmbedder())
     (tmp_path / "corpus").mkdir()
     (tmp_path / "corpus" / "a.md").write_text("# 見出し\n\n本文である。次の文である。\n", encoding="utf-8")
-    cfg = build.BuildConfig(chunk=ChunkSettings(400, 80, 1, 512), tokenizer="bigram")
-
-    def run():
-        return build.ingest(tmp_path / "corpus", tmp_path / "index", FakeEmbedder, "fake", cfg, progress=False)
-
-    assert run().embedded > 0
-    assert run().embedded == 0
-    monkeypatch.setattr(build, "TEXT_CLEANING", build.TEXT_CLEANING + 1)
-    assert run().embedded > 0
+    settings = load_settings(corpus_dir=tmp_path / "corpus", index_dir=tmp_path / "index", cache_dir=tmp_path / "cache",
+                             keyword_tokenizer="bigram")
+    assert engine.run_ingest(settings, progress=False).embedded > 0
+    assert engine.run_ingest(settings, progress=False).embedded == 0
+    monkeypatch.setattr(clean, "TEXT_CLEANING", clean.TEXT_CLEANING + 1)
+    assert engine.run_ingest(settings, progress=False).embedded > 0

@@ -5,10 +5,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-from sentence_transformers import SentenceTransformer
 
 from .cache import CacheInvalid
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
 
 # A fixed Japanese sentence: the bundled models exist for Japanese, so that is what must come out right.
 KNOWN_SENTENCE = "東京都の人口は約1400万人で、日本の都道府県の中で最も多い。"

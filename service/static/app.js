@@ -38,6 +38,7 @@ const STRINGS = {
     kotae: "kotae",
     warning: "Note",
     highlighted: "The highlighted sentence is the one the answer relies on.",
+    badDocId: "This link does not name a document.",
   },
   ja: {
     tagline: "資料にもとづいて、出典つきで答えます",
@@ -74,6 +75,7 @@ const STRINGS = {
     kotae: "kotae",
     warning: "注意",
     highlighted: "強調表示された文が、回答の根拠となった文です。",
+    badDocId: "このリンクは文書を指していません。",
   },
 };
 
@@ -234,6 +236,7 @@ async function ask(question) {
           const data = line.slice(5).trim();
           if (data === "[DONE]") continue;
           const chunk = JSON.parse(data);
+          if (chunk.error) throw new Error(chunk.error.message || T.error);  // the server's error event
           const choice = chunk.choices && chunk.choices[0];
           if (choice && choice.delta && choice.delta.content) {
             text += choice.delta.content;
@@ -326,6 +329,16 @@ function renderDocText(text) {
   return escapeHtml(text).replace(/\f/g, '<hr class="page-break">');
 }
 
+// A document id is a relative path: no empty, "." or ".." segment, nothing hidden. Anything
+// else (a crafted link such as #doc=../../readyz) would make the browser resolve the URL to
+// another API path, so it is refused before any request is made.
+function documentUrl(docId) {
+  if (typeof docId !== "string" || !docId || docId.length > 1024) return null;
+  const segments = docId.split("/");
+  if (segments.some((s) => !s || s === "." || s === ".." || s.startsWith(".") || /[\\\u0000-\u001f]/.test(s))) return null;
+  return "/v1/documents/" + segments.map(encodeURIComponent).join("/");
+}
+
 // --- text with marks, Markdown tables rendered as tables ------------------------------------
 // Marks are {start, end, cls, attrs} in UTF-16 indices of the whole text. Every character keeps
 // its place: a table cell shows text[cellStart:cellEnd], so a mark covers exactly the characters
@@ -414,9 +427,12 @@ function renderRich(text, marks) {
 async function showDocument(docId, start, end, sentence, fromCitation) {
   openPanel();
   $("panel-body").innerHTML = `<p class="thinking">${escapeHtml(T.loading)}</p>`;
+  const url = documentUrl(docId);
   let doc;
   try {
-    doc = await (await api(`/v1/documents/${docId.split("/").map(encodeURIComponent).join("/")}`)).json();
+    if (!url) throw new Error(T.badDocId);
+    doc = await (await api(url)).json();
+    if (!doc || typeof doc.text !== "string") throw new Error(T.badDocId);
   } catch (err) {
     $("panel-body").innerHTML = `<p class="error-text">${escapeHtml(err.message)}</p>`;
     return;
