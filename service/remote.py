@@ -54,7 +54,8 @@ class RemoteRetriever:
         r = httpx.post(self.url + "/v1/search", json={"query": query, "k": k}, headers=self.headers, timeout=_SEARCH_TIMEOUT_S)
         r.raise_for_status()
         body = r.json()
-        hits = [Hit(row=-1, doc_id=p["doc_id"], title=p["title"], section=p.get("section"), page=p.get("page"),
+        # the API's passages carry no stored id: doc id and span name them well enough here
+        hits = [Hit(id=f"{p['doc_id']}@{p['char_start']}-{p['char_end']}", doc_id=p["doc_id"], title=p["title"], section=p.get("section"), page=p.get("page"),
                     char_start=p["char_start"], char_end=p["char_end"], text=p["text"], lang=p["lang"], kind="body",
                     score=p["score"], scores=p.get("scores", {}), highlight=tuple(p.get("highlight") or (0, 0)))
                 for p in body["passages"]]

@@ -164,8 +164,9 @@ class DocumentWriter:
         self.ingesting = True
         try:
             report, retriever = await on(self._writer, self._ingest_and_open, prepared, allow_empty)
-        except IndexLockedError as exc:
-            raise ServiceError(409, str(exc), None, "index_locked") from None
+        except IndexLockedError:
+            raise ServiceError(409, "another ingest is writing the index (KOTAE_INDEX_DIR); nothing was changed, "
+                                    "retry when it has finished", None, "index_locked", {"Retry-After": "10"}) from None
         except OtherCorpusError:
             # Never rebuild an index from another corpus folder on a write (index/corpus_root.py);
             # the message names no server paths, the CLI's does.
