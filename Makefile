@@ -12,7 +12,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install models index run ask test eval bench bench-soak bench-scale bench-scale-1m system-deps clean
+.PHONY: install models index run ask test eval eval-report eval-suite eval-suite-report eval-sets bench bench-peer bench-read bench-soak bench-scale bench-scale-1m system-deps clean
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -40,20 +40,55 @@ run: index
 ask: index
 	$(KOTAE) ask
 
-# Debian packages the tests need: a CJK font for the PDF fixtures, Chromium for the chat page.
+# Debian packages the tests need: a CJK font for the PDF fixtures, Chromium for the chat page,
+# debian-handbook for the English half of the mixed-language evaluation corpus (evals/sets/mixed.py).
+SYSTEM_PACKAGES := fonts-ipafont-gothic fonts-noto-cjk chromium chromium-driver debian-handbook
 system-deps:
 	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-ipafont-gothic fonts-noto-cjk chromium chromium-driver >/dev/null; \
-	else echo "not root: install fonts-ipafont-gothic fonts-noto-cjk chromium chromium-driver yourself"; fi
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(SYSTEM_PACKAGES) >/dev/null; \
+	else echo "not root: install $(SYSTEM_PACKAGES) yourself"; fi
 
 test: install
 	$(PY) -m pytest -q
 
 # Retrieval evaluation on corpus/ + evals/gold.jsonl: the default and the main alternatives side by
-# side, 95% bootstrap CIs, paired tests vs the default. Writes evals/reports/latest.{md,png,json,...}.
+# side, 95% bootstrap CIs, paired tests vs the default. Runs go to evals/runs/ (ignored by git), so
+# `make eval` never rewrites tracked files; `make eval-report` then copies the run's report into
+# evals/reports/, to be committed on purpose.
 EVAL_CONFIGS ?= default dense keyword hybrid-rrf hybrid-weighted use-dense
+EVAL_RUNS    := evals/runs
 eval: models
-	$(KOTAE) eval --corpus corpus --gold evals/gold.jsonl --config $(EVAL_CONFIGS) --out evals/reports --name latest
+	$(KOTAE) eval --corpus corpus --gold evals/gold.jsonl --config $(EVAL_CONFIGS) --out $(EVAL_RUNS) --name latest
+
+eval-report:
+	@test -f $(EVAL_RUNS)/latest.md || { echo "no run in $(EVAL_RUNS)/: run make eval first"; exit 1; }
+	cp $(EVAL_RUNS)/latest.md $(EVAL_RUNS)/latest.json $(EVAL_RUNS)/latest.png $(EVAL_RUNS)/latest.failures.tsv evals/reports/
+	$(PY) -m kotae.evals.readme_table evals/reports/latest.json --update README.md
+
+# Every question set side by side (README, Evaluation): gold.jsonl over corpus/, the Japanese devset
+# (../shared/devsets/ja_jaquad_train or KOTAE_DEVSET_DIR), the mixed ja+en set, the small mixed set;
+# each over its own corpus and index (.kotae/eval-<set>-<hash>, built once, then incremental); a set
+# whose sources are missing is skipped (SUITE_SETS=gold,ja-jaquad names sets that must run).
+# Writes evals/runs/suite.{md,json,png} and evals/runs/<set>/ (ignored); `make eval-suite-report` records one.
+SUITE_CONFIGS ?= default dense bm25-bigram
+SUITE_SETS    ?=
+SUITE_OUT     ?= evals/runs
+eval-suite: models
+	nice -n 5 $(KOTAE) eval --suite $(if $(SUITE_SETS),--sets $(SUITE_SETS)) --config $(SUITE_CONFIGS) --out $(SUITE_OUT)
+
+# Copy the last suite run into evals/reports/suite/ (to commit on purpose: the figures defaults are
+# decided on) and regenerate the README's suite table from it.
+eval-suite-report:
+	@test -f $(SUITE_OUT)/suite.md || { echo "no suite run in $(SUITE_OUT)/: run make eval-suite first"; exit 1; }
+	rm -rf evals/reports/suite && mkdir -p evals/reports/suite
+	cp $(SUITE_OUT)/suite.md $(SUITE_OUT)/suite.json $(SUITE_OUT)/suite.png evals/reports/suite/
+	cd $(SUITE_OUT) && for f in */*.md */*.json */*.png */*.failures.tsv; do \
+	  mkdir -p $(CURDIR)/evals/reports/suite/$$(dirname $$f) && cp $$f $(CURDIR)/evals/reports/suite/$$f; done
+	$(PY) -m kotae.evals.readme_table evals/reports/suite/suite.json --update README.md
+
+# The corpora the mixed sets are made from (the suite also builds them when missing).
+eval-sets: install
+	$(PY) -m kotae.evals.sets.mixed
 
 # Benchmarks (bench/README.md): ingest, query path over HTTP and in-process, scale at 10^4 and
 # 10^5 synthetic passages; JSON + Markdown into bench/results/. Loopback traffic only.
@@ -64,6 +99,16 @@ bench: models
 # real `kotae serve`; 0 errors and server RSS within 10% of its post-warm-up level.
 bench-soak: models
 	$(PY) -m kotae.bench.soak
+
+# kotae beside LlamaIndex's default pipeline on corpus/, same run, same e5 weights (bench/peer.py);
+# installs the optional `peer` dependencies (llama-index-core, ...) first: `make test` never needs them.
+bench-peer: models
+	$(PIP) install --quiet -e '.[peer]'
+	$(PY) -m kotae.bench.peer
+
+# read_document speed on >= 1 MB of English and of Japanese prose (bench/read.py).
+bench-read: models
+	$(PY) -m kotae.bench.read
 
 bench-scale: install
 	$(PY) -m kotae.bench.run --only scale

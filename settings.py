@@ -13,6 +13,11 @@ from pathlib import Path
 from typing import Any, get_type_hints
 
 ENV_PREFIX = "KOTAE_"
+MB = 1_000_000  # every "_mb" setting, for HTTP uploads and ingest alike
+
+
+def mb_bytes(mb: float) -> int:
+    return int(mb * MB)
 
 
 def _default_home() -> Path:
@@ -27,8 +32,9 @@ class Settings:
     # Embedder: "e5-small" (default), "use-multilingual", or any sentence-transformers id or path.
     model: str = "e5-small"
     embed_batch_size: int = 32
-    # Query encoding: "torch", or "onnx" (ONNX Runtime int8, exported once into the cache; bench/README.md)
-    embed_backend: str = "torch"
+    # Query encoding: "auto" (ONNX Runtime float32 for the bundled e5, exported once into the cache;
+    # torch for other models), "torch", "onnx", or "onnx-int8" (faster, loses points); bench/README.md
+    embed_backend: str = "auto"
     # Chunking, in characters of source text; the embedder's token limit caps it further.
     chunk_chars: int = 400
     chunk_min_chars: int = 80
@@ -79,7 +85,15 @@ class Settings:
     # writes (upload, delete) always need it.
     read_auth: bool = True
     cors_origins: str = ""  # comma-separated origins allowed by CORS; empty = no CORS headers
+    # Host header values served (DNS rebinding guard), comma-separated, "*" = any; empty = the
+    # loopback names when bound to a loopback address, else any.
+    allowed_hosts: str = ""
     max_upload_mb: float = 20.0
+    # Uploads of more passages than this are indexed as a job (202 + GET /v1/jobs/{id});
+    # at most upload_jobs of them wait or run at once, more get 429.
+    sync_upload_passages: int = 64
+    upload_jobs: int = 4
+    log_level: str = "info"  # server logs: "debug" (with full tracebacks), "info", "warning" or "error"
     # Optional generation by an OpenAI-compatible server (vLLM, llama.cpp, Ollama, ...).
     llm_base_url: str = ""  # e.g. http://localhost:11434/v1 ; empty = extractive answers
     llm_model: str = ""

@@ -3,25 +3,33 @@
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import sys
 from pathlib import Path
 
 DEFAULT_GOLD = Path("evals/gold.jsonl")
+# Suite runs go to an ignored folder: running the suite never rewrites tracked files.
+DEFAULT_SUITE_OUT = Path("evals/runs")
+SUITE_CONFIGS = ("default", "dense", "bm25-bigram")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     from kotae.evals.configs import MAIN, NAMED
 
     p.add_argument("--corpus", type=Path, help="corpus folder (KOTAE_CORPUS_DIR, default corpus/); ingested if needed")
-    p.add_argument("--gold", type=Path, help=f"gold questions, JSON Lines per CONTRACTS §3 (default {DEFAULT_GOLD})")
+    p.add_argument("--gold", type=Path, help=f"gold questions, JSON Lines per docs/CONTRACTS.md §3 (default {DEFAULT_GOLD})")
     p.add_argument("--config", dest="configs", action="extend", nargs="+", metavar="NAME|FILE",
                    help=f"configurations to compare, the first is the baseline: {', '.join(NAMED)} or a .json/.toml "
                         f"file of settings overrides (default: {' '.join(MAIN)})")
     p.add_argument("--k", default="1,3,5,10,20", help="cut-offs for hit@k and recall@k (default 1,3,5,10,20)")
-    p.add_argument("--out", type=Path, default=Path("eval-report"), help="output folder (default eval-report/)")
-    p.add_argument("--name", default="latest", help="file name stem of the outputs (default latest)")
+    p.add_argument("--suite", action="store_true",
+                   help="run the configurations on every question set side by side (each set its own corpus and index; "
+                        "--sets to choose) and write one report (default into evals/runs/)")
+    p.add_argument("--sets", help="with --suite: comma-separated set names (default: all; see README Evaluation)")
+    p.add_argument("--devset", type=Path, help="with --suite: the Japanese devset folder (default KOTAE_DEVSET_DIR or "
+                                                "../shared/devsets/ja_jaquad_train)")
+    p.add_argument("--out", type=Path, help=f"output folder (default eval-report/; with --suite {DEFAULT_SUITE_OUT}/)")
+    p.add_argument("--name", help="file name stem of the outputs (default latest; with --suite: suite)")
     p.add_argument("--bootstrap", type=int, default=2000, help="bootstrap resamples for CIs (default 2000)")
     p.add_argument("--permutations", type=int, default=10000, help="randomisation-test permutations (default 10000)")
     p.add_argument("--seed", type=int, default=0)
@@ -29,6 +37,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-chart", action="store_true", help="skip the PNG chart")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.add_argument("--json", action="store_true", help="print the JSON summary instead of the table")
+    p.add_argument("--answer-k", type=int, help="passages each /v1/ask-style answer is made from (default KOTAE_TOP_K, 5)")
+    p.add_argument("--no-answers", action="store_true", help="score retrieval only, not the answers")
 
 
 def _ks(text: str) -> tuple[int, ...]:
@@ -44,10 +54,22 @@ def _ks(text: str) -> tuple[int, ...]:
 def _eval_index_dir(settings, corpus: Path, index_given: bool) -> Path:
     """Never overwrite the user's main index with another corpus: a different corpus than the
     configured one gets its own index folder unless --index says otherwise."""
+    from kotae.evals.suite import corpus_index_dir
+
     if index_given or corpus.resolve() == Path(settings.corpus_dir).resolve():
         return settings.index_dir
-    digest = hashlib.sha1(str(corpus.resolve()).encode()).hexdigest()[:8]
-    return settings.index_dir.with_name(f"eval-{corpus.resolve().name}-{digest}")
+    return corpus_index_dir(settings, corpus, corpus.resolve().name)
+
+
+def eval_settings(args: argparse.Namespace):
+    """Settings of an evaluation run: the corpus evaluated and the index it is read from."""
+    from kotae.settings import load_settings
+
+    # The configured corpus (KOTAE_CORPUS_DIR, default corpus/) owns the configured index;
+    # --corpus names the one evaluated, which may be another.
+    settings = load_settings(index_dir=args.index_dir, cache_dir=args.cache_dir, model=args.model)
+    corpus = Path(args.corpus or settings.corpus_dir)
+    return settings.replace(corpus_dir=corpus, index_dir=_eval_index_dir(settings, corpus, args.index_dir is not None))
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
@@ -55,19 +77,21 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from kotae.evals.gold import load_gold
     from kotae.evals.report import console_table, write_outputs
     from kotae.evals.run import evaluate
-    from kotae.settings import load_settings
 
     ks = _ks(args.k)
     if args.bootstrap < 100 or args.permutations < 100:
         raise ValueError("--bootstrap and --permutations must be at least 100")
+    if args.suite:
+        return cmd_suite(args, ks)
+    if args.sets or args.devset:
+        raise ValueError("--sets and --devset go with --suite")
     gold_path = args.gold or DEFAULT_GOLD
     gold = load_gold(gold_path)
     configs = resolve_configs(args.configs)
-    settings = load_settings(index_dir=args.index_dir, cache_dir=args.cache_dir, model=args.model, corpus_dir=args.corpus)
+    settings = eval_settings(args)
     corpus = Path(settings.corpus_dir)
     if not args.no_ingest and not corpus.is_dir():
         raise FileNotFoundError(f"corpus folder {corpus} not found")
-    settings = settings.replace(index_dir=_eval_index_dir(settings, corpus, args.index_dir is not None))
 
     def log(msg: str) -> None:
         if not args.quiet:
@@ -75,11 +99,20 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
     log(f"{len(gold)} questions from {gold_path}; configurations: {', '.join(c.name for c in configs)}")
     retrievers, descriptions = build_retrievers(settings, configs, corpus_dir=corpus, ingest=not args.no_ingest,
-                                                progress=not args.quiet, log=log)
-    run = evaluate(gold, retrievers, ks, configs=descriptions, progress=not args.quiet)
+                                                progress=not args.quiet, log=log, replace_corpus=args.index_dir is not None)
+    answer_k = None if args.no_answers else (args.answer_k or settings.top_k)
+    if answer_k is not None and not 1 <= answer_k <= 100:
+        raise ValueError("--answer-k must be between 1 and 100")
+    llm = None
+    if answer_k and settings.llm_base_url:  # answers written by the configured model, scored the same way
+        from kotae.service.llm import LLMClient
+
+        llm = LLMClient(settings.llm_base_url, settings.llm_model or "default", settings.llm_api_key, settings.llm_timeout)
+        log(f"answers by the language model at {settings.llm_base_url}")
+    run = evaluate(gold, retrievers, ks, configs=descriptions, progress=not args.quiet, answer_k=answer_k, llm=llm)
     summary = run.summary(n_boot=args.bootstrap, n_perm=args.permutations, seed=args.seed)
     sources = {"gold": str(gold_path), "corpus": str(corpus), "index": str(settings.index_dir)}
-    paths = write_outputs(run, summary, args.out, args.name, sources=sources, chart=not args.no_chart)
+    paths = write_outputs(run, summary, args.out or Path("eval-report"), args.name or "latest", sources=sources, chart=not args.no_chart)
     if args.json:
         print(json.dumps(summary, ensure_ascii=False, indent=1, default=str))
     else:
@@ -91,4 +124,44 @@ def cmd_eval(args: argparse.Namespace) -> int:
         if warns:
             print(f"{len(warns)} warning(s), e.g.: {warns[0]} (all in {paths['json']})")
         print(f"report: {paths['md']}")
+    return 0
+
+
+def cmd_suite(args: argparse.Namespace, ks: tuple[int, ...]) -> int:
+    """`kotae eval --suite`: every configuration on every set (kotae.evals.suite)."""
+    from kotae.evals.configs import resolve_configs
+    from kotae.evals.sets import default_sets
+    from kotae.evals.suite import run_suite
+    from kotae.evals.suite_report import key_table
+    from kotae.settings import load_settings
+
+    if args.corpus or args.gold:
+        raise ValueError("--suite runs its own sets, each with its corpus and gold file; choose them with --sets")
+    available = default_sets(args.devset)
+    names = [n.strip() for n in (args.sets or ",".join(available)).split(",") if n.strip()]
+    unknown = [n for n in names if n not in available]
+    if unknown or not names:
+        raise ValueError(f"unknown set(s) {', '.join(unknown) or '(none)'}: choose from {', '.join(available)}")
+    chosen = [available[n] for n in names]
+    if args.sets:  # sets named on purpose must run
+        for s in chosen:
+            why = s.missing()
+            if why:
+                raise FileNotFoundError(f"set {s.name}: {why}")
+    configs = resolve_configs(args.configs or list(SUITE_CONFIGS))
+    settings = load_settings(index_dir=args.index_dir, cache_dir=args.cache_dir, model=args.model)
+
+    def log(msg: str) -> None:
+        if not args.quiet:
+            print(msg, file=sys.stderr)
+
+    log(f"suite: sets {', '.join(names)}; configurations {', '.join(c.name for c in configs)}")
+    result = run_suite(configs, chosen, settings, args.out or DEFAULT_SUITE_OUT, stem=args.name or "suite", ks=ks,
+                       n_boot=args.bootstrap, n_perm=args.permutations, seed=args.seed, ingest=not args.no_ingest,
+                       progress=not args.quiet, chart=not args.no_chart, seeds=available, log=log)
+    if args.json:
+        print(json.dumps(result.record, ensure_ascii=False, indent=1, default=str))
+    else:
+        print(key_table(result.record))
+        print(f"report: {result.paths['md']}")
     return 0

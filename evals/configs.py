@@ -35,7 +35,11 @@ NAMED: dict[str, dict[str, Any]] = {
     "hybrid-weighted": {"retrieval_mode": "hybrid", "fusion": "weighted"},
     "use-dense": {"model": "use-multilingual", "retrieval_mode": "dense"},
     "use-hybrid": {"model": "use-multilingual", "retrieval_mode": "hybrid"},
+    "bm25-bigram": {},  # not kotae's retriever: see BASELINES
 }
+# Named configurations that are not kotae's retriever with other settings but a reference
+# system over the same index's documents (evals/baseline.py).
+BASELINES = {"bm25-bigram": "paragraph-bm25"}
 DESCRIPTIONS = {
     "default": "the shipped defaults (settings.py + KOTAE_* environment)",
     "dense": "embedder only",
@@ -44,6 +48,7 @@ DESCRIPTIONS = {
     "hybrid-weighted": "dense + BM25, weighted score fusion",
     "use-dense": "Universal Sentence Encoder multilingual, dense only",
     "use-hybrid": "Universal Sentence Encoder multilingual + BM25",
+    "bm25-bigram": "plain baseline: BM25 over character bigrams, one passage per paragraph (evals/baseline.py)",
 }
 # Settings that say nothing about retrieval quality, or are secret, stay out of reports.
 _NOT_RECORDED = {"host", "port"}
@@ -61,9 +66,10 @@ class EvalConfig:
     settings: dict[str, Any] = field(default_factory=dict)  # Settings overrides
     retrieval: dict[str, Any] = field(default_factory=dict)  # RetrievalConfig overrides
     source: str = "named"
+    kind: str = "kotae"  # or a reference system of BASELINES
 
     def describe(self) -> dict[str, Any]:
-        out = {"name": self.name, "source": self.source, "overrides": _jsonable(self.settings)}
+        out = {"name": self.name, "source": self.source, "kind": self.kind, "overrides": _jsonable(self.settings)}
         if self.retrieval:
             out["retrieval_overrides"] = _jsonable(self.retrieval)
         if self.name in DESCRIPTIONS and self.source == "named":
@@ -124,7 +130,7 @@ def resolve_configs(specs: list[str] | None) -> list[EvalConfig]:
     out: list[EvalConfig] = []
     for spec in specs or list(MAIN):
         if spec in NAMED:
-            out.append(EvalConfig(spec, dict(NAMED[spec])))
+            out.append(EvalConfig(spec, dict(NAMED[spec]), kind=BASELINES.get(spec, "kotae")))
         elif Path(spec).suffix.lower() in (".json", ".toml") or Path(spec).is_file():
             out.extend(load_config_file(spec))
         else:
@@ -167,30 +173,43 @@ def index_dir_for(base: Settings, settings: Settings) -> Path:
 
 
 def build_retrievers(base: Settings, configs: list[EvalConfig], corpus_dir: Path | None = None, ingest: bool = True,
-                     progress: bool = True, log=None) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+                     progress: bool = True, log=None, replace_corpus: bool = False) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
     """One retriever per configuration; indexes opened once and shared, ingested if needed.
 
     Returns ``(retrievers, descriptions)`` ready for :func:`kotae.evals.run.evaluate`.
+    ``replace_corpus``: the index was named explicitly, so it may be rebuilt from `corpus_dir`
+    even if it holds another corpus.
     """
+    from kotae.evals.baseline import ParagraphBM25
     from kotae.index.engine import open_retriever, retrieval_config, run_ingest
     from kotae.index.search import Retriever
 
-    opened: dict[Path, Any] = {}
+    opened: dict[tuple[Path, str], Any] = {}  # one per index and query encoder (embed_backend)
     caches: dict[int, Any] = {}
     retrievers: dict[str, Any] = {}
     descriptions: dict[str, dict[str, Any]] = {}
-    for config in configs:
-        settings = config_settings(base, config)
-        settings = settings.replace(index_dir=index_dir_for(base, settings))
-        if settings.index_dir not in opened:
+
+    def open_once(settings: Settings) -> Any:
+        key = (settings.index_dir, settings.embed_backend)
+        if key not in opened:
             if ingest:
                 if log:
                     log(f"index {settings.index_dir} ({settings.model}): checking {corpus_dir or settings.corpus_dir}")
-                report = run_ingest(settings, corpus_dir=corpus_dir, progress=progress)
+                report = run_ingest(settings, corpus_dir=corpus_dir, progress=progress, replace_corpus=replace_corpus)
                 if log and report.embedded:
                     log(f"  embedded {report.embedded} passages in {report.embed_seconds:.1f} s")
-            opened[settings.index_dir] = open_retriever(settings)
-        shared = opened[settings.index_dir]
+            opened[key] = open_retriever(settings)
+        return opened[key]
+
+    for config in configs:
+        settings = config_settings(base, config)
+        settings = settings.replace(index_dir=index_dir_for(base, settings))
+        shared = open_once(settings)
+        if config.kind == "paragraph-bm25":
+            # The baseline reads the documents of the configuration's index, nothing else of it.
+            retrievers[config.name] = ParagraphBM25(shared.backend)
+            descriptions[config.name] = config.describe()
+            continue
         rcfg = retrieval_config(settings)
         if config.retrieval:
             try:

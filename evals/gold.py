@@ -1,4 +1,4 @@
-"""Gold question files (CONTRACTS.md §3): load, validate, normalise.
+"""Gold question files (docs/CONTRACTS.md §3): load, validate, normalise.
 
 Every form of relevance the contract allows is accepted:
 
@@ -24,7 +24,7 @@ KNOWN_KEYS = {"id", "question", "lang", "type", "docs", "doc", "answers", "passa
 
 
 class GoldError(ValueError):
-    """The gold file breaks CONTRACTS.md §3; the message names the file and line."""
+    """The gold file breaks docs/CONTRACTS.md §3; the message names the file and line."""
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Is a retrieved passage relevant to a gold question? (CONTRACTS.md §3, binary relevance)
+"""Is a retrieved passage relevant to a gold question? (docs/CONTRACTS.md §3, binary relevance)
 
 - ``docs`` + ``answers``: the passage comes from one of ``docs`` and contains one of ``answers``
   after Unicode NFKC and removal of all white space. The passage's shown ``text`` and its source
@@ -142,6 +142,6 @@ class RelevanceJudge:
         return False
 
     def judge_hit(self, q: GoldQuestion, hit: Any) -> bool:
-        """``hit``: a :class:`kotae.index.search.Hit`, a stored passage, or a CONTRACTS §2 dict."""
+        """``hit``: a :class:`kotae.index.search.Hit`, a stored passage, or a docs/CONTRACTS.md §2 dict."""
         get = hit.get if isinstance(hit, dict) else lambda k, d=None: getattr(hit, k, d)
         return self.is_relevant(q, get("doc_id"), int(get("char_start")), int(get("char_end")), get("text", "") or "")

@@ -11,13 +11,15 @@ from typing import Any, Callable
 import numpy as np
 
 from kotae import __version__
+from kotae.index.corpus_root import check_corpus, manifest_fields
 from kotae.index.keyword import KeywordIndex
 from kotae.index import meta
 from kotae.index.persist import FORMAT_VERSION, current_generation, new_build_dir, publish, read_manifest, remove_stale, write_lock
 from kotae.index.tokenize import tokenize
 from kotae.index.vectors import VectorIndex, choose_index
 from kotae.ingest.chunk import ChunkSettings
-from kotae.ingest.discover import discover
+from kotae.ingest import clean
+from kotae.ingest.discover import CorpusUnavailable, SourceFile, discover
 from kotae.ingest.document import Document, Passage
 from kotae.ingest.read import IngestError, ReadLimits, content_hash, read_document, too_large
 
@@ -71,7 +73,27 @@ def _compatible(manifest: dict[str, Any], embedder_name: str, cfg: BuildConfig) 
         manifest.get("format") == FORMAT_VERSION
         and manifest["embedder"]["name"] == embedder_name
         and manifest["chunker"] == asdict(cfg.chunk)
+        and manifest.get("text_cleaning", 1) == clean.TEXT_CLEANING
     )
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A document read and embedded ahead of an ingest (a large upload, outside the index
+    write lock), so the ingest that publishes it only has to assemble the generation."""
+
+    digest: str
+    document: Document
+    passages: list[Passage]
+    vectors: np.ndarray
+
+
+def prepare_document(source: SourceFile, data: bytes, embedder, cfg: BuildConfig,
+                     progress: Callable[[int], None] | None = None) -> Prepared:
+    """Read and embed one file exactly as `ingest` would (IngestError if it cannot be)."""
+    read = read_document(source, data, cfg.chunk, embedder.count_tokens, cfg.limits)
+    vectors = embedder.embed_passages([p.embed_text for p in read.passages], batch_size=cfg.batch_size, progress=progress)
+    return Prepared(content_hash(data), read.document, read.passages, np.asarray(vectors, dtype=np.float32))
 
 
 class _Previous:
@@ -85,7 +107,7 @@ class _Previous:
             return
         manifest = read_manifest(generation)
         if not _compatible(manifest, embedder_name, cfg):
-            print("index settings changed (embedder or chunker): re-embedding every document", file=sys.stderr)
+            print("index settings changed (embedder, chunker or text cleaning): re-embedding every document", file=sys.stderr)
             return
         self.hashes = {d: f["hash"] for d, f in manifest["files"].items() if f["status"] != "skipped"}
         self.keyword_tokenizer = manifest.get("keyword", {}).get("tokenizer")  # a new one rebuilds BM25 only
@@ -114,22 +136,38 @@ def ingest(
     cfg: BuildConfig,
     rebuild: bool = False,
     progress: bool = True,
+    replace_corpus: bool = False,
+    prepared: dict[str, Prepared] | None = None,
+    allow_empty: bool = False,
 ) -> IngestReport:
     """Index `corpus_dir` into `index_dir`. Only new or changed files are embedded; the
-    embedder is loaded only if something needs embedding."""
+    embedder is loaded only if something needs embedding; `prepared` documents whose file
+    still has the prepared content are taken as they are. An index built from another corpus
+    folder is replaced only with `rebuild` or `replace_corpus` (index/corpus_root.py).
+
+    A corpus folder that is missing, unreadable, or empty while the index holds documents
+    raises CorpusUnavailable: that is far more often an unmounted disk or a wrong path than
+    a deliberate removal of everything (`allow_empty`, or `rebuild`, says it is deliberate)."""
     from tqdm import tqdm
 
     started = time.perf_counter()
+    prepared = prepared or {}
     files, skipped_links = discover(corpus_dir)
     with write_lock(index_dir):
+        check_corpus(index_dir, corpus_dir, [f.doc_id for f in files], replace_corpus or rebuild)
         remove_stale(index_dir)
         previous = _Previous(current_generation(index_dir), embedder_name, cfg, rebuild)
         try:
+            if not files and previous.hashes and not (allow_empty or rebuild):
+                raise CorpusUnavailable(
+                    f"corpus folder {corpus_dir} holds no documents but the index has {len(previous.hashes)}; "
+                    "nothing was changed. If they were really all removed, run `kotae ingest --rebuild`")
             statuses = [FileStatus(s.doc_id, "skipped", s.reason) for s in skipped_links]
             docs: list[Document] = []
             passages: list[Passage] = []
             vectors: list[np.ndarray | None] = []  # per document; None = to embed
             embedder = None
+            fresh = 0  # passages of prepared documents: embedded, but not by this call
             bar = tqdm(files, desc="reading", unit="file", disable=not progress, file=sys.stderr)
             for source in bar:
                 try:
@@ -144,8 +182,14 @@ def ingest(
                 except OSError as exc:
                     statuses.append(FileStatus(source.doc_id, "skipped", f"cannot be read ({exc.strerror})"))
                     continue
-                reused = previous.reuse(source.doc_id, content_hash(data))
-                if reused is not None:
+                digest = content_hash(data)
+                reused = previous.reuse(source.doc_id, digest)
+                ready = prepared.get(source.doc_id)
+                if reused is None and ready is not None and ready.digest == digest:
+                    doc, doc_passages, doc_vectors = ready.document, ready.passages, ready.vectors
+                    fresh += len(doc_passages)
+                    statuses.append(FileStatus(source.doc_id, "indexed", passages=len(doc_passages), warnings=list(doc.warnings)))
+                elif reused is not None:
                     doc, doc_passages, doc_vectors = reused
                     statuses.append(FileStatus(source.doc_id, "unchanged", passages=len(doc_passages), warnings=list(doc.warnings)))
                 else:
@@ -165,12 +209,13 @@ def ingest(
                 passages.extend(doc_passages)
                 vectors.append(doc_vectors)
             embedded, embed_seconds, matrix = _embed_missing(docs, passages, vectors, embedder, cfg, progress)
+            embedded += fresh
             old_docs = set(previous.hashes)
             removed = sorted(old_docs - {d.doc_id for d in docs})
             changed = embedded > 0 or bool(removed) or previous.meta is None or len(docs) != len(old_docs)
             changed = changed or previous.keyword_tokenizer != cfg.tokenizer
             if changed or current_generation(index_dir) is None:
-                _write_generation(index_dir, docs, passages, matrix, statuses, cfg, embedder_name, embedder)
+                _write_generation(index_dir, docs, passages, matrix, statuses, cfg, embedder_name, embedder, corpus_dir)
         finally:
             previous.close()
     return IngestReport(
@@ -216,7 +261,8 @@ def _count(passages: list[Passage], start: int, doc_id: str) -> int:
     return n
 
 
-def _write_generation(index_dir, docs, passages, matrix, statuses, cfg: BuildConfig, embedder_name: str, embedder) -> Path:
+def _write_generation(index_dir, docs, passages, matrix, statuses, cfg: BuildConfig, embedder_name: str, embedder,
+                      corpus_dir: Path) -> Path:
     build = new_build_dir(index_dir)
     spec = choose_index(len(passages), cfg.vector_index)
     dim = int(matrix.shape[1])
@@ -230,8 +276,10 @@ def _write_generation(index_dir, docs, passages, matrix, statuses, cfg: BuildCon
         "format": FORMAT_VERSION,
         "kotae_version": __version__,
         "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        **manifest_fields(corpus_dir, index_dir),
         "embedder": {"name": embedder_name, "dim": dim, "max_tokens": info.max_tokens if info else cfg.chunk.max_tokens},
         "chunker": asdict(cfg.chunk),
+        "text_cleaning": clean.TEXT_CLEANING,
         "keyword": {"library": "bm25s", "tokenizer": cfg.tokenizer},
         "vector_index": vindex.kind,
         "vector_index_params": vindex.params,

@@ -6,17 +6,20 @@ measured is what users run.
 
 from __future__ import annotations
 
+import logging
 from functools import lru_cache
 from pathlib import Path
 
 from kotae.index.abstain import calibrated_threshold
-from kotae.index.build import BuildConfig, IngestReport, ingest
+from kotae.index.build import BuildConfig, IngestReport, Prepared, ingest
 from kotae.index.search import RetrievalConfig, Retriever
 from kotae.index.store import open_index
 from kotae.ingest.chunk import ChunkSettings
 from kotae.ingest.pdf import PdfLimits
 from kotae.ingest.read import ReadLimits
-from kotae.settings import Settings
+from kotae.settings import Settings, mb_bytes
+
+log = logging.getLogger("kotae.ingest")
 
 
 def build_config(settings: Settings) -> BuildConfig:
@@ -27,8 +30,8 @@ def build_config(settings: Settings) -> BuildConfig:
         vector_index=settings.vector_index,
         batch_size=settings.embed_batch_size,
         limits=ReadLimits(
-            max_text_bytes=int(settings.max_text_mb * 1e6),
-            max_pdf_bytes=int(settings.max_pdf_mb * 1e6),
+            max_text_bytes=mb_bytes(settings.max_text_mb),
+            max_pdf_bytes=mb_bytes(settings.max_pdf_mb),
             pdf=PdfLimits(max_pages=settings.max_pdf_pages),
         ),
     )
@@ -51,7 +54,7 @@ def retrieval_config(settings: Settings) -> RetrievalConfig:
         context_weight=settings.context_weight,
         rerank_cross_lang_factor=settings.rerank_cross_lang_factor,
         dedup_threshold=settings.dedup_threshold,
-        abstain_threshold=calibrated_threshold(settings.model) if settings.abstain_threshold < 0 else (settings.abstain_threshold or None),
+        abstain_threshold=calibrated_threshold(settings.model, settings.retrieval_mode) if settings.abstain_threshold < 0 else (settings.abstain_threshold or None),
     )
 
 
@@ -63,8 +66,12 @@ def get_embedder(model: str, cache_dir: Path, backend: str = "torch"):
     return load_embedder(model, cache_dir, backend)
 
 
-def run_ingest(settings: Settings, corpus_dir: Path | None = None, rebuild: bool = False, progress: bool = True) -> IngestReport:
-    return ingest(
+def run_ingest(settings: Settings, corpus_dir: Path | None = None, rebuild: bool = False, progress: bool = True,
+               replace_corpus: bool = False, prepared: dict[str, Prepared] | None = None,
+               allow_empty: bool = False) -> IngestReport:
+    """`replace_corpus`: the caller named this index explicitly, so it may be rebuilt from
+    another corpus folder than the one it holds (otherwise that is refused)."""
+    report = ingest(
         corpus_dir or settings.corpus_dir,
         settings.index_dir,
         lambda: get_embedder(settings.model, settings.cache_dir, settings.embed_backend),
@@ -72,7 +79,15 @@ def run_ingest(settings: Settings, corpus_dir: Path | None = None, rebuild: bool
         build_config(settings),
         rebuild=rebuild,
         progress=progress,
+        replace_corpus=replace_corpus,
+        prepared=prepared,
+        allow_empty=allow_empty,
     )
+    # One line per ingest in a server log (the CLI prints its own report instead).
+    log.info("ingest %s -> %s: %d documents, %d passages (%d embedded, %d skipped files, %d removed) in %.1f s",
+             corpus_dir or settings.corpus_dir, settings.index_dir, report.documents, report.passages, report.embedded,
+             len(report.skipped), len(report.removed), report.seconds)
+    return report
 
 
 def open_retriever(settings: Settings) -> Retriever:

@@ -95,6 +95,9 @@ _local = threading.local()
 _DROP_POS = frozenset({"助詞", "助動詞", "補助記号", "空白", "記号"})
 
 
+SUDACHI_CHARS = 10_000  # at most 40 KB of UTF-8, under Sudachi's input limit
+
+
 def _sudachi():
     tok = getattr(_local, "sudachi", None)
     if tok is None:
@@ -108,6 +111,9 @@ def _sudachi_words(text: str) -> list[str]:
     """Morphemes of the Japanese parts of `text` (already normalised)."""
     from sudachipy import SplitMode
 
+    if len(text) > SUDACHI_CHARS:
+        # Sudachi refuses inputs over ~49 KB ("Input is too long"): tokenize in pieces.
+        return [w for i in range(0, len(text), SUDACHI_CHARS) for w in _sudachi_words(text[i : i + SUDACHI_CHARS])]
     out: list[str] = []
     for m in _sudachi().tokenize(text, SplitMode.C):
         if m.part_of_speech()[0] in _DROP_POS or not _HAS_CJK.search(m.surface()):

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
 from kotae.ingest.clean import clean_text
 from kotae.ingest.document import Document, Passage
 from kotae.ingest.frontmatter import FrontMatter
-from kotae.ingest.lang import detect_language
+from kotae.ingest.lang import DocumentLanguages
 from kotae.ingest.sentences import split_long
 from kotae.ingest.structure import Segment, starts_list_item
 
@@ -178,7 +179,8 @@ def _common_section(chunk: _Chunk) -> tuple[str, ...]:
     return common
 
 
-def _to_passage(doc: Document, chunk: _Chunk, ordinal: int) -> Passage:
+def _to_passage(doc: Document, chunk: _Chunk, ordinal: int, langs: DocumentLanguages | None) -> Passage:
+    """``langs`` None: the language is not needed (token counting) and left empty."""
     section_path = _common_section(chunk)
     section = SECTION_SEPARATOR.join(section_path) or None
     context = SECTION_SEPARATOR.join([doc.title, *section_path])
@@ -195,13 +197,13 @@ def _to_passage(doc: Document, chunk: _Chunk, ordinal: int) -> Passage:
         text=text,
         section=section,
         page=doc.page_at(chunk.start),
-        lang=detect_language(text),
+        lang=langs.tag(text) if langs is not None else "",
         kind="table" if first.kind == "table" else "body",
         context=context,
     )
 
 
-def _front_matter_chunks(doc: Document, fm: FrontMatter, limit: int) -> list[Passage]:
+def _front_matter_chunks(doc: Document, fm: FrontMatter, limit: int, langs: DocumentLanguages) -> list[Passage]:
     """Front matter stays searchable: facts live there (employee counts, dates)."""
     lines = []
     pos = fm.start
@@ -216,7 +218,7 @@ def _front_matter_chunks(doc: Document, fm: FrontMatter, limit: int) -> list[Pas
             start, end = group[0][0], group[-1][1]
             text = doc.text[start:end]
             passages.append(
-                Passage(doc.doc_id, 0, start, end, text, None, doc.page_at(start), detect_language(text), "front_matter", f"{doc.title}{SECTION_SEPARATOR}metadata")
+                Passage(doc.doc_id, 0, start, end, text, None, doc.page_at(start), langs.tag(text), "front_matter", f"{doc.title}{SECTION_SEPARATOR}metadata")
             )
             group = []
         if span is not None:
@@ -239,8 +241,9 @@ def chunk_document(
     chunks = _merge_small(chunks, cfg)
     if count_tokens is not None:
         chunks = _fit_tokens(doc, chunks, cfg, count_tokens)
-    passages = _front_matter_chunks(doc, front_matter, cfg.chunk_chars) if front_matter else []
-    passages += [_to_passage(doc, c, 0) for c in chunks]
+    langs = DocumentLanguages(doc.text)
+    passages = _front_matter_chunks(doc, front_matter, cfg.chunk_chars, langs) if front_matter else []
+    passages += [_to_passage(doc, c, 0, langs) for c in chunks]
     return [_renumber(p, i) for i, p in enumerate(passages)]
 
 
@@ -248,13 +251,27 @@ def _renumber(p: Passage, ordinal: int) -> Passage:
     return Passage(p.doc_id, ordinal, p.char_start, p.char_end, p.text, p.section, p.page, p.lang, p.kind, p.context)
 
 
+# A subword tokenizer gives at most one token per character of its (NFKC-normalised) input, plus
+# a word-start marker and the special tokens; this margin also covers a model's passage prefix.
+_TOKEN_MARGIN = 32
+
+
+def _may_exceed(text: str, max_tokens: int) -> bool:
+    """False when ``text`` certainly fits in ``max_tokens``: tokenizing it would be wasted work
+    (it was the largest cost of reading English text)."""
+    return len(text) * 3 + _TOKEN_MARGIN > max_tokens and len(unicodedata.normalize("NFKC", text)) + _TOKEN_MARGIN > max_tokens
+
+
 def _fit_tokens(doc: Document, chunks: list[_Chunk], cfg: ChunkSettings, count_tokens: TokenCounter) -> list[_Chunk]:
     """Character limits are a proxy; the embedder's token limit is the rule. A passage over
-    it would be truncated silently by the model, so it is re-packed smaller until it fits."""
+    it would be truncated silently by the model, so it is re-packed smaller until it fits.
+    Only passages long enough to possibly exceed it are tokenized."""
     limit = cfg.paragraph_chars if cfg.mode == "paragraph" else cfg.chunk_chars
     while True:
-        counts = count_tokens([_to_passage(doc, c, 0).embed_text for c in chunks])
-        over = [i for i, n in enumerate(counts) if n > cfg.max_tokens]
+        texts = [_to_passage(doc, c, 0, None).embed_text for c in chunks]
+        check = [i for i, t in enumerate(texts) if _may_exceed(t, cfg.max_tokens)]
+        counts = count_tokens([texts[i] for i in check]) if check else []
+        over = [i for i, n in zip(check, counts) if n > cfg.max_tokens]
         if not over:
             return chunks
         limit = max(16, int(limit * 0.7))

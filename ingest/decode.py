@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import re
 from dataclasses import dataclass
 
 # Share of undecodable bytes below which a UTF-8 file is accepted with replacements
@@ -52,8 +53,11 @@ def _japanese_non_ascii_share(text: str) -> float:
     return good / n if n else 1.0
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f]")  # below U+0020, except \t \n \f \r
+
+
 def _looks_binary(text: str) -> bool:
-    controls = sum(1 for ch in text if ord(ch) < 32 and ch not in "\n\r\t\f")
+    controls = len(_CONTROL.findall(text))
     return controls > max(8, len(text) // 100)
 
 

@@ -1,4 +1,4 @@
-"""Document ids (CONTRACTS §1: the path relative to the corpus root, `/`-separated) that
+"""Document ids (docs/CONTRACTS.md §1: the path relative to the corpus root, `/`-separated) that
 cannot name anything outside the corpus.
 
 `validate_doc_id` is the one check for ids from outside (HTTP paths and bodies, CLI

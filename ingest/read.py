@@ -14,6 +14,7 @@ from kotae.ingest.document import Document, Passage
 from kotae.ingest.frontmatter import split_front_matter, title_from_metadata
 from kotae.ingest.pdf import PdfError, PdfLimits, extract_pdf
 from kotae.ingest.structure import segment_body
+from kotae.settings import MB
 
 
 class IngestError(ValueError):
@@ -38,7 +39,7 @@ def too_large(kind: str, size: int, limits: ReadLimits) -> str | None:
     if size <= cap:
         return None
     setting = "KOTAE_MAX_PDF_MB" if kind == "pdf" else "KOTAE_MAX_TEXT_MB"
-    return f"is {size / 1e6:.1f} MB, above the {cap / 1e6:g} MB limit for {'PDF' if kind == 'pdf' else 'text'} files ({setting}); not read"
+    return f"is {size / MB:.1f} MB, above the {cap / MB:g} MB limit for {'PDF' if kind == 'pdf' else 'text'} files ({setting}); not read"
 
 
 @dataclass(frozen=True)

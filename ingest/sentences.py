@@ -17,6 +17,24 @@ _END = re.compile(
 )
 # A fragment this short after a split (a lone footnote mark) belongs to the previous sentence.
 _MIN_SENTENCE_CONTENT = 2
+# A period that does not end a sentence: after an enumerator at the start of a line ("1. ",
+# "12. "), a middle initial after a name ("Richard M. Stallman"), a dotted acronym ("U.S. ")
+# or a common abbreviation ("Dr. ", "e.g. ", "Inc. "). A lone capital after a lowercase word
+# ("the other N.") does end one.
+_NOT_AN_END = re.compile(
+    r"""(?:^|(?<=\n))[ \t]*\d{1,3}\.$
+        |(?:^|(?<=\s))[A-Z][a-z]+[ ][A-Z]\.$
+        |(?:^|(?<=[\s(]))(?:[A-Z]\.[A-Z]|Mr|Mrs|Ms|Dr|Prof|St|No|vs|approx|Inc|Ltd|Co|Corp|e\.g|i\.e|cf|Fig|fig)\.$""",
+    re.VERBOSE,
+)
+_ABBREV_WINDOW = 24
+
+
+def _ends_sentence(text: str, start: int, match: re.Match) -> bool:
+    if text[match.end() - 1] != "." or match.group(0) != ".":
+        return True
+    lo = max(start, match.start() - _ABBREV_WINDOW)
+    return not _NOT_AN_END.search(text, lo, match.end())
 
 
 def _content_len(text: str) -> int:
@@ -31,6 +49,8 @@ def split_sentences(text: str, start: int = 0, end: int | None = None) -> list[t
     spans: list[tuple[int, int]] = []
     pos = start
     for m in _END.finditer(text, start, end):
+        if not _ends_sentence(text, start, m):
+            continue
         spans.append((pos, m.end()))
         pos = m.end()
     if pos < end:

@@ -30,7 +30,8 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     from kotae.index.engine import run_ingest
 
     settings = _settings(args, corpus_dir=args.corpus)
-    report = run_ingest(settings, rebuild=args.rebuild, progress=not args.quiet)
+    # Naming the index with --index is asking for it: it may then be rebuilt from another corpus.
+    report = run_ingest(settings, rebuild=args.rebuild, progress=not args.quiet, replace_corpus=args.index_dir is not None)
     if args.json:
         print(json.dumps(report.to_dict(), ensure_ascii=False, indent=1))
         return 0
@@ -48,30 +49,59 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_answer(retriever, question: str, k: int, as_json: bool) -> None:
+def _print_answer(retriever, settings: Settings, question: str, k: int, as_json: bool) -> None:
+    import asyncio
+
     from kotae.service.render import format_result
 
     result = retriever.search(question, k=k)
+    answer = asyncio.run(_answer(settings, question, result))
     if as_json:
-        print(json.dumps({"query": question, "lang": result.lang,
+        print(json.dumps({"query": question, "lang": result.lang, "found": answer.found,
+                          "confidence": None if answer.confidence is None else round(answer.confidence, 6),
+                          "mode": answer.mode, "answer": answer.text, "citations": answer.citations, "warning": answer.warning,
                           "passages": [h.to_dict(i) for i, h in enumerate(result.hits, start=1)],
                           "timings": {k: round(v, 2) for k, v in result.timings.items()}}, ensure_ascii=False, indent=1))
+        return
+    print(answer.text)
+    if answer.warning:
+        print(f"({answer.warning})")
+    confidence = "" if answer.confidence is None else f", confidence {answer.confidence:.3f}"
+    if not answer.found:
+        print(f"\n[not found{confidence}] the closest passages, which do not answer the question:")
     else:
-        print(format_result(result, color=sys.stdout.isatty()))
+        print(f"\n[found{confidence}] passages:")
+    print(format_result(result, color=sys.stdout.isatty()))
+
+
+async def _answer(settings: Settings, question: str, result):
+    """The answer /v1/ask gives, through the configured language model if there is one."""
+    from kotae.service.answer import answer_question
+
+    if not settings.llm_base_url:
+        return await answer_question(question, result)
+    from kotae.service.llm import LLMClient
+
+    llm = LLMClient(settings.llm_base_url, settings.llm_model or "default", settings.llm_api_key, settings.llm_timeout)
+    try:
+        return await answer_question(question, result, llm)
+    finally:
+        await llm.aclose()
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
-    from kotae.index.engine import open_retriever
+    from kotae.service.remote import ask_retriever
 
     settings = _settings(args, retrieval_mode=args.mode)
     if args.k < 1 or args.k > 100:
         raise CliError("-k must be between 1 and 100")
-    retriever = open_retriever(settings)
+    # A running `kotae serve` on the same index answers at once; otherwise the model is loaded here.
+    retriever = ask_retriever(settings, args.mode, use_server=not args.no_server)
     if args.question:
         question = " ".join(args.question).strip()
         if not question:
             raise CliError("the question is empty")
-        _print_answer(retriever, question, args.k, args.json)
+        _print_answer(retriever, settings, question, args.k, args.json)
         return 0
     print("kotae — ask a question in Japanese or English (empty line or Ctrl-D to quit)")
     while True:
@@ -82,7 +112,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
             return 0
         if not question:
             return 0
-        _print_answer(retriever, question, args.k, args.json)
+        _print_answer(retriever, settings, question, args.k, args.json)
         print()
 
 
@@ -91,9 +121,9 @@ def cmd_models(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     if args.prepare:
-        from kotae.index.engine import get_embedder
+        from kotae.index.embedders import prepare_embedder
 
-        info = get_embedder(settings.model, settings.cache_dir).info
+        info = prepare_embedder(settings.model, settings.cache_dir, settings.embed_backend)
         print(f"ready: {info.name} (dim {info.dim}, max {info.max_tokens} tokens) from {info.source}")
         return 0
     models = describe_models(settings.cache_dir, settings.model)
@@ -145,7 +175,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("question", nargs="*")
     p.add_argument("-k", type=int, default=5, help="number of passages (default 5)")
     p.add_argument("--mode", choices=["dense", "keyword", "hybrid"], help="retrieval mode (KOTAE_RETRIEVAL_MODE)")
-    p.add_argument("--json", action="store_true", help="print passages as JSON (CONTRACTS §2)")
+    p.add_argument("--json", action="store_true", help="print the answer, found, confidence and passages (docs/CONTRACTS.md §2) as JSON")
+    p.add_argument("--no-server", action="store_true",
+                   help="search the index in this process even if a `kotae serve` on the same index is running (KOTAE_HOST/KOTAE_PORT)")
     _common(p)
     p.set_defaults(func=cmd_ask)
 
@@ -162,7 +194,7 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p)
     p.set_defaults(func=cmd_models)
 
-    p = sub.add_parser("eval", help="evaluate retrieval configurations on gold questions (metrics with 95% CIs, report)")
+    p = sub.add_parser("eval", help="evaluate retrieval configurations on gold questions (metrics with 95%% CIs, report)")
     _eval_arguments(p)
     _common(p)
     p.set_defaults(func=cmd_eval)

@@ -26,9 +26,12 @@ class LiveServer:
     def __init__(self, app, port: int):
         import uvicorn
 
+        from kotae.service.transport import uvicorn_options
+
         self.port = port
         self.url = f"http://127.0.0.1:{port}"
-        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
+        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on",
+                                                    **uvicorn_options()))
         self.thread = threading.Thread(target=self.server.run, name=f"uvicorn-{port}", daemon=True)
 
     def start(self, ready_path: str | None = "/readyz", timeout: float = 120.0) -> "LiveServer":

@@ -92,6 +92,6 @@ def test_unknown_embedding_backend_is_one_clear_error(tmp_path):
 def test_embed_backend_setting_reads_from_the_environment():
     from kotae.settings import load_settings
 
-    assert load_settings(env={}).embed_backend == "torch"
+    assert load_settings(env={}).embed_backend == "auto"
     assert load_settings(env={"KOTAE_EMBED_BACKEND": "onnx"}).embed_backend == "onnx"
     assert load_settings(env={"KOTAE_QUERY_CACHE_SIZE": "0"}).query_cache_size == 0

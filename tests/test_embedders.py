@@ -15,7 +15,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 from sentence_transformers import SentenceTransformer  # noqa: E402
 
 from kotae.index.embedders import EmbedderError, describe_models, load_embedder  # noqa: E402
-from kotae.index.embedders.cache import MANIFEST, CacheInvalid, check_manifest  # noqa: E402
+from kotae.index.embedders.cache import MANIFEST, VERIFIED, CacheInvalid, check_manifest, is_verified  # noqa: E402
 from kotae.index.embedders.e5_small import E5_SMALL, reference_vector  # noqa: E402
 
 pytestmark = pytest.mark.slow
@@ -72,7 +72,7 @@ def test_truncated_weights_are_rebuilt_with_a_warning(e5, tmp_path, caplog):
     with weights.open("r+b") as f:
         f.truncate(size // 2)
     with caplog.at_level(logging.WARNING):
-        rebuilt = load_embedder("e5-small", tmp_path)
+        rebuilt = load_embedder("e5-small", tmp_path, backend="torch")
     assert "rebuilding" in caplog.text and "truncated" in caplog.text
     assert weights.stat().st_size == size
     np.testing.assert_allclose(rebuilt.embed_queries(["テスト"]), e5.embed_queries(["テスト"]), atol=1e-5)
@@ -144,3 +144,40 @@ def test_describe_models_reports_the_verified_caches(e5, use, _embed_cache):
     rows = {row["name"]: row for row in describe_models(_embed_cache, "e5-small")}
     assert rows["e5-small"]["is_default"] and rows["e5-small"]["cache_verified"]
     assert rows["use-multilingual"]["dim"] == 512 and rows["use-multilingual"]["installed"]
+
+
+def test_onnx_query_vectors_match_torch_on_japanese_and_english(e5):
+    assert e5.backend == "onnx" and e5.query_encoder is not None
+    questions = ["確定申告の期限はいつですか？", "Who was the lead investor of the Series C?",
+                 "Mistral NeMoで使われているトークナイザは何という名前？ ", "x " * 700]
+    onnx = e5.embed_queries(questions)
+    torch_vectors = e5._encode([e5.prefixes.query + q for q in questions])
+    assert onnx.shape == (4, 384) and onnx.dtype == np.float32
+    for a, b in zip(onnx, torch_vectors):
+        assert cosine(a, b) > 0.999
+    # Batched and single encodings agree (padding is masked out).
+    np.testing.assert_allclose(e5.embed_queries(questions[:1])[0], onnx[0], atol=1e-5)
+
+
+def test_token_counts_match_the_models_own_tokenizer(e5):
+    texts = ["東京は日本の首都です。 ", "Trailing white space\n", "  leading", "a" * 3000, "ｱｲｳ ① mixed　全角"]
+    want = [len(ids) for ids in e5.model.tokenizer([e5.prefixes.passage + t for t in texts], truncation=False)["input_ids"]]
+    assert e5.count_tokens(texts) == want
+
+
+def test_verified_cache_is_trusted_without_reloading_or_rewriting(e5, tmp_path):
+    folder = E5_SMALL.folder(tmp_path)
+    shutil.copytree(e5.info.source, folder)
+    (folder / VERIFIED).unlink(missing_ok=True)
+    first = load_embedder("e5-small", tmp_path, backend="torch")
+    assert first._model is not None  # unverified: the model was loaded and checked
+    assert is_verified(folder, E5_SMALL.source())
+    mtimes = {p: p.stat().st_mtime_ns for p in folder.rglob("*") if p.is_file()}
+    second = load_embedder("e5-small", tmp_path, backend="torch")
+    assert second._model is None  # verified: nothing loaded until a passage needs it
+    assert {p: p.stat().st_mtime_ns for p in folder.rglob("*") if p.is_file()} == mtimes
+    np.testing.assert_allclose(second.embed_passages(["テスト"]), first.embed_passages(["テスト"]), atol=1e-6)
+    # A rewritten file voids the marker, so the full check runs (and catches the change).
+    config = folder / "config.json"
+    config.write_text(config.read_text().replace('"gelu"', '"relu"'))
+    assert not is_verified(folder, E5_SMALL.source())

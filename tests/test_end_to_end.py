@@ -48,6 +48,7 @@ def test_ask_json_prints_contract_passages(corpus_settings, capsys, monkeypatch)
     code = main(["ask", "Koyeb の買収はいつ報じられた？", "-k", "3", "--json", "--index", str(corpus_settings.index_dir)])
     assert code == 0
     out = json.loads(capsys.readouterr().out)
+    assert out["found"] is True and isinstance(out["confidence"], float) and "[1]" in out["answer"]
     assert [p["citation"] for p in out["passages"]] == [1, 2, 3]
     required = {"citation", "doc_id", "title", "section", "page", "char_start", "char_end", "text", "lang", "score", "highlight"}
     for p in out["passages"]:
@@ -65,3 +66,13 @@ def test_index_built_with_another_embedder_is_refused(corpus_settings, capsys):
     code = main(["ask", "質問", "--index", str(corpus_settings.index_dir), "--model", "use-multilingual"])
     err = capsys.readouterr().err
     assert code == 2 and "was built with embedder 'e5-small'" in err and "--rebuild" in err
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["ingest", "--help"], ["ask", "--help"], ["serve", "--help"],
+                                  ["models", "--help"], ["eval", "--help"]])
+def test_every_help_page_renders(argv, capsys):
+    """`kotae --help` is the first thing a newcomer types; a stray % in a help string crashed it."""
+    with pytest.raises(SystemExit) as exit_:
+        main(argv)
+    assert exit_.value.code == 0
+    assert "usage: kotae" in capsys.readouterr().out

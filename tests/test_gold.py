@@ -1,4 +1,4 @@
-"""Validation of the gold question file evals/gold.jsonl (CONTRACTS.md §3).
+"""Validation of the gold question file evals/gold.jsonl (docs/CONTRACTS.md §3).
 
 Standard library + pytest only. Checks that the file parses, that every
 question is well-formed, that every answer string really occurs in one of the

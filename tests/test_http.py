@@ -406,3 +406,12 @@ def test_kotae_serve_command(corpus_settings):
     finally:
         proc.terminate()
         proc.wait(timeout=15)
+    # The server log: one timestamped line per event, the request in the access log, and no
+    # progress bars or library loader chatter (tqdm bars end with \r, not \n).
+    log = proc.stdout.read()
+    lines = log.splitlines()
+    assert any('"POST /v1/search HTTP/1.1" 200' in line for line in lines), log
+    for bad in ("Loading weights", "Batches", "faiss.loader", "Loading faiss", "\r", "Traceback"):
+        assert bad not in log, f"{bad!r} in the server log:\n{log}"
+    stamped = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d{4} (DEBUG|INFO|WARNING|ERROR|CRITICAL) [\w.]+: ")
+    assert all(stamped.match(line) for line in lines), log

@@ -3,45 +3,62 @@ sentence-transformers model. See base.py for the interface."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-import torch
-
-from . import generic
 from .base import Embedder, EmbedderError, EmbedderInfo
 from .bundled import BundledModel
-from .cache import CacheInvalid, check_manifest
+from .cache import CacheInvalid, check_manifest, is_verified
 from .e5_small import E5_SMALL
 from .use_multilingual import USE_MULTILINGUAL
 
 BUNDLED: dict[str, BundledModel] = {m.name: m for m in (E5_SMALL, USE_MULTILINGUAL)}
 
-__all__ = ["BUNDLED", "Embedder", "EmbedderError", "EmbedderInfo", "describe_models", "load_embedder"]
+__all__ = ["BUNDLED", "Embedder", "EmbedderError", "EmbedderInfo", "describe_models", "load_embedder", "prepare_embedder"]
 
 
-BACKENDS = ("torch", "onnx")
+# Query encoding: "auto" = ONNX Runtime float32 for the bundled e5 (onnx_query.py), torch for the
+# rest; "onnx-int8" = int8 weights (faster, loses gold-set points); passages always go to torch.
+BACKENDS = ("auto", "torch", "onnx", "onnx-int8")
+_ONNX_MODELS = (E5_SMALL.name,)
 
 
-def load_embedder(name: str, cache_dir: Path, backend: str = "torch") -> Embedder:
-    """A ready embedder; raises EmbedderError with a one-line reason if it cannot be made usable.
-
-    ``backend="onnx"``: queries are encoded by ONNX Runtime int8 (onnx_query.py); passages by torch."""
+def load_embedder(name: str, cache_dir: Path, backend: str = "auto") -> Embedder:
+    """A ready embedder; raises EmbedderError with a one-line reason if it cannot be made usable."""
     if backend not in BACKENDS:
         raise EmbedderError(f"unknown embedding backend {backend!r}; choose one of {', '.join(BACKENDS)}")
-    # torch defaults to physical cores at best; encoding is compute-bound, so use every core.
-    torch.set_num_threads(os.cpu_count() or 1)
-    bundled = BUNDLED.get(name)
-    embedder = bundled.load(Path(cache_dir)) if bundled else generic.load(name)
-    if backend == "onnx":
-        if not hasattr(embedder, "use_onnx_queries"):
-            raise EmbedderError(f"embedder {name!r} has no ONNX query path; use KOTAE_EMBED_BACKEND=torch")
-        source = bundled.source() if bundled else {"model": name}
+    if backend == "auto":
+        backend = "onnx" if name in _ONNX_MODELS else "torch"
+    if backend != "torch" and name not in _ONNX_MODELS:
+        raise EmbedderError(f"embedder {name!r} has no ONNX query path; use KOTAE_EMBED_BACKEND=torch")
+    if name == E5_SMALL.name:
+        from .e5_small import load as load_e5
+
         try:
-            embedder.use_onnx_queries(source)
+            return load_e5(Path(cache_dir), query_backend=backend)
+        except EmbedderError:
+            raise
         except Exception as exc:  # an export that fails is reported in one line, like any model problem
-            raise EmbedderError(f"could not prepare the ONNX query encoder for {name!r}: {str(exc).splitlines()[0]}") from None
-    return embedder
+            raise EmbedderError(f"could not prepare the {backend} query encoder for {name!r}: {str(exc).splitlines()[0]}") from None
+    bundled = BUNDLED.get(name)
+    if bundled:
+        return bundled.load(Path(cache_dir))
+    from . import generic
+
+    return generic.load(name)
+
+
+def prepare_embedder(name: str, cache_dir: Path, backend: str = "auto") -> EmbedderInfo:
+    """Build and verify what the model needs in the cache (``kotae models --prepare``). A cache
+    verified before is a no-op: a stat() of each file, no checksums, no model load."""
+    if backend == "auto":
+        backend = "onnx" if name in _ONNX_MODELS else "torch"
+    if name == E5_SMALL.name:
+        from .e5_small import prepared_info
+
+        info = prepared_info(Path(cache_dir), backend)
+        if info is not None:
+            return info
+    return load_embedder(name, cache_dir, backend).info
 
 
 def _describe_bundled(model: BundledModel, cache_dir: Path, default: str) -> dict:
@@ -51,9 +68,11 @@ def _describe_bundled(model: BundledModel, cache_dir: Path, default: str) -> dic
     verified = False
     if installed and folder.is_dir():
         try:
-            check_manifest(folder, model.source())
+            source = model.source()
+            if not is_verified(folder, source):
+                check_manifest(folder, source)
             verified = True
-        except CacheInvalid:
+        except (CacheInvalid, EmbedderError):
             pass
     return {
         "name": model.name,

@@ -1,14 +1,23 @@
-"""The Embedder implementation shared by every model: a SentenceTransformer plus the model's prefixes."""
+"""The Embedder implementation shared by every model: a SentenceTransformer plus the model's prefixes.
+
+The SentenceTransformer can be given ready or as a loader called at the first passage encoding:
+a server whose queries go to an ONNX encoder (onnx_query.py) then never pays the seconds and the
+gigabyte that importing torch and loading the model cost unless it ingests.
+"""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-from sentence_transformers import SentenceTransformer
 
-from .base import EmbedderInfo
+from .base import EmbedderError, EmbedderInfo
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
 
 TokenCounter = Callable[[list[str]], list[int]]
 
@@ -33,22 +42,46 @@ def tokenizer_counter(model: SentenceTransformer) -> TokenCounter:
 
 
 class STEmbedder:
-    def __init__(self, model: SentenceTransformer, info: EmbedderInfo, prefixes: Prefixes, counter: TokenCounter):
-        self.model = model
+    def __init__(
+        self,
+        model: SentenceTransformer | None,
+        info: EmbedderInfo,
+        prefixes: Prefixes,
+        counter: TokenCounter | None,
+        *,
+        load_model: Callable[[], SentenceTransformer] | None = None,
+    ):
+        """``model`` ready, or None and ``load_model`` to call at first use. ``counter`` None: the
+        model's own tokenizer (which loads the model)."""
+        if model is None and load_model is None:
+            raise ValueError("STEmbedder needs a model or a loader")
+        self._model = model
+        self._load_model = load_model
+        self._model_lock = threading.Lock()
         self.info = info
         self.prefixes = prefixes
         self._count = counter
-        self.query_encoder = None  # an OnnxQueryEncoder when KOTAE_EMBED_BACKEND=onnx
+        self.query_encoder = None  # an OnnxQueryEncoder (onnx_query.py) when queries go to ONNX Runtime
         self.backend = "torch"
 
-    def use_onnx_queries(self, cache_source: dict[str, str]) -> None:
-        """Encode queries with ONNX Runtime int8 (exported once into the cache); passages stay on torch."""
-        from pathlib import Path
+    @property
+    def model(self) -> SentenceTransformer:
+        if self._model is None:
+            with self._model_lock:
+                if self._model is None:
+                    assert self._load_model is not None
+                    try:
+                        self._model = self._load_model()
+                    except EmbedderError:
+                        raise
+                    except Exception as exc:  # a cache that became unreadable since it was verified
+                        raise EmbedderError(f"cannot load the embedding model from {self.info.source}: "
+                                            f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
+        return self._model
 
-        from . import onnx_query
-
-        self.query_encoder = onnx_query.load(self.model, Path(self.info.source), self.info.max_tokens, cache_source)
-        self.backend = "onnx"
+    def use_query_encoder(self, encoder, backend: str) -> None:
+        self.query_encoder = encoder
+        self.backend = backend
 
     def _encode(self, texts: list[str]) -> np.ndarray:
         vectors = self.model.encode(
@@ -87,4 +120,6 @@ class STEmbedder:
         return self._encode(prefixed)
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        if self._count is None:
+            self._count = tokenizer_counter(self.model)
         return self._count([self.prefixes.passage + t for t in texts])

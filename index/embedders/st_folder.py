@@ -5,10 +5,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-from sentence_transformers import SentenceTransformer
 
 from .cache import CacheInvalid
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
 
 # A fixed Japanese sentence: the bundled models exist for Japanese, so that is what must come out right.
 KNOWN_SENTENCE = "東京都の人口は約1400万人で、日本の都道府県の中で最も多い。"
@@ -40,7 +44,7 @@ def write_model_config(folder: Path, prompts: dict[str, str]) -> None:
 
 def check_known_vector(model: SentenceTransformer, text: str, reference: np.ndarray) -> None:
     """Raise CacheInvalid unless ``model`` embeds ``text`` like the reference engine does."""
-    ours = model.encode([text], convert_to_numpy=True, normalize_embeddings=True)[0]
+    ours = model.encode([text], convert_to_numpy=True, normalize_embeddings=True, show_progress_bar=False)[0]
     cosine = float(np.dot(ours, reference) / (np.linalg.norm(reference) or 1.0))
     if not cosine >= MIN_COSINE:  # also catches NaN from broken weights
         raise CacheInvalid(f"known-vector check failed: cosine {cosine:.4f} < {MIN_COSINE} against the reference")

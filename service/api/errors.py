@@ -15,7 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from kotae.service.core import ServiceError
+from kotae.service.failures import ServiceError
 
 log = logging.getLogger("kotae.service")
 
@@ -23,7 +23,8 @@ _TYPES = {401: "authentication_error", 403: "permission_error", 404: "not_found_
           413: "invalid_request_error", 415: "invalid_request_error", 422: "invalid_request_error",
           429: "rate_limit_error", 503: "service_unavailable"}
 _CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
-          409: "conflict", 413: "too_large", 415: "unsupported_media_type", 422: "validation_error", 503: "not_ready"}
+          409: "conflict", 413: "too_large", 415: "unsupported_media_type", 422: "validation_error",
+          429: "too_many_requests", 503: "not_ready"}
 
 
 def error_body(status: int, message: str, field: str | None = None, code: str | None = None,
@@ -43,7 +44,9 @@ def error_response(status: int, message: str, field: str | None = None, code: st
     return JSONResponse(error_body(status, message, field, code, details), status_code=status, headers=headers)
 
 
-def _field(loc: tuple) -> str | None:
+def _field(loc: tuple, kind: str | None = None) -> str | None:
+    if kind == "json_invalid":
+        return "body"  # its loc holds a character position, not a field
     parts = list(loc)
     if parts and parts[0] in ("body", "query", "path", "header", "form", "cookie"):
         parts = parts[1:]
@@ -62,19 +65,20 @@ def _problem(err: dict[str, Any]) -> str:
     if err.get("type") == "extra_forbidden":
         return "is not a known field"
     if err.get("type") == "json_invalid":
-        return f"is not valid JSON ({err.get('ctx', {}).get('error', 'parse error')})"
+        loc = err.get("loc", ())
+        at = f" at character {loc[-1]}" if loc and isinstance(loc[-1], int) else ""
+        return f"is not valid JSON ({err.get('ctx', {}).get('error', 'parse error')}{at})"
     return msg[:1].lower() + msg[1:]
 
 
 def install(app: FastAPI) -> None:
     @app.exception_handler(ServiceError)
     async def _service_error(request: Request, exc: ServiceError):
-        headers = {"Retry-After": "5"} if exc.status == 503 else None
-        return error_response(exc.status, exc.message, exc.field, exc.code, headers=headers)
+        return error_response(exc.status, exc.message, exc.field, exc.code, headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError):
-        details = [{"field": _field(tuple(e.get("loc", ()))), "problem": _problem(e)} for e in exc.errors()]
+        details = [{"field": _field(tuple(e.get("loc", ())), e.get("type")), "problem": _problem(e)} for e in exc.errors()]
         first = details[0] if details else {"field": None, "problem": "invalid request"}
         message = "; ".join(f"{d['field']}: {d['problem']}" if d["field"] else d["problem"] for d in details[:5])
         return error_response(422, message, first["field"], "validation_error", details)

@@ -6,8 +6,9 @@ from typing import Any, Literal, Optional, Union
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from kotae.service.texts import MAX_QUESTION_CHARS, check_text
+
 MAX_K = 50
-MAX_QUESTION_CHARS = 2000
 
 PASSAGE_EXAMPLE = {
     "citation": 1,
@@ -25,16 +26,17 @@ PASSAGE_EXAMPLE = {
 }
 
 
-def _not_blank(value: str, what: str) -> str:
+def _not_blank(value: str) -> str:
+    """A question or query: not blank, and nothing the tokenizer or embedder cannot take."""
     if not value.strip():
-        raise ValueError(f"{what} must not be empty")
-    return value.strip()
+        raise ValueError("must not be empty")
+    return check_text(value.strip())
 
 
-# -- passages (CONTRACTS §2) ---------------------------------------------------------------------
+# -- passages (docs/CONTRACTS.md §2) -------------------------------------------------------------
 
 class Passage(BaseModel):
-    """A retrieved passage, the shape every kotae output shares (CONTRACTS §2)."""
+    """A retrieved passage, the shape every kotae output shares (docs/CONTRACTS.md §2)."""
 
     model_config = ConfigDict(json_schema_extra={"examples": [PASSAGE_EXAMPLE]})
 
@@ -43,13 +45,15 @@ class Passage(BaseModel):
     title: str
     section: Optional[str] = Field(description="heading path the passage sits under, if any")
     page: Optional[int] = Field(description="1-based page for PDFs, else null")
-    char_start: int = Field(description="offset of the passage in the document's original text")
-    char_end: int
-    text: str = Field(description="the passage text as shown to the user")
+    char_start: int = Field(description="start of the passage's source span in the document's original text "
+                                        "(`text` of GET /v1/documents/{doc_id}), in code points")
+    char_end: int = Field(description="end (exclusive) of the source span")
+    text: str = Field(description="display text: the source span with Markdown marks, <sup> footnotes and soft line "
+                                  "breaks removed; not in general equal to the source span")
     lang: str = Field(description="ISO 639-1 language code")
     score: float = Field(description="final ranking score")
     scores: dict[str, float] = Field(description="component scores that produced it (dense, bm25, ...)")
-    highlight: list[int] = Field(min_length=2, max_length=2, description="[start, end] within `text` of the answering sentence")
+    highlight: list[int] = Field(min_length=2, max_length=2, description="[start, end] within `text` (not the source) of the answering sentence")
 
 
 # -- errors ---------------------------------------------------------------------------------------
@@ -104,6 +108,10 @@ class Readiness(BaseModel):
     retrieval_mode: Optional[str] = None
     generation_model: Optional[str] = None
     ingesting: bool = False
+    drift: int = Field(0, description="documents whose corpus file and index disagree (after a crash); re-indexed in the background")
+    drift_error: Optional[str] = Field(None, description="why the corpus could not be reconciled with the index, if it could not")
+    reindexing: bool = Field(False, description="the start-up reconciliation is re-indexing")
+    upload_jobs: int = Field(0, description="large uploads queued or being indexed")
 
 
 # -- search and ask -------------------------------------------------------------------------------
@@ -126,7 +134,7 @@ class SearchRequest(BaseModel):
     @field_validator("query")
     @classmethod
     def _query(cls, v: str) -> str:
-        return _not_blank(v, "query")
+        return _not_blank(v)
 
 
 class SearchResponse(BaseModel):
@@ -151,7 +159,7 @@ class AskRequest(BaseModel):
     @field_validator("question")
     @classmethod
     def _question(cls, v: str) -> str:
-        return _not_blank(v, "question")
+        return _not_blank(v)
 
 
 class AskResponse(BaseModel):
@@ -190,9 +198,16 @@ class SkippedFile(BaseModel):
     reason: str
 
 
+class DriftEntry(BaseModel):
+    doc_id: str
+    problem: str = Field(description="how the corpus file and the index disagree")
+
+
 class DocumentList(BaseModel):
     documents: list[DocumentInfo]
     skipped: list[SkippedFile] = Field(description="files of the corpus folder that could not be indexed, and why")
+    drift: list[DriftEntry] = Field(default_factory=list, description="documents whose file and index disagree (after a crash)")
+    reindexing: bool = Field(False, description="the drift is being re-indexed")
 
 
 class PassageSpan(BaseModel):
@@ -236,6 +251,30 @@ class UploadResponse(BaseModel):
     index: IndexSummary
 
 
+class JobError(BaseModel):
+    message: str
+    field: Optional[str] = None
+    code: str
+
+
+class JobInfo(BaseModel):
+    """A large upload being indexed in the background (202 from POST /v1/documents)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "id": "5f0c8e2a9b7d4c1e8f3a6b2d9c0e1f47", "doc_id": "reports/annual.pdf", "status": "embedding", "passages": 1400,
+        "embedded": 320, "progress": 0.229, "created_at": 1767225600.0, "finished_at": None, "result": None, "error": None}]})
+    id: str
+    doc_id: str
+    status: Literal["queued", "embedding", "indexing", "done", "failed"]
+    passages: int = Field(description="passages to embed")
+    embedded: int = Field(description="passages embedded so far")
+    progress: float = Field(description="embedded / passages")
+    created_at: float
+    finished_at: Optional[float] = None
+    result: Optional[UploadResponse] = Field(None, description="when done: what a synchronous upload returns")
+    error: Optional[JobError] = Field(None, description="when failed: why")
+
+
 class DeleteResponse(BaseModel):
     doc_id: str
     deleted: bool
@@ -254,6 +293,15 @@ class ChatMessage(BaseModel):
     model_config = ConfigDict(extra="allow")
     role: Literal["system", "user", "assistant", "tool", "function", "developer"]
     content: Union[str, list[ContentPart], None] = None
+
+    @field_validator("content")
+    @classmethod
+    def _content(cls, v):
+        # Checked here, after the str-or-parts union is resolved, so the error names
+        # `messages[i].content` rather than one of the union's branches.
+        for text in [v] if isinstance(v, str) else [p.text for p in v or [] if p.text]:
+            check_text(text)
+        return v
 
     def text(self) -> str:
         if self.content is None:

@@ -29,6 +29,7 @@ const STRINGS = {
     error: "Something went wrong",
     keyNeeded: "This server needs an API key.",
     keyPlaceholder: "API key",
+    keyStatus: "API key needed",
     save: "Save",
     ready: (n) => `${n} docs`,
     loading: "loading…",
@@ -37,6 +38,7 @@ const STRINGS = {
     kotae: "kotae",
     warning: "Note",
     highlighted: "The highlighted sentence is the one the answer relies on.",
+    badDocId: "This link does not name a document.",
   },
   ja: {
     tagline: "資料にもとづいて、出典つきで答えます",
@@ -64,6 +66,7 @@ const STRINGS = {
     error: "エラーが発生しました",
     keyNeeded: "このサーバーには API キーが必要です。",
     keyPlaceholder: "API キー",
+    keyStatus: "API キーが必要",
     save: "保存",
     ready: (n) => `${n} 件の文書`,
     loading: "読み込み中…",
@@ -72,6 +75,7 @@ const STRINGS = {
     kotae: "kotae",
     warning: "注意",
     highlighted: "強調表示された文が、回答の根拠となった文です。",
+    badDocId: "このリンクは文書を指していません。",
   },
 };
 
@@ -232,6 +236,7 @@ async function ask(question) {
           const data = line.slice(5).trim();
           if (data === "[DONE]") continue;
           const chunk = JSON.parse(data);
+          if (chunk.error) throw new Error(chunk.error.message || T.error);  // the server's error event
           const choice = chunk.choices && chunk.choices[0];
           if (choice && choice.delta && choice.delta.content) {
             text += choice.delta.content;
@@ -278,7 +283,9 @@ function showPassage(c) {
   $("panel-badge").textContent = `[${c.citation}] ${T.passage}`;
   $("panel-doc-title").textContent = c.title || c.doc_id;
   $("panel-meta").innerHTML = metaRows([[T.section, c.section], [T.page, c.page], [T.docId, c.doc_id], [T.score, c.score != null ? c.score.toFixed(4) : null]]);
-  $("panel-body").innerHTML = `<div class="passage" data-testid="passage-text">${escapeHtml(cpSlice(c.text, 0, s))}<mark class="sentence" data-testid="highlight">${escapeHtml(sentence)}</mark>${escapeHtml(cpSlice(c.text, e))}</div><p class="hint">${escapeHtml(T.highlighted)}</p>`;
+  const hs = cpToUnit(c.text, s), he = hs + sentence.length;
+  const body = renderRich(c.text, [{ start: hs, end: he, cls: "sentence", attrs: 'data-testid="highlight"' }]);
+  $("panel-body").innerHTML = `<div class="passage" data-testid="passage-text">${body}</div><p class="hint" data-testid="passage-hint">${escapeHtml(T.highlighted)}</p>`;
   $("panel-actions").innerHTML = `<button type="button" class="primary" id="open-doc" data-testid="open-document">${escapeHtml(T.openDocument)}</button>`;
   $("open-doc").addEventListener("click", () => showDocument(c.doc_id, c.char_start, c.char_end, sentence, c));
   openPanel();
@@ -312,17 +319,120 @@ function cpSlice(text, s, e) {
   return Array.from(text).slice(s, e).join("");
 }
 
+function cpToUnit(text, cp) {
+  // A code point offset (Python's) as a UTF-16 index (JavaScript's).
+  return Array.from(text).slice(0, cp).join("").length;
+}
+
 function renderDocText(text) {
   // Form feeds separate PDF pages: show them as page rules.
   return escapeHtml(text).replace(/\f/g, '<hr class="page-break">');
 }
 
+// A document id is a relative path: no empty, "." or ".." segment, nothing hidden. Anything
+// else (a crafted link such as #doc=../../readyz) would make the browser resolve the URL to
+// another API path, so it is refused before any request is made.
+function documentUrl(docId) {
+  if (typeof docId !== "string" || !docId || docId.length > 1024) return null;
+  const segments = docId.split("/");
+  if (segments.some((s) => !s || s === "." || s === ".." || s.startsWith(".") || /[\\\u0000-\u001f]/.test(s))) return null;
+  return "/v1/documents/" + segments.map(encodeURIComponent).join("/");
+}
+
+// --- text with marks, Markdown tables rendered as tables ------------------------------------
+// Marks are {start, end, cls, attrs} in UTF-16 indices of the whole text. Every character keeps
+// its place: a table cell shows text[cellStart:cellEnd], so a mark covers exactly the characters
+// it covers in the source; only the table's pipes and its |---| row are not shown. A mark split
+// over several cells or runs gets its attributes (id, data-testid) on its first part only.
+
+const TABLE_ROW = /^[ \t]*\|.*\|[ \t]*$/;
+const TABLE_SEPARATOR = /^[ \t]*\|?[ \t]*:?-+:?[ \t]*(\|[ \t]*:?-+:?[ \t]*)*\|?[ \t]*$/;
+
+function textBlocks(text) {
+  // [{table: false, a, b}] runs of text and [{table: true, a, b, rows}] tables of 2+ rows.
+  const lines = [];
+  const lineEnd = /[\n\f]/g;
+  for (let a = 0; a <= text.length;) {
+    lineEnd.lastIndex = a;
+    const m = lineEnd.exec(text);
+    const b = m ? m.index : text.length;
+    lines.push([a, b]);
+    a = b + 1;
+  }
+  const blocks = [];
+  let i = 0, textStart = 0;
+  while (i < lines.length) {
+    let j = i;
+    while (j < lines.length && TABLE_ROW.test(text.slice(lines[j][0], lines[j][1]))) j++;
+    if (j - i >= 2) {
+      if (lines[i][0] > textStart) blocks.push({ table: false, a: textStart, b: lines[i][0] });
+      const rows = lines.slice(i, j).map(([a, b]) => ({ a, b, sep: TABLE_SEPARATOR.test(text.slice(a, b)) }));
+      const end = Math.min(lines[j - 1][1] + 1, text.length);  // the last row's line break belongs to the table
+      blocks.push({ table: true, a: lines[i][0], b: end, rows, header: rows.length > 1 && rows[1].sep });
+      textStart = end;
+      i = j;
+    } else {
+      i = Math.max(j, i + 1);
+    }
+  }
+  if (textStart < text.length) blocks.push({ table: false, a: textStart, b: text.length });
+  return blocks;
+}
+
+function cellRanges(text, a, b) {
+  const pipes = [];
+  for (let k = a; k < b; k++) if (text[k] === "|" && text[k - 1] !== "\\") pipes.push(k);
+  const cells = [];
+  for (let k = 0; k + 1 < pipes.length; k++) {
+    let s = pipes[k] + 1, e = pipes[k + 1];
+    while (s < e && /\s/.test(text[s])) s++;
+    while (e > s && /\s/.test(text[e - 1])) e--;
+    cells.push([s, e]);
+  }
+  return cells;
+}
+
+function renderRange(text, a, b, marks) {
+  const cuts = new Set([a, b]);
+  for (const m of marks) for (const x of [m.start, m.end]) if (x > a && x < b) cuts.add(x);
+  const points = [...cuts].sort((x, y) => x - y);
+  let html = "";
+  for (let k = 0; k + 1 < points.length; k++) {
+    const [x, y] = [points[k], points[k + 1]];
+    const active = marks.filter((m) => m.start < y && m.end > x);
+    let run = renderDocText(text.slice(x, y));
+    for (const m of active.slice().reverse()) {
+      const attrs = m.placed ? "" : " " + (m.attrs || "");
+      m.placed = true;
+      run = `<mark class="${m.cls}"${attrs.trimEnd()}>${run}</mark>`;
+    }
+    html += run;
+  }
+  return html;
+}
+
+function renderRich(text, marks) {
+  // Outer marks first, so that nested marks (the sentence inside the passage) wrap inside.
+  marks = marks.map((m) => ({ ...m, placed: false })).sort((x, y) => x.start - y.start || y.end - x.end);
+  return textBlocks(text).map((block) => {
+    if (!block.table) return renderRange(text, block.a, block.b, marks);
+    const rows = block.rows.filter((r) => !r.sep).map((r, k) => {
+      const tag = block.header && k === 0 ? "th" : "td";
+      return "<tr>" + cellRanges(text, r.a, r.b).map(([s, e]) => `<${tag}>${renderRange(text, s, e, marks)}</${tag}>`).join("") + "</tr>";
+    });
+    return `<div class="table-wrap"><table class="md-table">${rows.join("")}</table></div>`;
+  }).join("");
+}
+
 async function showDocument(docId, start, end, sentence, fromCitation) {
   openPanel();
   $("panel-body").innerHTML = `<p class="thinking">${escapeHtml(T.loading)}</p>`;
+  const url = documentUrl(docId);
   let doc;
   try {
-    doc = await (await api(`/v1/documents/${docId.split("/").map(encodeURIComponent).join("/")}`)).json();
+    if (!url) throw new Error(T.badDocId);
+    doc = await (await api(url)).json();
+    if (!doc || typeof doc.text !== "string") throw new Error(T.badDocId);
   } catch (err) {
     $("panel-body").innerHTML = `<p class="error-text">${escapeHtml(err.message)}</p>`;
     return;
@@ -331,18 +441,12 @@ async function showDocument(docId, start, end, sentence, fromCitation) {
   const cps = Array.from(doc.text);
   start = Math.max(0, Math.min(start || 0, cps.length));
   end = Math.max(start, Math.min(end || start, cps.length));
-  const before = cps.slice(0, start).join(""), span = cps.slice(start, end).join(""), after = cps.slice(end).join("");
+  const u0 = cps.slice(0, start).join("").length, u1 = u0 + cps.slice(start, end).join("").length;
   // The passage text shown to users has Markdown and layout noise removed: find the sentence in the original.
-  const found = sentence ? locate(span, sentence) : null;
-  let html;
-  if (found) {
-    const [ss, se] = found;
-    html = renderDocText(before) + '<mark class="passage-span" id="doc-anchor">' + renderDocText(span.slice(0, ss))
-      + '<mark class="sentence" data-testid="doc-highlight">' + renderDocText(span.slice(ss, se)) + "</mark>"
-      + renderDocText(span.slice(se)) + "</mark>" + renderDocText(after);
-  } else {
-    html = renderDocText(before) + '<mark class="passage-span" id="doc-anchor" data-testid="doc-highlight">' + renderDocText(span) + "</mark>" + renderDocText(after);
-  }
+  const found = sentence ? locate(doc.text.slice(u0, u1), sentence) : null;
+  const marks = [{ start: u0, end: u1, cls: "passage-span", attrs: 'id="doc-anchor"' + (found ? "" : ' data-testid="doc-highlight"') }];
+  if (found) marks.push({ start: u0 + found[0], end: u0 + found[1], cls: "sentence", attrs: 'data-testid="doc-highlight"' });
+  const html = renderRich(doc.text, marks);
   $("panel-badge").textContent = T.document;
   $("panel-doc-title").textContent = doc.title || doc.doc_id;
   const page = fromCitation && fromCitation.page;
@@ -376,8 +480,10 @@ async function loadStatus() {
     const list = $("doc-list");
     if (list) list.innerHTML = docs.documents.slice(0, 8).map((d) => `<li><span class="doc-kind">${escapeHtml(d.kind)}</span>${escapeHtml(d.title)}</li>`).join("");
   } catch (err) {
-    $("status").textContent = T.offline;
-    $("status").className = "status bad";
+    // A 401 means the server is up and waits for the key (the banner asks for it).
+    const locked = err.status === 401;
+    $("status").textContent = locked ? T.keyStatus : T.offline;
+    $("status").className = locked ? "status warn" : "status bad";
   }
 }
 

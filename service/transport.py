@@ -1,0 +1,116 @@
+"""How uvicorn serves kotae: bounded waits for slow or idle clients.
+
+uvicorn closes idle keep-alive connections, but not a connection that trickles a request's
+headers forever (slowloris): hundreds of those hold sockets and memory. HeaderTimeoutH11
+closes a connection whose next request's headers are not complete HEADER_TIMEOUT seconds
+after it opened or after its previous response. Slow *bodies* are bounded by the app
+(app.BodyLimit: BODY_IDLE_TIMEOUT between chunks).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from uvicorn.protocols.http.h11_impl import H11Protocol
+
+HEADER_TIMEOUT = 10.0
+KEEP_ALIVE_TIMEOUT = 5
+MAX_HEADER_BYTES = 32 * 1024
+
+
+class HeaderTimeoutH11(H11Protocol):
+    _header_timer: asyncio.TimerHandle | None = None
+    _armed_for: Any = None
+
+    def connection_made(self, transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._arm()
+
+    def _arm(self) -> None:
+        self._disarm()
+        self._armed_for = self.cycle  # the request before the awaited one (None at first)
+        self._header_timer = self.loop.call_later(HEADER_TIMEOUT, self._expire)
+
+    def _disarm(self) -> None:
+        if self._header_timer is not None:
+            self._header_timer.cancel()
+            self._header_timer = None
+
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)
+        if self._header_timer is not None and self.cycle is not self._armed_for:
+            self._disarm()  # a new request's headers arrived
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        if not self.transport.is_closing():
+            self._arm()
+
+    def _expire(self) -> None:
+        self._header_timer = None
+        if self.cycle is self._armed_for and not self.transport.is_closing():
+            self.transport.close()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm()
+        super().connection_lost(exc)
+
+
+def uvicorn_options() -> dict[str, Any]:
+    """Keyword arguments for uvicorn.run / uvicorn.Config, shared by `kotae serve` and tests."""
+    return {"http": HeaderTimeoutH11, "timeout_keep_alive": KEEP_ALIVE_TIMEOUT,
+            "h11_max_incomplete_event_size": MAX_HEADER_BYTES}
+
+
+class CancelOnDisconnect:
+    """A search, ask or chat whose client hangs up before the answer is cancelled, so its
+    search is dropped from the batch queue (batch.py) instead of running for nobody: a
+    wave of abandoned requests would otherwise delay everyone after it. Streams are
+    cancelled by Starlette already; this covers the requests answered in one piece."""
+
+    PATHS = frozenset({"/v1/search", "/v1/ask", "/v1/chat/completions"})
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or scope["method"] != "POST" or scope["path"] not in self.PATHS:
+            return await self.app(scope, receive, send)
+        body_read, gone = asyncio.Event(), asyncio.Event()
+        answered = False
+
+        async def app_receive():
+            if body_read.is_set():  # after the body, the app only ever waits for the hang-up
+                await gone.wait()
+                return {"type": "http.disconnect"}
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                gone.set()
+            elif not message.get("more_body", False):
+                body_read.set()
+            return message
+
+        async def app_send(message):
+            nonlocal answered
+            if message["type"] == "http.response.body" and not message.get("more_body", False):
+                answered = True
+            await send(message)
+
+        task = asyncio.ensure_future(self.app(scope, app_receive, app_send))
+
+        async def watch():
+            await body_read.wait()
+            message = await receive()  # returns when the client hangs up or the response is complete
+            if message["type"] == "http.disconnect" and not answered:
+                gone.set()
+                task.cancel()
+
+        watcher = asyncio.ensure_future(watch())
+        try:
+            await task
+        except asyncio.CancelledError:
+            if not gone.is_set():
+                raise  # this request itself was cancelled (server shutdown)
+        finally:
+            watcher.cancel()
