@@ -12,7 +12,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install models index run ask test eval eval-report eval-suite eval-sets bench bench-peer bench-read bench-soak bench-scale bench-scale-1m system-deps clean
+.PHONY: install models index run ask test eval eval-report eval-suite eval-suite-report eval-sets bench bench-peer bench-read bench-soak bench-scale bench-scale-1m system-deps clean
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -69,12 +69,22 @@ eval-report:
 # (../shared/devsets/ja_jaquad_train or KOTAE_DEVSET_DIR), the mixed ja+en set, the small mixed set;
 # each over its own corpus and index (.kotae/eval-<set>-<hash>, built once, then incremental); a set
 # whose sources are missing is skipped (SUITE_SETS=gold,ja-jaquad names sets that must run).
-# Writes evals/runs/suite.{md,json,png} (ignored); SUITE_OUT=evals/reports to record one on purpose.
+# Writes evals/runs/suite.{md,json,png} and evals/runs/<set>/ (ignored); `make eval-suite-report` records one.
 SUITE_CONFIGS ?= default dense bm25-bigram
 SUITE_SETS    ?=
 SUITE_OUT     ?= evals/runs
 eval-suite: models
 	nice -n 5 $(KOTAE) eval --suite $(if $(SUITE_SETS),--sets $(SUITE_SETS)) --config $(SUITE_CONFIGS) --out $(SUITE_OUT)
+
+# Copy the last suite run into evals/reports/suite/ (to commit on purpose: the figures defaults are
+# decided on) and regenerate the README's suite table from it.
+eval-suite-report:
+	@test -f $(SUITE_OUT)/suite.md || { echo "no suite run in $(SUITE_OUT)/: run make eval-suite first"; exit 1; }
+	rm -rf evals/reports/suite && mkdir -p evals/reports/suite
+	cp $(SUITE_OUT)/suite.md $(SUITE_OUT)/suite.json $(SUITE_OUT)/suite.png evals/reports/suite/
+	cd $(SUITE_OUT) && for f in */*.md */*.json */*.png */*.failures.tsv; do \
+	  mkdir -p $(CURDIR)/evals/reports/suite/$$(dirname $$f) && cp $$f $(CURDIR)/evals/reports/suite/$$f; done
+	$(PY) -m kotae.evals.readme_table evals/reports/suite/suite.json --update README.md
 
 # The corpora the mixed sets are made from (the suite also builds them when missing).
 eval-sets: install

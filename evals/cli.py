@@ -37,6 +37,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-chart", action="store_true", help="skip the PNG chart")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.add_argument("--json", action="store_true", help="print the JSON summary instead of the table")
+    p.add_argument("--answer-k", type=int, help="passages each /v1/ask-style answer is made from (default KOTAE_TOP_K, 5)")
+    p.add_argument("--no-answers", action="store_true", help="score retrieval only, not the answers")
 
 
 def _ks(text: str) -> tuple[int, ...]:
@@ -98,7 +100,16 @@ def cmd_eval(args: argparse.Namespace) -> int:
     log(f"{len(gold)} questions from {gold_path}; configurations: {', '.join(c.name for c in configs)}")
     retrievers, descriptions = build_retrievers(settings, configs, corpus_dir=corpus, ingest=not args.no_ingest,
                                                 progress=not args.quiet, log=log, replace_corpus=args.index_dir is not None)
-    run = evaluate(gold, retrievers, ks, configs=descriptions, progress=not args.quiet)
+    answer_k = None if args.no_answers else (args.answer_k or settings.top_k)
+    if answer_k is not None and not 1 <= answer_k <= 100:
+        raise ValueError("--answer-k must be between 1 and 100")
+    llm = None
+    if answer_k and settings.llm_base_url:  # answers written by the configured model, scored the same way
+        from kotae.service.llm import LLMClient
+
+        llm = LLMClient(settings.llm_base_url, settings.llm_model or "default", settings.llm_api_key, settings.llm_timeout)
+        log(f"answers by the language model at {settings.llm_base_url}")
+    run = evaluate(gold, retrievers, ks, configs=descriptions, progress=not args.quiet, answer_k=answer_k, llm=llm)
     summary = run.summary(n_boot=args.bootstrap, n_perm=args.permutations, seed=args.seed)
     sources = {"gold": str(gold_path), "corpus": str(corpus), "index": str(settings.index_dir)}
     paths = write_outputs(run, summary, args.out or Path("eval-report"), args.name or "latest", sources=sources, chart=not args.no_chart)

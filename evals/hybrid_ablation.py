@@ -151,7 +151,7 @@ def choose_abstention(bench: Bench, cfg: RetrievalConfig) -> dict[str, Any]:
     best = None
     table = []
     for lw in (0.0, 0.02, 0.05, 0.1):
-        conf = {qid: abstain.abstain_signal(res.hits, lw) for qid, res in results.items()}
+        conf = {qid: abstain.abstain_signal(res.hits, res.lang, lw) for qid, res in results.items()}
         values = sorted(set(conf.values()))
         for lo, hi in zip(values, values[1:] + [values[-1] + 1e-3]):
             thr = (lo + hi) / 2

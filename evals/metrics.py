@@ -13,8 +13,11 @@ Conventions (checked against hand-computed values in tests/test_eval_metrics.py)
 
 from __future__ import annotations
 
+import re
 import warnings
 from typing import Iterable, Mapping, Sequence
+
+from kotae.evals.relevance import normalize
 
 DEFAULT_KS = (1, 3, 5, 10, 20)
 
@@ -87,3 +90,39 @@ def abstention_metrics(abstained: Mapping[str, bool], unanswerable: Mapping[str,
         "f1": f1,
         "false_abstention": fp / (fp + tn) if fp + tn else None,
     }
+
+
+# --------------------------------------------------------------------------------------------
+# Answer metrics: does the text a user reads state the expected fact?
+
+ANSWER_METRICS = ("answer@1", "answer@any")
+_CITATION_MARK = re.compile(r"\s*[\[［【]\s*[0-9０-９]+(?:\s*[,，、]\s*[0-9０-９]+)*\s*[\]］】]")
+
+
+def answer_normalize(text: str) -> str:
+    """The contract's comparison (NFKC, white space removed), with `_` read as a space:
+    a front-matter key quoted readably ("total funding rounds: 7") still matches a gold
+    string copied from the raw line ("total_funding_rounds: 7")."""
+    return normalize(text.replace("_", " "))
+
+
+def answer_sentences(body: str) -> list[str]:
+    """The sentences of an answer body (no Sources list), in reading order. A citation
+    marker closes the sentence it follows, so a quoted line without final punctuation
+    stays one sentence."""
+    from kotae.ingest.sentences import split_sentences
+
+    out: list[str] = []
+    for piece in _CITATION_MARK.split(body):
+        out.extend(piece[s:e] for s, e in split_sentences(piece) if piece[s:e].strip())
+    return out
+
+
+def answer_metrics(body: str, answers: Sequence[str]) -> dict[str, float]:
+    """answer@1: a gold answer string occurs in the first sentence of the answer;
+    answer@any: anywhere in the answer body."""
+    golds = [a for a in (answer_normalize(x) for x in answers) if a]
+    sentences = answer_sentences(body)
+    first = answer_normalize(sentences[0]) if sentences else ""
+    whole = answer_normalize(_CITATION_MARK.sub("", body))
+    return {"answer@1": float(any(g in first for g in golds)), "answer@any": float(any(g in whole for g in golds))}

@@ -76,6 +76,8 @@ def failure_rows(cfg: "ConfigRun", others: list["ConfigRun"] | None = None) -> l
             "top_doc": top["doc_id"] if top else "", "top_kind": (top or {}).get("kind", ""),
             "top_section": (top or {}).get("section") or "", "top_text": _short(top["text"], 80) if top else "",
             "top_score": top["score"] if top else None,
+            "answer@1": q.metrics.get("answer@1"), "answer@any": q.metrics.get("answer@any"),
+            "answer": _short(q.answer["text"], 200) if q.answer else "",
             **{f"rank[{name}]": (by_other[name][g.id].first_relevant if g.id in by_other[name] else None) for name in by_other},
             "_badness": badness,
         })
@@ -149,6 +151,19 @@ def plot(summary: dict[str, Any], path: Path) -> Path:
     return path
 
 
+ANSWER_COLUMNS = ("answer@1", "answer@any", "abstain precision", "abstain recall", "false abstention")
+
+
+def answer_cells(c: dict[str, Any]) -> dict[str, str]:
+    """The answer metrics of one configuration as table cells: the two text metrics with
+    CIs, then abstention of the answer on the same questions."""
+    overall = c["metrics"].get("overall", {})
+    a = c.get("answer_abstention") or {}
+    return {"answer@1": _cell(overall.get("answer@1")), "answer@any": _cell(overall.get("answer@any")),
+            "abstain precision": _fmt(a.get("precision")), "abstain recall": _fmt(a.get("recall")),
+            "false abstention": _fmt(a.get("false_abstention"))}
+
+
 def console_table(summary: dict[str, Any]) -> str:
     """The table `kotae eval` prints: main metrics with CIs, then MRR@10 per group."""
     names = list(summary["configs"])
@@ -161,6 +176,12 @@ def console_table(summary: dict[str, Any]) -> str:
         d = vs.get("mrr@10")
         delta = f"{d['diff']:+.3f} {_p(d['p_holm'])}" if d else "(baseline)"
         lines.append(f"{name:<{width}}" + "".join(f"{_cell(overall.get(m)):>22}" for m in MAIN_METRICS) + f"{delta:>24}")
+    if "answer@1" in summary["metric_names"]:
+        lines.append("")
+        lines.append(f"{'answers':<{width}}" + "".join(f"{m:>22}" for m in ANSWER_COLUMNS))
+        for name in names:
+            cells = answer_cells(summary["configs"][name])
+            lines.append(f"{name:<{width}}" + "".join(f"{cells[m]:>22}" for m in ANSWER_COLUMNS))
     groups = [g for g in ("lang=ja", "lang=en", "crosslingual") if any(g in c["metrics"] for c in summary["configs"].values())]
     if groups:
         lines.append("")
@@ -189,6 +210,32 @@ def _config_line(desc: dict[str, Any]) -> str:
     if chunk:
         parts.append("chunker " + ", ".join(f"{k}={v}" for k, v in chunk.items()))
     return "; ".join(parts)
+
+
+def _answer_section(s: dict[str, Any], names: list[str]) -> list[str]:
+    out = ["## Answers (what `/v1/ask` says)", "",
+           "Each question is also answered by the function `/v1/ask` calls, from its own top-k passages. "
+           "`answer@1`: a gold answer string (NFKC, white space removed, `_` read as a space) occurs in the first sentence "
+           "of the answer; `answer@any`: anywhere in the answer body (the Sources list excluded). Over answerable questions "
+           "with gold answer strings. Abstention here is the answer's `found: false`.", ""]
+    out.append("| config | " + " | ".join(ANSWER_COLUMNS) + " |")
+    out.append("|---|" + "---|" * len(ANSWER_COLUMNS))
+    for name in names:
+        cells = answer_cells(s["configs"][name])
+        out.append(f"| `{name}` | " + " | ".join(cells[m] for m in ANSWER_COLUMNS) + " |")
+    out.append("")
+    groups = sorted({k for c in s["configs"].values() for k, v in c["metrics"].items() if k != "overall" and "answer@1" in v},
+                    key=lambda k: (not k.startswith("lang="), not k.endswith("lingual"), k))
+    if groups:
+        out.append("| config | group | n | answer@1 | answer@any |")
+        out.append("|---|---|---|---|---|")
+        for name in names:
+            for k in groups:
+                m = s["configs"][name]["metrics"].get(k)
+                if m and "answer@1" in m:
+                    out.append(f"| `{name}` | {k} | {m['answer@1'].get('n', m['n'])} | {_cell(m.get('answer@1'))} | {_cell(m.get('answer@any'))} |")
+        out.append("")
+    return out
 
 
 def markdown(run: "EvalRun", summary: dict[str, Any], png_name: str | None, title: str = "Retrieval evaluation",
@@ -233,6 +280,8 @@ def markdown(run: "EvalRun", summary: dict[str, Any], png_name: str | None, titl
         out.append(f"| `{name}` | " + " | ".join(_cell(o.get(m)) for m in MAIN_METRICS) + f" | {_cell(o.get(recall))} | {delta('hit@1')} | {delta('mrr@10')} |")
     out += ["", "✱ = p_holm < 0.05; ↑/↓ = questions where the configuration scored higher/lower than the baseline.", ""]
 
+    if "answer@1" in s["metric_names"]:
+        out += _answer_section(s, names)
     groups = [k for k in ("lang=ja", "lang=en", "crosslingual", "monolingual") if any(k in c["metrics"] for c in s["configs"].values())]
     if groups:
         out.append("## By language (cross-lingual = question language differs from every relevant passage's)")

@@ -25,7 +25,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 import numpy as np
 
 from kotae.evals.gold import GoldQuestion, check_against_corpus
-from kotae.evals.metrics import DEFAULT_KS, abstention_metrics, metric_names, ranking_metrics
+from kotae.evals.metrics import ANSWER_METRICS, DEFAULT_KS, abstention_metrics, answer_metrics, metric_names, ranking_metrics
 from kotae.evals.relevance import RelevanceJudge, normalize, overlaps_enough
 
 # Retrieval depth never goes below 10 so that MRR@10 and nDCG@10 are always defined.
@@ -44,6 +44,11 @@ class QuestionRun:
     latency_ms: float
     crosslingual: bool | None = None  # question language differs from every relevant passage's
     confidence: float | None = None  # the result's abstention signal, if the retriever gives one
+    answer: dict[str, Any] | None = None  # what /v1/ask said: text (body), found, mode, confidence
+
+    @property
+    def answer_abstained(self) -> bool | None:
+        return None if self.answer is None else not self.answer["found"]
 
     @property
     def first_relevant(self) -> int | None:
@@ -63,6 +68,7 @@ class QuestionRun:
             "confidence": self.confidence,
             "metrics": {k: round(v, 6) for k, v in self.metrics.items()},
             "latency_ms": round(self.latency_ms, 2),
+            "answer": self.answer,
             "passages": self.passages,
         }
 
@@ -78,8 +84,10 @@ class ConfigRun:
         return [q for q in self.questions if q.question.answerable]
 
     def values(self, metric: str, where: Callable[[QuestionRun], bool] | None = None) -> np.ndarray:
-        """Per-question values of a metric over answerable questions (optionally filtered)."""
-        return np.array([q.metrics[metric] for q in self.answerable() if where is None or where(q)], dtype=float)
+        """Per-question values of a metric over the answerable questions that have it
+        (answer metrics need gold answer strings), optionally filtered."""
+        return np.array([q.metrics[metric] for q in self.answerable() if metric in q.metrics and (where is None or where(q))],
+                        dtype=float)
 
     def mean(self, metric: str) -> float:
         v = self.values(metric)
@@ -87,6 +95,13 @@ class ConfigRun:
 
     def abstention(self) -> dict[str, Any]:
         return abstention_metrics({q.question.id: q.abstained for q in self.questions},
+                                  {q.question.id: q.question.unanswerable for q in self.questions})
+
+    def answer_abstention(self) -> dict[str, Any] | None:
+        """Abstention as the user sees it: the answer says "not found"."""
+        if any(q.answer is None for q in self.questions) or not self.questions:
+            return None
+        return abstention_metrics({q.question.id: bool(q.answer_abstained) for q in self.questions},
                                   {q.question.id: q.question.unanswerable for q in self.questions})
 
     def abstention_sweep(self, thresholds: Sequence[float] | None = None) -> list[dict[str, Any]]:
@@ -247,6 +262,8 @@ def evaluate(
     depth: int | None = None,
     configs: Mapping[str, Mapping[str, Any]] | None = None,
     progress: bool = True,
+    answer_k: int | None = None,
+    llm: Any = None,
 ) -> EvalRun:
     """Search every gold question with every retriever and score it.
 
@@ -255,7 +272,15 @@ def evaluate(
     A retriever abstains when its result has ``found`` (or ``answerable``) false, or no hits.
     ``depth``: passages retrieved per question, default ``max(max(ks), 10)``.
     ``configs``: extra description per name merged into the run's configuration record.
+    ``answer_k``: also answer every question as ``/v1/ask`` does with ``k=answer_k``
+    (:func:`kotae.service.answer.answer_question`, through ``llm`` when given) and score the
+    answer text against the gold answer strings (``answer@1``, ``answer@any``).
     """
+    import asyncio
+
+    from kotae.index.search import SearchResult
+    from kotae.service.answer import answer_question
+
     from tqdm import tqdm
 
     ks = tuple(sorted(set(int(k) for k in ks)))
@@ -265,7 +290,8 @@ def evaluate(
         raise ValueError("no retrievers to evaluate")
     gold = list(gold)
     depth = max(depth or 0, max(ks), MIN_DEPTH)
-    names = metric_names(ks)
+    names = metric_names(ks) + (list(ANSWER_METRICS) if answer_k else [])
+    loop = asyncio.new_event_loop() if answer_k else None
     started = time.perf_counter()
     relevance_by_backend: dict[int, _IndexRelevance] = {}
     runs: dict[str, ConfigRun] = {}
@@ -283,6 +309,7 @@ def evaluate(
                 warnings.extend(check_against_corpus(gold, rel.known_docs))
             rows: list[tuple[GoldQuestion, list[dict[str, Any]], bool, float]] = []
             confidences: dict[str, float | None] = {}
+            answers: dict[str, dict[str, Any]] = {}
             for q in gold:
                 t = time.perf_counter()
                 result = _search(retriever, q.question, depth)
@@ -296,6 +323,12 @@ def evaluate(
                     p["relevant"] = rel.is_relevant(q, p)
                 rows.append((q, passages, abstained, latency))
                 confidences[q.id] = float(confidence) if isinstance(confidence, (int, float)) else None
+                asked = _search(retriever, q.question, answer_k) if loop is not None else None
+                if isinstance(asked, SearchResult):  # other retrievers (baselines) give passages only
+                    # What a user of /v1/ask gets: its own search with k=answer_k, then the answer.
+                    ans = loop.run_until_complete(answer_question(q.question, asked, llm))
+                    answers[q.id] = {"text": ans.body, "found": ans.found, "mode": ans.mode,
+                                     "confidence": ans.confidence}
                 bar.update(1)
             warnings.extend(w for w in rel.judge.warnings if w not in warnings)
             rankings = {q.id: [_pid(p) for p in passages] for q, passages, _, _ in rows if q.answerable}
@@ -310,8 +343,11 @@ def evaluate(
             for q, passages, abstained, latency in rows:
                 langs = rel.rel_langs.get(q.id) or {p.get("lang") for p in passages if p["relevant"]} - {None}
                 cross = (q.lang not in langs) if (q.answerable and langs) else None
-                questions.append(QuestionRun(q, passages, len(relevant.get(q.id, ())), abstained, scores.get(q.id, {}), latency, cross,
-                                             confidences.get(q.id)))
+                metrics = scores.get(q.id, {})
+                if q.answerable and q.answers and q.id in answers:
+                    metrics = {**metrics, **answer_metrics(answers[q.id]["text"], q.answers)}
+                questions.append(QuestionRun(q, passages, len(relevant.get(q.id, ())), abstained, metrics, latency, cross,
+                                             confidences.get(q.id), answers.get(q.id)))
                 if q.answerable and not relevant.get(q.id) and rel.enumerated:
                     warnings.append(f"{q.id}: no passage in the index is relevant (unreachable; scored 0)")
             description = describe_retriever(retriever)
@@ -321,4 +357,6 @@ def evaluate(
             runs[name] = ConfigRun(name, description, questions, warnings)
     finally:
         bar.close()
+        if loop is not None:
+            loop.close()
     return EvalRun(gold, ks, runs, names, time.perf_counter() - started)

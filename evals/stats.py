@@ -91,10 +91,18 @@ def group_metrics(cfg: "ConfigRun", metrics: list[str], n_boot: int, seed: int) 
         qs = [q for q in cfg.answerable() if where(q)]
         if not qs:
             continue
-        matrix = np.array([[q.metrics[m] for m in metrics] for q in qs], dtype=float)
-        ci = bootstrap_ci(matrix, n_boot, seed)
-        out[gname] = {"n": len(qs), **{m: {"mean": _r(matrix[:, i].mean()), "ci": [_r(ci[0, i]), _r(ci[1, i])]}
-                                         for i, m in enumerate(metrics)}}
+        group: dict[str, Any] = {"n": len(qs)}
+        # Ranking metrics exist for every answerable question; answer metrics only for those
+        # with gold answer strings, so each metric is averaged over the questions that have it.
+        for m in metrics:
+            v = np.array([q.metrics[m] for q in qs if m in q.metrics], dtype=float)
+            if not v.size:
+                continue
+            ci = bootstrap_ci(v, n_boot, seed)
+            group[m] = {"mean": _r(v.mean()), "ci": [_r(ci[0]), _r(ci[1])]}
+            if v.size != len(qs):
+                group[m]["n"] = int(v.size)
+        out[gname] = group
     return out
 
 
@@ -109,11 +117,12 @@ def paired_tests(run: "EvalRun", n_boot: int, n_perm: int, seed: int) -> dict[st
         pairs = [(q, base_by_id[q.question.id]) for q in cfg.answerable() if q.question.id in base_by_id]
         raw[name] = {}
         for m in run.metrics:
-            a = np.array([q.metrics[m] for q, _ in pairs], dtype=float)
-            b = np.array([bq.metrics[m] for _, bq in pairs], dtype=float)
+            both = [(q, bq) for q, bq in pairs if m in q.metrics and m in bq.metrics]
+            a = np.array([q.metrics[m] for q, _ in both], dtype=float)
+            b = np.array([bq.metrics[m] for _, bq in both], dtype=float)
             d = a - b
             ci = bootstrap_ci(d, n_boot, seed)
-            raw[name][m] = {"n": len(pairs), "diff": _r(d.mean() if d.size else np.nan), "ci": [_r(ci[0]), _r(ci[1])],
+            raw[name][m] = {"n": len(both), "diff": _r(d.mean() if d.size else np.nan), "ci": [_r(ci[0]), _r(ci[1])],
                             "p": paired_randomization(a, b, n_perm, seed), "wins": int(np.sum(d > 0)), "losses": int(np.sum(d < 0))}
     for m in run.metrics:
         adjusted = holm({name: raw[name][m]["p"] for name in raw})
@@ -152,6 +161,9 @@ def summarize(run: "EvalRun", n_boot: int = 2000, n_perm: int = 10000, seed: int
             "config": cfg.config,
             "metrics": group_metrics(cfg, run.metrics, n_boot, seed),
             "abstention": {k: _r(v) if isinstance(v, float) else v for k, v in cfg.abstention().items()},
+            # abstention of the answer (/v1/ask says "not found"), when answers were scored
+            "answer_abstention": ({k: _r(v) if isinstance(v, float) else v for k, v in a.items()}
+                                  if (a := cfg.answer_abstention()) is not None else None),
             "abstention_best_threshold": _best_threshold(cfg),
             "unreachable": [q.question.id for q in answerable if q.n_relevant == 0],
             "latency_ms": _latency(cfg),

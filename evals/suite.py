@@ -41,7 +41,7 @@ from kotae.evals.gold import GoldError, GoldQuestion, load_gold
 from kotae.evals.metrics import DEFAULT_KS
 from kotae.evals.report import write_outputs
 from kotae.evals.run import EvalRun, evaluate
-from kotae.evals.sets import EvalSet
+from kotae.evals.sets import REPO, EvalSet
 from kotae.evals.stats import _groups, bootstrap_ci, holm, paired_randomization
 from kotae.settings import Settings
 
@@ -59,6 +59,15 @@ def corpus_index_dir(settings: Settings, corpus: Path, label: str) -> Path:
     digest = hashlib.sha1(str(corpus.resolve()).encode()).hexdigest()[:8]
     slug = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in label)[:40]
     return settings.index_dir.with_name(f"eval-{slug}-{digest}")
+
+
+def shown(path: Path) -> str:
+    """A path as reports show it: relative to the repository when inside it (reports are
+    committed and read on other machines), else as given."""
+    try:
+        return str(Path(path).relative_to(REPO))
+    except ValueError:
+        return str(path)
 
 
 def _seed_index(target: Path, source: Path, log: Callable[[str], None]) -> None:
@@ -156,20 +165,20 @@ def run_suite(configs: list[EvalConfig], sets: Sequence[EvalSet], settings: Sett
         set_settings = settings.replace(corpus_dir=corpus, index_dir=index_dir)
         retrievers, descriptions = build_retrievers(set_settings, configs, corpus_dir=corpus, ingest=ingest,
                                                     progress=progress, log=log)
-        run = evaluate(gold, retrievers, ks, configs=descriptions, progress=progress)
+        run = evaluate(gold, retrievers, ks, configs=descriptions, progress=progress, answer_k=settings.top_k)
         summary = run.summary(n_boot=n_boot, n_perm=n_perm, seed=seed)
-        sources = {"set": s.name, "gold": ", ".join(str(g) for g in s.gold), "corpus": str(corpus), "index": str(index_dir)}
+        sources = {"set": s.name, "gold": ", ".join(shown(g) for g in s.gold), "corpus": shown(corpus), "index": shown(index_dir)}
         paths = write_outputs(run, summary, out / s.name, s.name, sources=sources, chart=chart)
         for name, c in summary["configs"].items():
             record["configs"].setdefault(name, _config_record(c["config"]))
         record["sets"][s.name] = {
-            "description": s.description, "gold": [str(g) for g in s.gold], "corpus": str(corpus), "index": str(index_dir),
+            "description": s.description, "gold": [shown(g) for g in s.gold], "corpus": shown(corpus), "index": shown(index_dir),
             "questions": summary["gold"], "metrics": {n: c["metrics"] for n, c in summary["configs"].items()},
             "vs_baseline": {n: c["vs_baseline"] for n, c in summary["configs"].items() if c["vs_baseline"]},
             "group_tests": group_tests(run, KEY_METRICS, n_boot, n_perm, seed),
             "latency_ms": {n: c["latency_ms"] for n, c in summary["configs"].items()},
             "warnings": sorted({w for c in summary["configs"].values() for w in c["warnings"]}),
-            "report": str(paths["md"]),
+            "report": f"{s.name}/{paths['md'].name}",  # relative to the suite report: the folder moves as one
         }
         log(f"  {s.name}: " + "; ".join(f"{n} hit@1 {_mean(c['metrics'], 'overall', 'hit@1')}" for n, c in summary["configs"].items()))
     record["statistics"] = {"ci": f"95% percentile bootstrap over questions, {n_boot} resamples",

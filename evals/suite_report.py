@@ -81,7 +81,7 @@ def markdown(record: dict[str, Any], png_name: str | None) -> str:
                 f"gold `{', '.join(rs['gold'])}`; corpus `{rs['corpus']}`; index `{rs['index']}`; "
                 f"{q['answerable']} answerable + {q['unanswerable']} unanswerable questions "
                 f"(by language: {', '.join(f'{k} {v}' for k, v in sorted(q['by_lang'].items()))}). "
-                f"Full report with failures: `{rs['report']}`.", ""]
+                f"Full report with failures: [{rs['report']}]({rs['report']}).", ""]
         out.append("| group | n | config | " + " | ".join(_LABEL.get(m, m) for m in metrics) + " | "
                    + " | ".join(f"Δ {_LABEL[m]} vs `{base}`" for m in KEY_METRICS) + " |")
         out.append("|---|---|---|" + "---|" * (len(metrics) + len(KEY_METRICS)))

@@ -52,7 +52,7 @@ def retrieval_config(settings: Settings) -> RetrievalConfig:
         context_weight=settings.context_weight,
         rerank_cross_lang_factor=settings.rerank_cross_lang_factor,
         dedup_threshold=settings.dedup_threshold,
-        abstain_threshold=calibrated_threshold(settings.model) if settings.abstain_threshold < 0 else (settings.abstain_threshold or None),
+        abstain_threshold=calibrated_threshold(settings.model, settings.retrieval_mode) if settings.abstain_threshold < 0 else (settings.abstain_threshold or None),
     )
 
 

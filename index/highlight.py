@@ -1,9 +1,35 @@
-"""The sentence of a passage that best answers the question, as [start, end] in its text."""
+"""What in a passage can be quoted as an answer, and how it reads.
+
+A passage is cut into *answer units* with their span in the passage text:
+
+- sentences of prose, each knowing the heading it sits under (a heading line itself is
+  never a unit: "What is X?" is answered by the sentences under heading X);
+- ``key: value`` lines (YAML front matter, metadata blocks) with the key made readable,
+  ``largest_investor: "ASML Holding NV"`` -> ``largest investor: ASML Holding NV``; a list
+  item of mappings (``- name: …`` with its keys) is one unit;
+- table rows quoted with their header, ``日付: 2023-06-13 · 種別: Seed · 金額: €105m``.
+
+Each unit also carries ``key``: the words that say what it is about without being part of it
+(heading, key path, column names), which the scorer (index/rerank.py) counts for the question.
+"""
 
 from __future__ import annotations
 
-from kotae.index.tokenize import tokenize
+import re
+from dataclasses import dataclass
+
 from kotae.ingest.sentences import split_sentences
+
+MAX_UNIT_CHARS = 280
+
+
+@dataclass(frozen=True)
+class Unit:
+    start: int  # span in the passage text
+    end: int
+    text: str  # as an answer quotes it
+    key: str = ""  # what it is about: heading, key path, column names
+    kind: str = "sentence"  # "sentence", "label" (a heading-like line), "field" (key: value), "row" (table row)
 
 
 def sentence_spans(text: str) -> list[tuple[int, int]]:
@@ -15,15 +41,177 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
     return spans or [(0, len(text))]
 
 
-def best_sentence(text: str, query_tokens: set[str]) -> tuple[int, int]:
-    """Highest share of the query's keyword tokens found in the sentence; the first
-    sentence when nothing matches (passages usually open with their topic)."""
-    best, best_score = None, 0.0
-    for s, e in sentence_spans(text):
-        tokens = set(tokenize(text[s:e]))
-        if not tokens:
+# -- display text ------------------------------------------------------------------------------
+
+_MARKUP = re.compile(r"\*\*|__|`|^\s*(?:#{1,6}\s+|[-*+•・]\s+|>\s*|\d+[.)]\s+)|\|")
+_SUP = re.compile(r"<sup>[^<]{0,8}</sup>|<[^>\n]{1,40}>")
+
+
+def clean_sentence(sentence: str) -> str:
+    """A sentence as it should read inside an answer: no Markdown markers, one line."""
+    lines = [_MARKUP.sub("", _SUP.sub("", line)).strip().strip("\"'") for line in sentence.splitlines()]
+    text = " ".join(x for x in lines if x)
+    text = re.sub(r"\s{2,}", " ", text).strip()
+    text = re.sub(r"([。．！？])\1+", r"\1", text)
+    if len(text) > MAX_UNIT_CHARS:
+        text = text[: MAX_UNIT_CHARS - 1].rstrip() + "…"
+    return text
+
+
+def _readable_key(key: str) -> str:
+    return key.replace("_", " ").strip()
+
+
+def _value(raw: str) -> str:
+    value = raw.strip()
+    if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+        value = value[1:-1]
+    if value.startswith("[") and value.endswith("]"):
+        value = ", ".join(v.strip().strip("\"'") for v in value[1:-1].split(",") if v.strip())
+    return value.strip()
+
+
+# -- structure of lines ------------------------------------------------------------------------
+
+_FIELD = re.compile(r"^(\s*)(-\s+)?([A-Za-z_][A-Za-z0-9_.-]*)\s*:(?:\s+(.*?))?\s*$")
+_LIST_SCALAR = re.compile(r"^(\s*)-\s+(.+?)\s*$")
+_TABLE_ROW = re.compile(r"^\s*\|.*\|\s*$")
+_TABLE_SEPARATOR = re.compile(r"^\s*\|?\s*:?-{2,}:?\s*(\|\s*:?-{2,}:?\s*)*\|?\s*$")
+_SECTION_SEPARATOR = " › "
+# A description-like value reads as the sentence it is, without its key.
+_LONG_VALUE = 40
+
+
+def _cells(line: str) -> list[str]:
+    if "\t" in line and not _TABLE_ROW.match(line):
+        parts = line.split("\t")
+    else:
+        parts = line.strip().strip("|").split("|")
+    return [clean_sentence(p) for p in parts]
+
+
+def _row_text(cells: list[str], header: list[str] | None) -> str:
+    if header and len(header) == len(cells):
+        pairs = [f"{h}: {c}" if h else c for h, c in zip(header, cells) if c]
+    else:
+        pairs = [c for c in cells if c]
+    return " · ".join(pairs)
+
+
+def _heading_titles(context: str) -> set[str]:
+    """Document title and section names, as they appear as lines in the passage text."""
+    first = context.split("\n", 1)[0]
+    return {clean_sentence(t) for t in first.split(_SECTION_SEPARATOR) if t.strip()}
+
+
+def _context_header(context: str) -> list[str] | None:
+    """The header row the chunker records for a table passage that starts mid-table."""
+    if "\n" not in context:
+        return None
+    line = context.split("\n", 1)[1]
+    return _cells(line) if _TABLE_ROW.match(line) or "\t" in line else None
+
+
+_MAX_LABEL_CHARS = 40
+_SENTENCE_END = tuple("。．.！!？?")
+
+
+def _is_label(text: str) -> bool:
+    return 0 < len(text) <= _MAX_LABEL_CHARS and not text.endswith(_SENTENCE_END)
+
+
+def _is_tab_row(lines: list[tuple[int, int, str]], i: int) -> bool:
+    return i < len(lines) and "\t" in lines[i][2].strip()
+
+
+def answer_units(text: str, context: str = "") -> list[Unit]:
+    """The units of a passage in text order (see the module docstring)."""
+    lines: list[tuple[int, int, str]] = []
+    pos = 0
+    for line in text.split("\n"):
+        lines.append((pos, pos + len(line), line))
+        pos += len(line) + 1
+    titles = _heading_titles(context)
+    section = context.split("\n", 1)[0].split(_SECTION_SEPARATOR)[-1] if context else ""
+    heading = section
+    header = _context_header(context)
+    tab_header: list[str] | None = None
+    parents: list[tuple[int, str]] = []  # (indent, key) of `key:` lines without a value
+    item: list | None = None  # [start, end, indent, parts, key] of an open `- key: value` list item
+    units: list[Unit] = []
+
+    def close_item() -> None:
+        nonlocal item
+        if item is not None:
+            s, e, _, parts, key = item
+            units.append(Unit(s, e, clean_sentence(" · ".join(parts)), key, "field"))
+            item = None
+
+    for i, (ls, le, line) in enumerate(lines):
+        stripped = line.strip()
+        if not stripped:
+            close_item()
+            tab_header = None
             continue
-        score = len(tokens & query_tokens) / (len(query_tokens) or 1)
-        if score > best_score:
-            best, best_score = (s, e), score
-    return best or sentence_spans(text)[0]
+        indent = len(line) - len(line.lstrip())
+        s, e = ls + indent, ls + len(line.rstrip())
+        field = _FIELD.match(line)
+        if item is not None and not (field and not field.group(2) and indent > item[2]):
+            close_item()
+        # tables: a header row is followed by its separator; it is never an answer itself
+        if _TABLE_ROW.match(line):
+            if _TABLE_SEPARATOR.match(line):
+                continue
+            nxt = lines[i + 1][2] if i + 1 < len(lines) else ""
+            if _TABLE_SEPARATOR.match(nxt):
+                header = _cells(line)
+                continue
+            units.append(Unit(s, e, clean_sentence(_row_text(_cells(line), header)), " ".join(header or ()), "row"))
+            continue
+        if "\t" in stripped and len(_cells(line)) >= 2 and (tab_header is not None or _is_tab_row(lines, i + 1)):
+            # tab-separated tables (plain text): the first row of a run is its header
+            if tab_header is None:
+                tab_header = _cells(line)
+                continue
+            units.append(Unit(s, e, clean_sentence(_row_text(_cells(line), tab_header)), " ".join(tab_header), "row"))
+            continue
+        tab_header = None
+        if field:
+            key, value = field.group(3), _value(field.group(4) or "")
+            while parents and parents[-1][0] >= indent:
+                parents.pop()
+            path = " ".join(_readable_key(k) for _, k in parents)
+            if field.group(2):  # `- key: value` opens a list item of mappings
+                item = [s, e, indent, [f"{_readable_key(key)}: {value}"] if value else [], path]
+                continue
+            if item is not None:  # a key of the open list item
+                if value:
+                    item[1] = e
+                    item[3].append(f"{_readable_key(key)}: {value}")
+                continue
+            if not value:
+                parents.append((indent, key))
+                continue
+            shown = value if len(value) >= _LONG_VALUE else f"{_readable_key(key)}: {value}"
+            units.append(Unit(s, e, clean_sentence(shown), f"{path} {_readable_key(key)}".strip(), "field"))
+            continue
+        scalar = _LIST_SCALAR.match(line)
+        if scalar and parents and indent > parents[-1][0]:  # `- value` under a `key:`
+            path = " ".join(_readable_key(k) for _, k in parents)
+            units.append(Unit(s, e, clean_sentence(f"{_readable_key(parents[-1][1])}: {_value(scalar.group(2))}"), path, "field"))
+            continue
+        parents.clear()
+        shown = clean_sentence(stripped)
+        if shown in titles or (shown and shown == heading):
+            heading = shown
+            continue
+        if _is_label(shown) and i + 1 < len(lines) and lines[i + 1][2].strip():
+            # a short unpunctuated line over more text: a heading the chunker did not see
+            # ("Series C（2025年9月）の詳細", "Arthur Mensch（CEO・共同創業者）")
+            units.append(Unit(s, e, shown, heading, "label"))
+            heading = shown
+            continue
+        for ss, se in split_sentences(line):
+            units.append(Unit(ls + ss, ls + se, clean_sentence(line[ss:se].replace("\t", " · ")), heading, "sentence"))
+    close_item()
+    return units

@@ -5,7 +5,12 @@ cheaply at query time from what the index already holds:
 
 - sentence level: each sentence of a candidate is scored by the idf-weighted share of the
   question's keyword tokens it contains; the best sentence's score is combined with the
-  passage's first-stage score (and the same scores give the hit's ``highlight``);
+  passage's first-stage score;
+- answer units (index/highlight.py: sentences, readable ``key: value`` fields, table rows
+  with their header) are scored by how well they answer the question: its terms in the unit,
+  in the unit's heading/key/column names, and whether the unit holds the kind of thing the
+  question asks for (index/answer_type.py). The best unit is the hit's ``highlight`` and the
+  sentence ``/v1/ask`` quotes from that passage;
 - context: the share of the question's tokens found in the passage's title › section line;
 - both are weighted down for passages in another language than the question's, where
   lexical overlap is limited to names and numbers.
@@ -16,13 +21,16 @@ cheaply at query time from what the index already holds:
 
 from __future__ import annotations
 
+import re
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol, Sequence
 
 import numpy as np
 
-from kotae.index.highlight import sentence_spans
+from kotae.index.answer_type import expected_type, holds_type
+from kotae.index.bridge import japanese_terms
+from kotae.index.highlight import Unit, answer_units, sentence_spans
 from kotae.index.tokenize import tokenize
 
 
@@ -37,6 +45,31 @@ class Candidate:
     sentence: float = 0.0
     context_match: float = 0.0
     highlight: tuple[int, int] = (0, 0)
+    units: tuple["ScoredUnit", ...] = ()  # answer units in text order, scored for the question
+    answer: float = 0.0  # the best unit's score
+
+
+@dataclass(frozen=True)
+class ScoredUnit:
+    unit: Unit
+    score: float  # how well it answers the question (see SentenceScorer.score_units)
+    overlap: float  # idf-weighted share of the question's terms in the unit's own text
+    typed: bool  # holds the kind of thing the question asks for
+    # share of *all* the question's content terms in the unit or its key: evidence that the
+    # documents speak of what is asked (abstention, index/abstain.py)
+    coverage: float = 0.0
+
+
+# Weights of the answer-unit score; chosen on evals/gold.jsonl and the Japanese devset together.
+KEY_WEIGHT = 0.5  # question terms found only in the unit's heading, key or column names
+TYPE_WEIGHT = 0.25  # the unit holds the expected kind of answer
+UNIT_MIN_CONTENT = 4  # units with fewer letters or digits (stubs, "Step 1") are never quoted
+LABEL_FACTOR = 0.5
+BRIDGE_WEIGHT = 0.7  # a Japanese equivalent of an English question word counts this much of it
+UNTYPED_FACTOR = 0.6  # a unit without the kind of thing the question asks for
+_INTERROGATIVES = re.compile(r"何|なに|なん|どれ|どの|どこ|どんな|どう|どちら|誰|だれ|いつ|いくら|いくつ|なぜ|くらい|ぐらい")
+# reference lists ("Title - Site, accessed …", links) answer nothing themselves
+_URL = re.compile(r"https?://|<http|www\.|にアクセス|\b(?:accessed|retrieved) (?:on|from)\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -101,7 +134,7 @@ class SentenceScorer:
         idf = self._idf(tokens)
         return {t: float(w) for t, w in zip(tokens, idf) if w > 0}
 
-    def score(self, weights: dict[str, float], candidates: Sequence[Candidate]) -> None:
+    def score(self, weights: dict[str, float], candidates: Sequence[Candidate], query: str | None = None) -> None:
         total = sum(weights.values())
         for c in candidates:
             sents = self._sentences(c.text)
@@ -114,6 +147,87 @@ class SentenceScorer:
                 ctx = self._context_tokens(c.context)
                 c.context_match = sum(w for t, w in weights.items() if t in ctx) / total
             c.sentence, c.highlight = best, best_span
+        if query is not None:
+            self.score_answers(query, candidates)
+
+    def answer_weights(self, query: str, texts: Sequence[tuple[str, str]], content: dict[str, float] | None = None) -> dict[str, float]:
+        """Weights of the question's terms for choosing answer units: no interrogatives
+        (何, どれくらい: rare in documents, so heavy by idf, yet they name no content), and
+        only terms that occur somewhere in the candidates, so that a question's unmatched
+        words do not shrink every unit's share alike."""
+        weights = self.content_weights(query) if content is None else content
+        present: set[str] = set()
+        for text, context in texts:
+            for _, toks, key_toks in self._units(text, context):
+                present |= toks | key_toks
+        return {t: w for t, w in weights.items() if t in present}
+
+    def content_weights(self, query: str) -> dict[str, float]:
+        return self.query_weights(_INTERROGATIVES.sub(" ", query))
+
+    def score_answers(self, query: str, candidates: Sequence[Candidate]) -> None:
+        """Score every candidate's answer units; the best one becomes its highlight."""
+        full = self.content_weights(query)
+        weights = self.answer_weights(query, [(c.text, c.context) for c in candidates], full)
+        terms = japanese_terms(query)
+        bridged = {t: BRIDGE_WEIGHT * w for t, w in self.query_weights(" ".join(terms)).items() if t not in full} if terms else {}
+        for c in candidates:
+            c.units = self.score_units(query, weights, c.text, c.context, full, bridged)
+            top = best_unit(c.units)
+            if top is not None:
+                c.answer, c.highlight = top.score, (top.unit.start, top.unit.end)
+
+    def _units(self, text: str, context: str) -> list[tuple[Unit, frozenset[str], frozenset[str]]]:
+        key = (self.tokenizer, "\0units" + context + "\0" + text)
+        got = self._cache.get(key)
+        if got is None:
+            got = [(u, frozenset(tokenize(u.text, self.tokenizer)), frozenset(tokenize(u.key, self.tokenizer)) if u.key else frozenset())
+                   for u in answer_units(text, context)]
+            self._cache[key] = got
+            while len(self._cache) > self.cache_size:
+                self._cache.popitem(last=False)
+        return got
+
+    def score_units(self, query: str, weights: dict[str, float], text: str, context: str = "",
+                    full_weights: dict[str, float] | None = None, bridged: dict[str, float] | None = None) -> tuple[ScoredUnit, ...]:
+        """Every answer unit of a passage with its score for the question: the idf-weighted
+        share of the question's terms in the unit, plus those found only in its heading/key
+        (weighted KEY_WEIGHT), plus TYPE_WEIGHT when it holds the expected kind of answer."""
+        total = sum(weights.values()) or 1.0
+        full_weights = weights if full_weights is None else full_weights
+        full_total = sum(full_weights.values()) or 1.0
+        kind = expected_type(query)
+        out = []
+        for unit, toks, key_toks in self._units(text, context):
+            if sum(ch.isalnum() for ch in unit.text) < UNIT_MIN_CONTENT or _URL.search(unit.text):
+                continue
+            own = keyed = 0.0
+            for t, w in weights.items():
+                if t in toks:
+                    own += w
+                elif t in key_toks:
+                    keyed += w
+            own, keyed = own / total, keyed / total
+            if bridged:  # the best Japanese equivalent of the English question's words (index/bridge.py)
+                own += max((w for t, w in bridged.items() if t in toks), default=0.0) / total
+            typed = holds_type(kind, unit.text, query)
+            lexical = own + KEY_WEIGHT * keyed
+            if unit.kind == "label":  # a line that introduces what follows; rarely the answer itself
+                lexical *= LABEL_FACTOR
+            if kind is not None and not typed:  # "Who founded it?" is not answered by "founded year: 2023"
+                lexical *= UNTYPED_FACTOR
+            coverage = sum(w for t, w in full_weights.items() if t in toks or t in key_toks) / full_total
+            out.append(ScoredUnit(unit, lexical + (TYPE_WEIGHT if typed else 0.0), own, typed, coverage))
+        return tuple(out)
+
+
+def best_unit(units: Sequence[ScoredUnit]) -> ScoredUnit | None:
+    """The highest-scoring unit; the earliest on ties (passages open with their topic)."""
+    best = None
+    for u in units:
+        if best is None or u.score > best.score:
+            best = u
+    return best
 
 
 class LexicalReranker:

@@ -75,6 +75,8 @@ class Hit:
     score: float
     scores: dict[str, float]
     highlight: tuple[int, int]
+    # the passage's answer units scored for the question (index/rerank.py); highlight = the best
+    units: tuple = field(default=(), compare=False, repr=False)
 
     def to_dict(self, citation: int) -> dict[str, Any]:
         """The passage shape of docs/CONTRACTS.md §2."""
@@ -226,7 +228,7 @@ class Retriever:
             Candidate(r, stored[r].passage.text, stored[r].passage.context, str(doc_langs[r]), (fused[r] - lo) / span)
             for r in head
         ]
-        self._sentences.score(self._sentences.query_weights(query), candidates)
+        self._sentences.score(self._sentences.query_weights(query), candidates, query)
         final = {c.row: fused[c.row] for c in candidates}
         if self._reranker is not None and candidates:
             scores = self._reranker.rerank(query, lang, candidates)
@@ -252,21 +254,20 @@ class Retriever:
                 Hit(
                     row=c.row, doc_id=p.doc_id, title=stored[c.row].title, section=p.section, page=p.page,
                     char_start=p.char_start, char_end=p.char_end, text=p.text, lang=p.lang, kind=p.kind,
-                    score=float(final[c.row]), scores=scores, highlight=c.highlight,
+                    score=float(final[c.row]), scores=scores, highlight=c.highlight, units=c.units,
                 )
             )
-        confidence = self._confidence(hits)
+        confidence = self._confidence(hits, lang)
         found = bool(hits) and (cfg.abstain_threshold is None or (confidence is not None and confidence >= cfg.abstain_threshold))
         timings["total_ms"] = (time.perf_counter() - t0) * 1000
         return SearchResult(query, lang, hits, timings, found=found, confidence=confidence)
 
     @staticmethod
-    def _confidence(hits: list[Hit]) -> float | None:
-        """Evidence strength used for abstention: the best raw dense cosine among the hits
-        plus the best sentence's share of the question's terms (see index/abstain.py)."""
+    def _confidence(hits: list[Hit], lang: str) -> float | None:
+        """Evidence strength used for abstention (index/abstain.py)."""
         if not hits:
             return None
-        return abstain_signal(hits)
+        return abstain_signal(hits, lang)
 
     def _language_groups(self) -> list[tuple[str, bool]]:
         """(language, has enough passages for its own statistics) for each document language."""

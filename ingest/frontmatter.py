@@ -93,13 +93,52 @@ def _salvage(raw: str) -> tuple[dict[str, Any], str | None]:
         try:
             data = yaml.safe_load("\n".join(block))
         except yaml.YAMLError:
-            broken.append(block[0].split(":", 1)[0].strip())
-            continue
+            data = _mixed_block(block)
+            if data is None:
+                broken.append(block[0].split(":", 1)[0].strip())
+                continue
         if isinstance(data, dict):
             metadata.update({str(k): v for k, v in data.items()})
     if not metadata:
         return {}, "malformed YAML front matter; kept as text only"
+    if not broken:  # every key was read
+        return metadata, None
     return metadata, f"malformed YAML front matter: key(s) {', '.join(broken)} could not be read; kept as text only"
+
+
+def _mixed_block(block: list[str]) -> dict[str, Any] | None:
+    """A key whose list is followed by more keys at the list's indentation, a common
+    hand-edit::
+
+        founders_team:
+          - name: "Arthur Mensch"
+            role: "CEO"
+          team_connection: "Met at École Polytechnique"
+
+    is not YAML; read it as the list under the key and the trailing keys beside it."""
+    children = [line for line in block[1:] if line.strip()]
+    if not children:
+        return None
+    indent = min(len(line) - len(line.lstrip()) for line in children)
+    items: list[str] = []
+    keys: list[str] = []
+    current = None
+    for line in block[1:]:
+        if line.strip() and len(line) - len(line.lstrip()) == indent:
+            current = items if line.lstrip().startswith("- ") else keys
+        if current is None:
+            return None
+        current.append(line[indent:] if current is keys else line)
+    if not items or not keys:
+        return None
+    try:
+        listed = yaml.safe_load("\n".join([block[0], *items]))
+        beside = yaml.safe_load("\n".join(keys))
+    except yaml.YAMLError:
+        return None
+    if not isinstance(listed, dict) or not isinstance(beside, dict):
+        return None
+    return {**listed, **beside}
 
 
 def title_from_metadata(metadata: dict[str, Any]) -> str | None:

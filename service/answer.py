@@ -12,15 +12,22 @@ In both cases citations are renumbered in order of first appearance, so the answ
 
 from __future__ import annotations
 
-import math
 import re
+import time
 import unicodedata
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
-from kotae.index.highlight import sentence_spans
+import numpy as np
+
+from kotae.index.highlight import clean_sentence
+from kotae.index.rerank import ScoredUnit, SentenceScorer, best_unit
 from kotae.index.search import Hit, SearchResult
 from kotae.index.tokenize import tokenize
+from kotae.ingest.lang import detect_language
+
+if TYPE_CHECKING:
+    from kotae.service.llm import LLMClient
 
 NOT_FOUND = {
     "ja": "資料の中に、この質問に答える記述は見つかりませんでした。質問の言い方を変えるか、関連する文書を追加してください。",
@@ -33,7 +40,6 @@ PAGE = {"ja": "{n}ページ", "en": "p. {n}"}
 # Sentences taken for an extractive answer, and their combined length.
 MAX_SENTENCES = 3
 MAX_ANSWER_CHARS = 600
-MAX_SENTENCE_CHARS = 280
 
 
 def ui_lang(lang: str) -> str:
@@ -54,6 +60,7 @@ class Answer:
     mode: str = "extractive"  # or "llm"
     warning: str | None = None
     timings: dict[str, float] = field(default_factory=dict)
+    confidence: float | None = None  # the evidence score the abstention decision was made on
 
     @property
     def text(self) -> str:
@@ -79,79 +86,48 @@ def sources_block(citations: Sequence[dict[str, Any]], lang: str) -> str:
 # ---------------------------------------------------------------------------------------------
 # Extractive answers
 
-_MARKUP = re.compile(r"\*\*|__|`|^\s*(?:#{1,6}\s+|[-*+•・]\s+|>\s*|\d+[.)]\s+)|\|")
-
-
-_YAML_LINE = re.compile(r"^\s*(?:-\s+)?([A-Za-z_][\w-]*):\s+(.+)$")
-
-
-def _yaml_line(line: str) -> str:
-    """`description: "A long sentence."` reads as the sentence; `founded_year: 2023` as
-    `founded year: 2023`."""
-    m = _YAML_LINE.match(line)
-    if not m:
-        return line
-    key, value = m.group(1), m.group(2).strip().strip("\"'[]")
-    return value if len(value) >= 40 else f"{key.replace('_', ' ')}: {value}"
-
-
-def clean_sentence(sentence: str) -> str:
-    """A sentence as it should read inside an answer: no Markdown markers, front matter
-    keys made readable, one line."""
-    lines = [_MARKUP.sub("", _yaml_line(line)).strip().strip("\"'") for line in sentence.splitlines()]
-    text = " ".join(x for x in lines if x)
-    text = re.sub(r"\s{2,}", " ", text).strip()
-    text = re.sub(r"([。．！？])\1+", r"\1", text)
-    if len(text) > MAX_SENTENCE_CHARS:
-        text = text[: MAX_SENTENCE_CHARS - 1].rstrip() + "…"
-    return text
-
-
-_URL = re.compile(r"https?://|<http|www\.", re.IGNORECASE)
-
-
-def _content(text: str) -> int:
-    return sum(1 for ch in text if ch.isalnum())
+# The passage's rank counts beside the sentence's own score: retrieval saw the whole passage
+# (and its meaning, which shares no words with the question when the languages differ).
+RANK_WEIGHT = 0.3
+# In the question's language where the documents allow it: a small edge between equals, not
+# a filter (an English question over Japanese documents quotes the Japanese sentence).
+SAME_LANGUAGE_BONUS = 0.05
+# Sentences after the first: only those nearly as good and sharing the question's telling words.
+NEXT_SENTENCE_RATIO = 0.6
+NEXT_SENTENCE_OVERLAP = 0.25
+PASSAGES_QUOTED_FROM = 5
 
 
 @dataclass
 class _Candidate:
     hit_index: int
-    start: int
-    end: int
-    text: str
+    unit: ScoredUnit
     tokens: set[str]
     score: float
-    overlap: float = 0.0
+    best_of_passage: bool  # the passage's highlight: the first sentence quoted from it
+
+    @property
+    def text(self) -> str:
+        return self.unit.unit.text
 
 
-def _candidates(question_tokens: set[str], hits: Sequence[Hit], limit: int) -> list[_Candidate]:
-    raw = []
-    for i, hit in enumerate(hits[:limit]):
-        for s, e in sentence_spans(hit.text):
-            original = hit.text[s:e].strip()
-            text = clean_sentence(original)
-            if _content(text) < 6 or original.endswith((":", "：")):  # headings, keys without values, stubs
-                continue
-            raw.append((i, s, e, text, set(tokenize(text)), (s, e) == tuple(hit.highlight)))
-    # Words of the question that occur in every candidate sentence ("Mistral", "AI") say little
-    # about which sentence answers it: weight the question's words by their rarity here.
-    n = len(raw) or 1
-    df: dict[str, int] = {}
-    for *_, tokens, _hl in raw:
-        for t in tokens & question_tokens:
-            df[t] = df.get(t, 0) + 1
-    weight = {t: math.log(1 + n / df.get(t, 1)) for t in question_tokens}
-    total = sum(weight.values()) or 1.0
+def _fallback_units(question: str, hit: Hit) -> tuple[ScoredUnit, ...]:
+    """Hits built without scored units (other retrievers, tests): score them here, with
+    the same scorer and every term weighted alike."""
+    scorer = SentenceScorer("bigram", lambda tokens: np.ones(len(tokens), np.float32))
+    weights = scorer.query_weights(question)
+    return scorer.score_units(question, weights, hit.text, " › ".join(x for x in (hit.title, hit.section) if x))
+
+
+def _candidates(question: str, hits: Sequence[Hit]) -> list[_Candidate]:
     out = []
-    for i, s, e, text, tokens, is_highlight in raw:
-        overlap = sum(weight[t] for t in tokens & question_tokens) / total
-        # The retriever's own choice of sentence and the passage's rank count as much as the
-        # word overlap: dense retrieval finds meaning that shares no words with the question.
-        score = overlap + 0.3 / (i + 1) + (0.35 if is_highlight else 0.0)
-        if _URL.search(text):  # reference lists and links answer nothing by themselves
-            score -= 0.4
-        out.append(_Candidate(i, s, e, text, tokens, score, overlap))
+    lang = detect_language(question)
+    for i, hit in enumerate(hits):
+        units = hit.units or _fallback_units(question, hit)
+        top = best_unit(units)
+        prior = RANK_WEIGHT / (i + 1) + (SAME_LANGUAGE_BONUS if hit.lang == lang else 0.0)
+        for u in units:
+            out.append(_Candidate(i, u, set(tokenize(u.unit.text)), u.score + prior, u is top))
     return out
 
 
@@ -161,52 +137,91 @@ def _similar(a: set[str], b: set[str]) -> bool:
     return len(a & b) / min(len(a), len(b)) > 0.7
 
 
-def extractive_answer(question: str, result: SearchResult, k_sentences: int = MAX_SENTENCES) -> Answer:
-    lang = result.lang
-    if not is_found(result):
-        return Answer(NOT_FOUND[ui_lang(lang)], [], False, lang)
-    hits = result.hits
-    q_tokens = set(tokenize(question))
-    candidates = _candidates(q_tokens, hits, limit=5)
-    if not candidates:  # only headings: quote the highlights as they are
-        candidates = [_Candidate(i, *h.highlight, clean_sentence(h.text[slice(*h.highlight)]), set(), 0.0) for i, h in enumerate(hits[:3])]
-    # In the question's language where the documents allow it.
-    same = [c for c in candidates if hits[c.hit_index].lang == lang]
-    if same and max(c.score for c in same) >= 0.6 * max(c.score for c in candidates):
-        candidates = same
-    candidates.sort(key=lambda c: (-c.score, c.hit_index, c.start))
+def _choose(candidates: list[_Candidate], k_sentences: int) -> list[_Candidate]:
+    """Best first. A passage is first quoted by its best unit (its highlight in /v1/search),
+    so the quote and the highlight always agree; a passage whose best unit is not taken is
+    not quoted at all."""
+    candidates = sorted(candidates, key=lambda c: (-c.score, c.hit_index, c.unit.unit.start))
     chosen: list[_Candidate] = []
+    skipped: set[int] = set()
     total = 0
     best = candidates[0].score
     for c in candidates:
         if len(chosen) >= k_sentences:
             break
-        # Beyond the best sentence, only sentences that share the question's telling words.
-        if chosen and (c.score < 0.6 * best or c.overlap < 0.25 or total + len(c.text) > MAX_ANSWER_CHARS):
+        opened = any(o.hit_index == c.hit_index for o in chosen)
+        if c.hit_index in skipped or (not opened and not c.best_of_passage):
             continue
-        if any(_similar(c.tokens, o.tokens) or c.text == o.text for o in chosen):
+        ok = not chosen or (c.score >= NEXT_SENTENCE_RATIO * best and c.unit.overlap >= NEXT_SENTENCE_OVERLAP
+                            and total + len(c.text) <= MAX_ANSWER_CHARS)
+        if ok and any(_similar(c.tokens, o.tokens) or c.text == o.text for o in chosen):
+            ok = False
+        if not ok:
+            if not opened:
+                skipped.add(c.hit_index)
             continue
         chosen.append(c)
         total += len(c.text)
-    # Read in document order within a passage, passages in the order they were chosen.
+    return chosen
+
+
+def extractive_answer(question: str, result: SearchResult, k_sentences: int = MAX_SENTENCES) -> Answer:
+    lang = result.lang
+    if not is_found(result):
+        return Answer(NOT_FOUND[ui_lang(lang)], [], False, lang, confidence=result.confidence)
+    hits = result.hits[:PASSAGES_QUOTED_FROM]
+    candidates = _candidates(question, hits)
+    if not candidates:  # nothing quotable (headings, stubs): quote the highlights as they are
+        return _quote_highlights(result, hits[:1])
+    chosen = _choose(candidates, k_sentences)
+    # Passages in the order they were first quoted; within one, its best unit first, then
+    # the others in document order.
     first_seen: dict[int, int] = {}
     for n, c in enumerate(chosen):
         first_seen.setdefault(c.hit_index, n)
-    chosen.sort(key=lambda c: (first_seen[c.hit_index], c.start))
+    chosen.sort(key=lambda c: (first_seen[c.hit_index], not c.best_of_passage, c.unit.unit.start))
     numbers: dict[int, int] = {}
     parts = []
-    for j, c in enumerate(chosen):
+    for c in chosen:
         n = numbers.setdefault(c.hit_index, len(numbers) + 1)
-        if j + 1 < len(chosen) and chosen[j + 1].hit_index == c.hit_index:
-            parts.append(c.text)  # consecutive sentences of one passage: one marker after the last
-        else:
-            parts.append(f"{c.text}[{n}]" if lang == "ja" else f"{c.text} [{n}]")
+        # every quoted sentence carries its marker: each one can be checked on its own
+        parts.append(f"{c.text}[{n}]" if lang == "ja" else f"{c.text} [{n}]")
     body = ("" if lang == "ja" else " ").join(parts)
-    citations = []
-    for i, n in numbers.items():
-        quoted = next(c for c in chosen if c.hit_index == i)  # the first sentence quoted from it
-        citations.append(_citation(hits[i], n, (quoted.start, quoted.end)))
-    return Answer(body, citations, True, lang)
+    citations = [_citation(hits[i], n, (first.unit.unit.start, first.unit.unit.end))
+                 for i, n in numbers.items() for first in [next(c for c in chosen if c.hit_index == i)]]
+    return Answer(body, citations, True, lang, confidence=result.confidence)
+
+
+def _quote_highlights(result: SearchResult, hits: Sequence[Hit]) -> Answer:
+    lang = result.lang
+    parts, citations = [], []
+    for n, h in enumerate(hits, start=1):
+        text = clean_sentence(h.text[slice(*h.highlight)]) or clean_sentence(h.text)
+        parts.append(f"{text}[{n}]" if lang == "ja" else f"{text} [{n}]")
+        citations.append(_citation(h, n))
+    return Answer(("" if lang == "ja" else " ").join(parts), citations, True, lang, confidence=result.confidence)
+
+
+async def answer_question(question: str, result: SearchResult, llm: "LLMClient | None" = None,
+                          history: Sequence[dict[str, str]] = ()) -> Answer:
+    """The answer `/v1/ask` gives (and `kotae eval` scores): extractive, or written by the
+    language model from the same passages when one is configured, falling back to the
+    extractive answer with a warning when the model fails."""
+    from kotae.service.llm import LLMError
+
+    answer = extractive_answer(question, result)
+    answer.timings = dict(result.timings)
+    if not answer.found or llm is None:
+        return answer
+    started = time.perf_counter()
+    try:
+        text = await llm.complete(llm_messages(question, result.hits, result.lang, history))
+    except LLMError as exc:
+        answer.warning = f"{exc}; showing the extractive answer instead"
+        return answer
+    body, citations, _removed = filter_citations(text, result.hits)
+    answer.timings["generate_ms"] = (time.perf_counter() - started) * 1000
+    return Answer(body, citations, True, result.lang, "llm", None, answer.timings, answer.confidence)
 
 
 def _citation(hit: Hit, n: int, highlight: tuple[int, int] | None = None) -> dict[str, Any]:

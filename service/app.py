@@ -36,6 +36,8 @@ STATIC = Path(__file__).resolve().parent / "static"
 # body never reaches the JSON parser, which would hold the event loop while it works.
 MAX_JSON_BODY = 1 * MB
 BODY_IDLE_TIMEOUT = 30.0  # seconds a request body may stall between two chunks
+# Uploads received or processed at once: each holds its file in memory; more get 429 at once.
+MAX_UPLOADS_IN_FLIGHT = 8
 log = logging.getLogger("kotae.service")
 
 DESCRIPTION = """Question answering over Japanese and English documents, with cited passages.
@@ -53,12 +55,14 @@ When the server has `KOTAE_API_KEY`, send `Authorization: Bearer <key>`.
 
 class BodyLimit:
     """413 for request bodies over the limit, by Content-Length up front and by counting
-    the bytes of chunked bodies as they arrive; 408 for a body that stalls."""
+    the bytes of chunked bodies as they arrive; 408 for a body that stalls; 429 for an
+    upload beyond MAX_UPLOADS_IN_FLIGHT (memory stays bounded)."""
 
     def __init__(self, app, settings: Settings):
         self.app = app
         self.upload_limit = mb_bytes(settings.max_upload_mb) + 256 * 1024  # + multipart framing
         self.upload_mb = settings.max_upload_mb
+        self.uploads = 0
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS", "DELETE"):
@@ -70,6 +74,10 @@ class BodyLimit:
         length = dict(scope.get("headers") or []).get(b"content-length")
         if length is not None and length.isdigit() and int(length) > limit:
             response = errors.error_response(413, f"{field}: request body is larger than the limit of {what}", field, "too_large")
+            return await response(scope, receive, send)
+        if upload and self.uploads >= MAX_UPLOADS_IN_FLIGHT:
+            response = errors.error_response(429, f"file: {self.uploads} uploads are already in progress; retry shortly",
+                                             "file", "too_many_uploads", headers={"Retry-After": "5"})
             return await response(scope, receive, send)
         seen = 0
         complete = False
@@ -91,7 +99,13 @@ class BodyLimit:
                                                        "field": field, "code": "too_large"})
             return message
 
-        return await self.app(scope, limited_receive, send)
+        if not upload:
+            return await self.app(scope, limited_receive, send)
+        self.uploads += 1
+        try:
+            return await self.app(scope, limited_receive, send)
+        finally:
+            self.uploads -= 1
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

@@ -4,14 +4,13 @@ generation it runs on) and answers composed by answer.py, extractive or by a lan
 from __future__ import annotations
 
 import re
-import time
 from concurrent.futures import Executor
 from typing import AsyncIterator, Sequence
 
 from kotae.index.search import SearchResult
 from kotae.index.store import Filters
 from kotae.index.tokenize import tokenize
-from kotae.service.answer import Answer, CitationFilter, extractive_answer, filter_citations, llm_messages
+from kotae.service.answer import Answer, CitationFilter, answer_question, extractive_answer, llm_messages
 from kotae.service.batch import QueryBatcher
 from kotae.service.generations import Generations
 from kotae.service.llm import LLMClient, LLMError
@@ -47,19 +46,7 @@ class Answering:
 
     async def ask(self, question: str, k: int, history: Sequence[Turn] = (), query: str | None = None) -> Answer:
         result = await self.search(query or question, k)
-        answer = extractive_answer(question, result)
-        answer.timings = dict(result.timings)
-        if not answer.found or self.llm is None:
-            return answer
-        started = time.perf_counter()
-        try:
-            text = await self.llm.complete(llm_messages(question, result.hits, result.lang, _history(history)))
-        except LLMError as exc:
-            answer.warning = f"{exc}; showing the extractive answer instead"
-            return answer
-        body, citations, _removed = filter_citations(text, result.hits)
-        answer.timings["generate_ms"] = (time.perf_counter() - started) * 1000
-        return Answer(body, citations, True, result.lang, "llm", None, answer.timings)
+        return await answer_question(question, result, self.llm, _history(history))
 
     async def ask_stream(self, question: str, k: int, history: Sequence[Turn] = (), query: str | None = None) -> AsyncIterator[str | Answer]:
         """Pieces of the answer text as they are ready, then the finished :class:`Answer`

@@ -49,16 +49,44 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_answer(retriever, question: str, k: int, as_json: bool) -> None:
+def _print_answer(retriever, settings: Settings, question: str, k: int, as_json: bool) -> None:
+    import asyncio
+
     from kotae.service.render import format_result
 
     result = retriever.search(question, k=k)
+    answer = asyncio.run(_answer(settings, question, result))
     if as_json:
-        print(json.dumps({"query": question, "lang": result.lang,
+        print(json.dumps({"query": question, "lang": result.lang, "found": answer.found,
+                          "confidence": None if answer.confidence is None else round(answer.confidence, 6),
+                          "mode": answer.mode, "answer": answer.text, "citations": answer.citations, "warning": answer.warning,
                           "passages": [h.to_dict(i) for i, h in enumerate(result.hits, start=1)],
                           "timings": {k: round(v, 2) for k, v in result.timings.items()}}, ensure_ascii=False, indent=1))
+        return
+    print(answer.text)
+    if answer.warning:
+        print(f"({answer.warning})")
+    confidence = "" if answer.confidence is None else f", confidence {answer.confidence:.3f}"
+    if not answer.found:
+        print(f"\n[not found{confidence}] the closest passages, which do not answer the question:")
     else:
-        print(format_result(result, color=sys.stdout.isatty()))
+        print(f"\n[found{confidence}] passages:")
+    print(format_result(result, color=sys.stdout.isatty()))
+
+
+async def _answer(settings: Settings, question: str, result):
+    """The answer /v1/ask gives, through the configured language model if there is one."""
+    from kotae.service.answer import answer_question
+
+    if not settings.llm_base_url:
+        return await answer_question(question, result)
+    from kotae.service.llm import LLMClient
+
+    llm = LLMClient(settings.llm_base_url, settings.llm_model or "default", settings.llm_api_key, settings.llm_timeout)
+    try:
+        return await answer_question(question, result, llm)
+    finally:
+        await llm.aclose()
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
@@ -73,7 +101,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
         question = " ".join(args.question).strip()
         if not question:
             raise CliError("the question is empty")
-        _print_answer(retriever, question, args.k, args.json)
+        _print_answer(retriever, settings, question, args.k, args.json)
         return 0
     print("kotae — ask a question in Japanese or English (empty line or Ctrl-D to quit)")
     while True:
@@ -84,7 +112,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
             return 0
         if not question:
             return 0
-        _print_answer(retriever, question, args.k, args.json)
+        _print_answer(retriever, settings, question, args.k, args.json)
         print()
 
 
@@ -147,7 +175,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("question", nargs="*")
     p.add_argument("-k", type=int, default=5, help="number of passages (default 5)")
     p.add_argument("--mode", choices=["dense", "keyword", "hybrid"], help="retrieval mode (KOTAE_RETRIEVAL_MODE)")
-    p.add_argument("--json", action="store_true", help="print passages as JSON (docs/CONTRACTS.md §2)")
+    p.add_argument("--json", action="store_true", help="print the answer, found, confidence and passages (docs/CONTRACTS.md §2) as JSON")
     p.add_argument("--no-server", action="store_true",
                    help="search the index in this process even if a `kotae serve` on the same index is running (KOTAE_HOST/KOTAE_PORT)")
     _common(p)

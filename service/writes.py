@@ -19,6 +19,7 @@ from typing import Any, Callable, TypeVar
 
 from kotae.index.build import Prepared, prepare_document
 from kotae.index.engine import build_config, open_retriever, run_ingest
+from kotae.index.corpus_root import OtherCorpusError
 from kotae.index.persist import IndexLockedError
 from kotae.ingest.discover import SUPPORTED_SUFFIXES, CorpusUnavailable as CorpusMissing, SourceFile, discover
 from kotae.ingest.read import IngestError, read_document
@@ -163,8 +164,15 @@ class DocumentWriter:
         self.ingesting = True
         try:
             report, retriever = await on(self._writer, self._ingest_and_open, prepared, allow_empty)
-        except IndexLockedError as exc:
-            raise ServiceError(409, str(exc), None, "index_locked") from None
+        except IndexLockedError:
+            raise ServiceError(409, "another ingest is writing the index (KOTAE_INDEX_DIR); nothing was changed, "
+                                    "retry when it has finished", None, "index_locked", {"Retry-After": "10"}) from None
+        except OtherCorpusError:
+            # Never rebuild an index from another corpus folder on a write (index/corpus_root.py);
+            # the message names no server paths, the CLI's does.
+            raise ServiceError(409, "the index (KOTAE_INDEX_DIR) holds the documents of another corpus folder than "
+                                    "KOTAE_CORPUS_DIR; nothing was changed. Serve this folder with its own index, or "
+                                    "rebuild the index from it with `kotae ingest --rebuild`", None, "other_corpus") from None
         except CorpusMissing as exc:
             raise CorpusUnavailable(f"the corpus folder (KOTAE_CORPUS_DIR) is unavailable ({corpus._reason(exc)}); "
                                     "nothing was changed") from None

@@ -578,6 +578,42 @@ def test_slow_header_connections_are_closed(writable, monkeypatch):
     assert httpx.get(writable.url + "/healthz").status_code == 200
 
 
+def test_stalled_request_body_is_answered_408(writable, monkeypatch):
+    from kotae.service import app as app_module
+
+    monkeypatch.setattr(app_module, "BODY_IDLE_TIMEOUT", 1.0)
+    with socket.create_connection(("127.0.0.1", writable.port)) as s:
+        s.sendall(b"POST /v1/search HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                  b"Content-Length: 100\r\n\r\n{\"query\": ")
+        s.settimeout(10)
+        reply = s.recv(4096)
+    assert reply.startswith(b"HTTP/1.1 408"), reply[:200]
+
+
+def test_uploads_in_flight_are_bounded(writable, client):
+    """Each upload holds its file in memory: past MAX_UPLOADS_IN_FLIGHT slow uploads, the next
+    one is refused at once (429) instead of adding to the pile."""
+    from kotae.service.app import MAX_UPLOADS_IN_FLIGHT
+
+    slow = []
+    for _ in range(MAX_UPLOADS_IN_FLIGHT):
+        s = socket.create_connection(("127.0.0.1", writable.port))
+        s.sendall(b"POST /v1/documents HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 40000\r\n"
+                  b"Content-Type: multipart/form-data; boundary=xx\r\n\r\n--xx\r\n")
+        slow.append(s)
+    time.sleep(0.5)
+    try:
+        r = client.post("/v1/documents", files={"file": ("one-more.txt", b"One upload too many.")})
+        assert r.status_code == 429 and r.headers["retry-after"], r.text
+    finally:
+        for s in slow:
+            s.close()
+    time.sleep(0.5)
+    r = client.post("/v1/documents", files={"file": ("after.txt", b"After the slow uploads gave up: accepted.")})
+    assert r.status_code == 201, r.text
+    assert client.delete("/v1/documents/after.txt").status_code == 200
+
+
 def test_huge_json_body_is_refused_before_parsing(writable):
     body = json.dumps({"query": "x" * 3_900_000})
     started = time.perf_counter()

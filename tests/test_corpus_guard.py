@@ -109,3 +109,4 @@ def test_eval_of_another_corpus_gets_its_own_index(two_corpora, monkeypatch):
     assert eval_settings(parse(["eval"])).index_dir == two_corpora / "index"
     named = eval_settings(parse(["eval", "--corpus", str(two_corpora / "other"), "--index", str(two_corpora / "x")]))
     assert named.index_dir == two_corpora / "x"
+

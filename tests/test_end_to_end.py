@@ -48,6 +48,7 @@ def test_ask_json_prints_contract_passages(corpus_settings, capsys, monkeypatch)
     code = main(["ask", "Koyeb の買収はいつ報じられた？", "-k", "3", "--json", "--index", str(corpus_settings.index_dir)])
     assert code == 0
     out = json.loads(capsys.readouterr().out)
+    assert out["found"] is True and isinstance(out["confidence"], float) and "[1]" in out["answer"]
     assert [p["citation"] for p in out["passages"]] == [1, 2, 3]
     required = {"citation", "doc_id", "title", "section", "page", "char_start", "char_end", "text", "lang", "score", "highlight"}
     for p in out["passages"]:

@@ -56,6 +56,7 @@ def test_kotae_eval_end_to_end(tiny, model_cache, capsys):
     captured = capsys.readouterr()
     assert rc == 0, captured.err
     assert "hit@1" in captured.out and "kw-half" in captured.out and "report:" in captured.out
+    assert "answer@1" in captured.out and "false abstention" in captured.out
     for ext in (".json", ".jsonl", ".trec", ".failures.tsv", ".md", ".png"):
         assert (out / f"run{ext}").stat().st_size > 0, ext
 
@@ -71,6 +72,8 @@ def test_kotae_eval_end_to_end(tiny, model_cache, capsys):
         assert c["unreachable"] == [], name
         assert not [w for w in c["warnings"] if "not found" in w or "not in the index" in w], c["warnings"]
         assert c["abstention"]["unanswerable"] == 1
+        # answers are scored on the questions with gold answer strings (a1, a2)
+        assert c["metrics"]["overall"]["answer@any"]["n"] == 2 and c["answer_abstention"]["unanswerable"] == 1
         assert c["config"]["index"]["embedder"]["name"] == "e5-small"
         assert c["config"]["ks"] == [1, 3, 5]
     assert summary["configs"]["dense"]["config"]["retrieval"]["mode"] == "dense"
@@ -87,7 +90,10 @@ def test_kotae_eval_end_to_end(tiny, model_cache, capsys):
     assert p1["n_relevant"] >= 1 and any(p["relevant"] for p in p1["passages"])
     p2 = next(x for x in lines if x["id"] == "p2" and x["config"] == "default")
     assert p2["lang"] == "ja"  # detected: the gold line has no lang
+    a1 = next(x for x in lines if x["id"] == "a1" and x["config"] == "default")
+    assert "2019年" in a1["answer"]["text"] and a1["metrics"]["answer@any"] == 1.0
     md = (out / "run.md").read_text(encoding="utf-8")
+    assert "## Answers" in md
     assert "![metrics per configuration](run.png)" in md and "| `kw-half` |" in md
 
 

@@ -145,3 +145,14 @@ def test_suite_cli_errors_are_one_line(capsys):
     assert "--suite runs its own sets" in capsys.readouterr().err
     assert main(["eval", "--sets", "gold", "--quiet"]) == 2
     assert "go with --suite" in capsys.readouterr().err
+
+
+def test_readme_suite_table_is_the_committed_reports():
+    from kotae.evals.readme_table import block
+    from kotae.evals.sets import REPO
+
+    record = json.loads((REPO / "evals" / "reports" / "suite" / "suite.json").read_text(encoding="utf-8"))
+    assert block(record) in (REPO / "README.md").read_text(encoding="utf-8"), \
+        "regenerate it: python -m kotae.evals.readme_table evals/reports/suite/suite.json --update README.md"
+    # the committed report covers the sets defaults are decided on, kotae against the plain baseline
+    assert {"gold", "ja-jaquad", "mixed-ja-en"} <= set(record["sets"]) and "bm25-bigram" in record["configs"]

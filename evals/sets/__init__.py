@@ -55,7 +55,9 @@ class EvalSet:
 
 
 def sets_home(home: Path | None = None) -> Path:
-    return (home or Path(os.environ.get("KOTAE_HOME", ".kotae"))) / "sets"
+    from kotae.settings import _default_home  # KOTAE_HOME, default .kotae: declared once, there
+
+    return (home or _default_home()) / "sets"
 
 
 def default_sets(devset: Path | None = None, home: Path | None = None) -> dict[str, EvalSet]:

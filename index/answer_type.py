@@ -1,0 +1,69 @@
+"""The kind of thing a question asks for, and whether a sentence holds one.
+
+いくら / how much -> an amount, 何社 / how many -> a count, いつ / when -> a date, 誰 / who -> a
+person or organisation, どこ / where -> a place (or, in Japanese, an organisation: 「買収した会社は
+どこ？」). A sentence that holds the expected kind of thing, beyond what the question already
+says, is more likely to answer it than one that only repeats the question's words.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+_CJK = "一-龥々〆ヶ"
+_KATA = "ァ-ヴー・"
+_NUM = r"\d[\d,.]*"
+
+# (type, question cue) in priority order: the first cue found decides.
+_QUESTION: list[tuple[str, re.Pattern[str]]] = [
+    ("percent", re.compile(r"何\s*(?:%|パーセント|割)|割合|比率|シェア|出資比率|what (?:percent|share|proportion)|percentage|how much of|stake", re.I)),
+    ("duration", re.compile(r"何年間|何か月|何ヶ月|何カ月|何日間|何時間|何週間|どれくらいの期間|どのくらいの期間|how long|for how many (?:years|months|days)", re.I)),
+    ("count", re.compile(rf"何\s*(?:社|人|名|回|件|個|台|本|つ|か国|カ国|ヶ国|種類|機|基|店|校|曲|冊|枚|隻|頭|匹|点|位|歳|倍|階|戸|軒|隻|トン|キロ|メートル)|いくつ|何歳|how many|number of|how old|how big|how large", re.I)),
+    ("quantity", re.compile(r"どれ(?:くらい|ぐらい|だけ|ほど)|どの(?:くらい|ぐらい|程度)|how (?:far|big|large|fast|high)|to what extent", re.I)),
+    ("amount", re.compile(r"いくら|金額|価格|値段|費用|コスト|評価額|調達額|資金|売上|収益|利益|予算|how much|price|cost|worth|valuation|revenue|funding|raised?", re.I)),
+    ("date", re.compile(r"いつ|何年|何月|何日|何時|何世紀|年代|時期|日付|公開日|設立日|when\b|what year|which year|what date|since when|date\b", re.I)),
+    ("person", re.compile(r"誰|だれ|どなた|何者|who\b|whom|whose|founder|創業者|創設者|CEO|CTO|社長|代表", re.I)),
+    ("place", re.compile(r"どこ|どの国|どの都市|どの地域|場所|所在地|where\b|which (?:country|city|region)|headquarter", re.I)),
+    ("name", re.compile(r"何という|なんという|何と(?:いう|呼)|名前|名称|どの(?:モデル|製品|会社|企業|技術|サービス)|what is .* called|which (?:model|company|product|firm|bank|technology)|what (?:model|company|product|technology)", re.I)),
+]
+
+_DATE = re.compile(r"(?:1[5-9]|20)\d{2}\s*年|\d{1,2}\s*月|\d{1,2}\s*日(?!間)|\b(?:1[5-9]|20)\d{2}\b|\d{4}-\d{2}|"
+                   r"\b(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\.?\b|(?:明治|大正|昭和|平成|令和)\s*(?:\d+|元)\s*年|\d+\s*世紀|上旬|中旬|下旬|年代")
+_ANSWERS: dict[str, re.Pattern[str]] = {
+    "percent": re.compile(rf"{_NUM}\s*(?:%|パーセント|割)"),
+    "duration": re.compile(rf"{_NUM}\s*(?:年間|年|か月|ヶ月|カ月|週間|日間|日|時間|分|秒|years?|months?|weeks?|days?|hours?)", re.I),
+    "count": re.compile(rf"{_NUM}\s*(?:社|人|名|回|件|個|台|本|つ|か国|カ国|ヶ国|種類|機|基|店|校|曲|冊|枚|隻|頭|匹|点|位|歳|倍|階|戸|軒|万|千|億)|"
+                        rf"(?<![\d.])\d{{1,3}}(?:,\d{{3}})+(?![\d.])|\b\d+\b(?!\s*(?:年|月|日|-))"),
+    "amount": re.compile(rf"[€$¥£]\s*{_NUM}|{_NUM}\s*(?:円|ドル|ユーロ|億|万|兆|bn\b|billion|million|[mMbBkK]\b)|(?:USD|EUR|JPY)\s*{_NUM}", re.I),
+    "date": _DATE,
+    "quantity": re.compile(rf"{_NUM}\s*(?:%|倍|[^\s\d,.、。]{{0,3}})"),
+    "person": re.compile(rf"\b[A-Z][a-zà-ÿ]+(?:[ -][A-Z][a-zà-ÿ]+)+|[{_KATA}]{{2,}}・[{_KATA}]{{2,}}|[{_CJK}]{{1,4}}(?:氏|さん|教授|博士|社長|会長|大臣|首相|総理|監督|選手|議員|代表|創業者)|"
+                         rf"(?:株式会社|有限会社)|[{_CJK}{_KATA}A-Za-z]+(?:社|グループ|銀行|大学|協会|財団|機構|研究所|省|庁)|\b[A-Z][A-Za-z]+\b|[{_KATA}]{{3,}}"),
+    "place": re.compile(rf"[{_CJK}{_KATA}]+(?:都|道|府|県|市|区|町|村|州|国|島|港|駅|本社|地方|大陸)|\b[A-Z][a-z]+\b|[{_KATA}]{{3,}}|"
+                        rf"[{_CJK}{_KATA}A-Za-z]+(?:社|グループ|銀行|大学|機構)"),
+    "name": re.compile(rf"「[^」]{{1,30}}」|\b[A-Z][\w-]*(?:\s[A-Z0-9][\w-]*)*\b|[{_KATA}]{{3,}}"),
+}
+
+
+def expected_type(question: str) -> str | None:
+    q = unicodedata.normalize("NFKC", question)
+    for kind, cue in _QUESTION:
+        if cue.search(q):
+            return kind
+    return None
+
+
+def holds_type(kind: str | None, text: str, question: str) -> bool:
+    """Whether `text` holds a thing of `kind` that the question does not already name."""
+    if kind is None:
+        return False
+    q = unicodedata.normalize("NFKC", question).casefold()
+    return any(found not in q for found in _things(kind, text))
+
+
+@lru_cache(maxsize=50_000)
+def _things(kind: str, text: str) -> tuple[str, ...]:
+    """The things of `kind` in a text (cached: the same passages come back for related questions)."""
+    return tuple(f for f in (m.group(0).strip().casefold() for m in _ANSWERS[kind].finditer(unicodedata.normalize("NFKC", text))) if f)

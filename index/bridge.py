@@ -1,0 +1,68 @@
+"""Japanese words for the common words of English questions, for choosing answer sentences.
+
+No translation model can be installed here, and an English question shares only names and
+numbers with a Japanese sentence. For picking *which* sentence of a retrieved Japanese passage
+answers "When was it founded?", knowing that founded ~ 設立/創業 is enough. The list is the
+general vocabulary of factual questions (founding, people's roles, money, counts, places,
+events), not the words of any one corpus. Retrieval itself does not use it: the embedder
+already matches meaning across languages at passage level.
+"""
+
+from __future__ import annotations
+
+import re
+
+_EN_JA: dict[str, tuple[str, ...]] = {
+    r"found(?:ed|er|ers|ing)?|establish(?:ed|ment)?|start(?:ed)?": ("設立", "創業", "創設", "創業者", "設立者"),
+    r"ceo|chief executive": ("最高経営責任者", "CEO", "社長"),
+    r"cto|chief technology officer": ("最高技術責任者", "CTO"),
+    r"cfo|chief financial officer": ("最高財務責任者", "CFO"),
+    r"president": ("社長", "大統領", "会長"),
+    r"employ(?:ee|ees|s|ed)|staff|headcount|workforce": ("従業員", "社員", "職員"),
+    r"revenue|sales|turnover": ("売上", "売上高", "収益"),
+    r"profit|income|earnings": ("利益", "純利益", "収益"),
+    r"acqui(?:re|red|res|sition|sitions)|bought|buy": ("買収",),
+    r"invest(?:ed|s|ment|ments|or|ors)?": ("投資", "出資", "投資家"),
+    r"le[ad]d?|leading": ("主導", "リード", "筆頭"),
+    r"valu(?:e|ed|ation)|worth": ("評価額", "企業価値"),
+    r"rais(?:e|ed|ing)|fund(?:ing|ed|s)?|round": ("調達", "資金調達", "ラウンド"),
+    r"debt|loan|borrow(?:ed)?": ("負債", "借入", "融資", "デット"),
+    r"headquarter(?:s|ed)?|based": ("本社", "拠点", "本拠"),
+    r"price|cost(?:s)?|fee|charge": ("価格", "料金", "費用", "コスト"),
+    r"releas(?:e|ed)|launch(?:ed)?|publish(?:ed)?|announc(?:e|ed)": ("公開", "リリース", "発表", "発売"),
+    r"customer(?:s)?|client(?:s)?": ("顧客", "取引先"),
+    r"partner(?:s|ship|ships)?|alliance": ("提携", "パートナー", "協業"),
+    r"law|act|regulation(?:s)?": ("法", "法律", "規制"),
+    r"fine(?:s)?|penalt(?:y|ies)|sanction(?:s)?": ("罰金", "制裁金", "罰則"),
+    r"government": ("政府",),
+    r"country|countries|nation": ("国",),
+    r"city": ("市", "都市"),
+    r"data ?cent(?:er|re)(?:s)?": ("データセンター",),
+    r"chip(?:s)?|semiconductor(?:s)?": ("チップ", "半導体"),
+    r"parameter(?:s)?": ("パラメータ",),
+    r"licen[cs]e(?:s|d)?": ("ライセンス",),
+    r"train(?:ed|ing)?": ("学習", "訓練", "トレーニング"),
+    r"user(?:s)?": ("ユーザー", "利用者"),
+    r"born|birth": ("生まれ", "誕生", "出身"),
+    r"die[ds]?|death": ("死去", "死亡", "没"),
+    r"war|battle": ("戦争", "戦い"),
+    r"buil[dt]|construct(?:ed|ion)?": ("建設", "建造", "建築"),
+    r"capital": ("首都", "資本"),
+    r"population": ("人口",),
+    r"share|stake": ("出資比率", "株式", "シェア"),
+    r"model(?:s)?": ("モデル",),
+    r"open[ -]?source|open[ -]?weight": ("オープンソース", "オープンウェイト"),
+    r"member(?:s)?": ("メンバー", "会員"),
+    r"meet|met": ("出会", "知り合"),
+    r"work(?:ed|s)?": ("勤務", "在籍"),
+}
+_PATTERNS = [(re.compile(rf"\b(?:{p})\b", re.IGNORECASE), terms) for p, terms in _EN_JA.items()]
+
+
+def japanese_terms(question: str) -> list[str]:
+    """Japanese equivalents of the English question's common words (none for Japanese)."""
+    out: list[str] = []
+    for pattern, terms in _PATTERNS:
+        if pattern.search(question):
+            out.extend(terms)
+    return out
