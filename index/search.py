@@ -15,39 +15,47 @@ from kotae.index.abstain import abstain_signal
 from kotae.index.dedup import collapse
 from kotae.index.rerank import Candidate, SecondStageConfig, SentenceScorer, make_reranker
 from kotae.index.backends.base import Filters, Matches, SearchBackend
+from kotae.index.keyword import K1 as _BM25_K1  # the BM25 k1 both backends score with
 from kotae.index.tokenize import tokenize
 from kotae.ingest.lang import detect_language
+from kotae.settings import Settings
 
 MODES = ("dense", "keyword", "hybrid")
 
 
+_DEFAULT = Settings()  # the one place retrieval defaults are declared (settings.py)
+DENSE_NORMS = ("auto", "lang_z", "none")
+
+
 @dataclass(frozen=True)
 class RetrievalConfig:
-    """Defaults = the configuration chosen on the gold set (evals/reports/hybrid-ablation.md)."""
+    """Defaults come from :class:`kotae.settings.Settings` (evals/reports/retrieval-defaults.md)."""
 
-    mode: str = "hybrid"
-    fusion: str = "weighted"  # "weighted" or "rrf"
-    rrf_k: int = 60
+    mode: str = _DEFAULT.retrieval_mode
+    fusion: str = _DEFAULT.fusion  # "weighted" or "rrf"
+    rrf_k: int = _DEFAULT.rrf_k
     dense_weight: float = 1.0
-    keyword_weight: float = 1.0
+    keyword_weight: float = _DEFAULT.keyword_weight
     # The keyword side cannot match across languages, so its votes for passages in
     # another language than the question's are mostly noise.
-    cross_lang_keyword_weight: float = 0.5
-    candidates: int = 30
-    tokenizer: str = "sudachi"  # used only when the index does not record its own
-    # Dense scores standardised per passage language ("lang_z") so that in a mixed-language
-    # index an answer in the other language is not buried under same-language passages.
-    dense_norm: str = "none"  # "none" or "lang_z"
-    lang_min_passages: int = 20  # languages with fewer passages use the overall statistics
+    cross_lang_keyword_weight: float = _DEFAULT.cross_lang_keyword_weight
+    candidates: int = _DEFAULT.candidates
+    tokenizer: str = _DEFAULT.keyword_tokenizer  # used only when the index does not record its own
+    # Dense scores standardised per passage language ("lang_z") so that an answer in the other
+    # language is not buried under passages in the question's language; "auto" = lang_z when
+    # the index holds at least two languages with lang_min_passages passages each.
+    dense_norm: str = _DEFAULT.dense_norm
+    lang_min_passages: int = _DEFAULT.lang_min_passages  # smaller languages use the overall statistics
+    weak_keyword_ratio: float = _DEFAULT.weak_keyword_ratio  # see settings.py; 0 = off
     # Second stage over the fused top `rerank_candidates`: "none", "sentence", or a path to a
     # sentence-transformers CrossEncoder.
-    rerank: str = "sentence"
-    rerank_candidates: int = 10
-    sentence_weight: float = 0.2
-    context_weight: float = 0.0
-    rerank_cross_lang_factor: float = 0.3
+    rerank: str = _DEFAULT.reranker
+    rerank_candidates: int = _DEFAULT.rerank_candidates
+    sentence_weight: float = _DEFAULT.sentence_weight
+    context_weight: float = _DEFAULT.context_weight
+    rerank_cross_lang_factor: float = _DEFAULT.rerank_cross_lang_factor
     # Near-duplicates (shingle containment >= this) move behind the rest; 0 = off.
-    dedup_threshold: float = 0.6
+    dedup_threshold: float = _DEFAULT.dedup_threshold
     # Abstention: found = confidence >= threshold; None = always found.
     abstain_threshold: float | None = None
 
@@ -56,8 +64,8 @@ class RetrievalConfig:
             raise ValueError(f"unknown retrieval mode {self.mode!r}; choose one of {', '.join(MODES)}")
         if self.fusion not in ("rrf", "weighted"):
             raise ValueError(f"unknown fusion {self.fusion!r}; choose rrf or weighted")
-        if self.dense_norm not in ("none", "lang_z"):
-            raise ValueError(f"unknown dense_norm {self.dense_norm!r}; choose none or lang_z")
+        if self.dense_norm not in DENSE_NORMS:
+            raise ValueError(f"unknown dense_norm {self.dense_norm!r}; choose one of {', '.join(DENSE_NORMS)}")
 
 
 @dataclass(frozen=True)
@@ -186,7 +194,7 @@ class Retriever:
             lists["bm25"] = Ranked(found.ids, found.scores)
             timings["keyword_ms"] = (time.perf_counter() - t) * 1000
         t = time.perf_counter()
-        fused = self._fuse(lists, lang, doc_langs)
+        fused = self._fuse(lists, lang, doc_langs, self._keyword_strength(tokens, lists.get("bm25")))
         ranked = sorted(fused, key=lambda r: (-fused[r], r))
         timings["fusion_ms"] = (time.perf_counter() - t) * 1000
 
@@ -246,15 +254,23 @@ class Retriever:
         return abstain_signal(hits, lang)
 
     def _language_groups(self) -> list[tuple[str, bool]]:
-        """(language, has enough passages for its own statistics) for each document language."""
-        return [(lang, count >= self.config.lang_min_passages) for lang, count in self.stats.passages_by_doc_lang.items()]
+        """(language, has enough passages for its own statistics) for each passage language.
+        Passage, not document, language: the English front matter and reference lists of a
+        Japanese report attract English questions just as English documents do."""
+        return [(lang, count >= self.config.lang_min_passages) for lang, count in self.stats.passages_by_lang.items()]
+
+    @property
+    def lang_z_active(self) -> bool:
+        """Whether dense scores are standardised per language: always for "lang_z", for
+        "auto" when the index holds two languages of lang_min_passages passages or more."""
+        norm = self.config.dense_norm
+        return norm == "lang_z" or (norm == "auto" and sum(big for _, big in self._language_groups()) >= 2)
 
     def _dense(self, qvec: np.ndarray, n: int, filters: Filters | None, doc_langs: dict[str, str]) -> tuple[Ranked, dict[str, float]]:
         found = self.backend.dense(qvec, n, filters)
         doc_langs.update(zip(found.ids, found.doc_langs))
         scores = found.scores
-        groups = self._language_groups()
-        if self.config.dense_norm != "lang_z" or (filters is not None and filters.lang) or sum(big for _, big in groups) < 2:
+        if not self.lang_z_active or (filters is not None and filters.lang):
             return Ranked(found.ids, scores), {}
         # z-scores per passage language, each language searched on its own (MODELS.md):
         # a multilingual embedder rates any passage in the question's language above a
@@ -262,8 +278,8 @@ class Retriever:
         overall = (float(scores.mean()), float(scores.std()) or 1.0) if len(scores) else (0.0, 1.0)
         merged: dict[str, float] = {}
         raw: dict[str, float] = {}
-        for lang, big in groups:
-            group: Matches = self.backend.dense(qvec, n, Filters(doc_lang=lang, doc_ids=filters.doc_ids if filters is not None else None))
+        for lang, big in self._language_groups():
+            group: Matches = self.backend.dense(qvec, n, Filters(lang=lang, doc_ids=filters.doc_ids if filters is not None else None))
             doc_langs.update(zip(group.ids, group.doc_langs))
             s = group.scores
             if len(s) == 0:
@@ -275,13 +291,29 @@ class Retriever:
         order = sorted(merged, key=lambda r: (-merged[r], r))[:n]
         return Ranked(tuple(order), np.array([merged[r] for r in order], dtype=np.float32)), {r: raw[r] for r in order}
 
-    def _fuse(self, lists: dict[str, Ranked], lang: str, doc_langs: dict[str, str]) -> dict[str, float]:
+    def _bilingual_documents(self) -> bool:
+        """Documents of two languages, lang_min_passages passages each (English front matter
+        inside Japanese reports does not count: passages take their document's language)."""
+        return sum(count >= self.config.lang_min_passages for count in self.stats.passages_by_doc_lang.values()) >= 2
+
+    def _keyword_strength(self, tokens: list[str], bm25: Ranked | None) -> float:
+        """1, or in a two-language index the keyword side's best score as a share of
+        weak_keyword_ratio x the question's ideal score (every term matched at saturation),
+        capped at 1. Min-max fusion would otherwise give the best of weak, same-language word
+        matches full weight against an answer that exists only in the other language."""
+        ratio = self.config.weak_keyword_ratio
+        if ratio <= 0 or bm25 is None or not len(bm25.scores) or not self._bilingual_documents():
+            return 1.0
+        ideal = float(self._idf(sorted(set(tokens))).sum()) * (_BM25_K1 + 1.0)
+        return min(1.0, float(bm25.scores.max()) / (ratio * ideal)) if ideal > 0 else 1.0
+
+    def _fuse(self, lists: dict[str, Ranked], lang: str, doc_langs: dict[str, str], keyword_strength: float = 1.0) -> dict[str, float]:
         cfg = self.config
         if len(lists) == 1:
             (only,) = lists.values()
             return dict(zip(only.ids, only.scores.tolist()))
-        cross = cfg.keyword_weight * cfg.cross_lang_keyword_weight
-        keyword_weight = {pid: cfg.keyword_weight if dl == lang else cross for pid, dl in doc_langs.items()}
+        same, cross = cfg.keyword_weight, cfg.keyword_weight * cfg.cross_lang_keyword_weight
+        keyword_weight = {pid: keyword_strength * (same if dl == lang else cross) for pid, dl in doc_langs.items()}
         weights = {"dense": cfg.dense_weight, "bm25": keyword_weight}
         if cfg.fusion == "weighted":
             return weighted_score_fusion(lists, weights)

@@ -95,6 +95,7 @@ def test_passages_documents_and_stats_round_trip(filled):
     assert (stats.documents, stats.passages) == (3, 9)
     assert stats.config == CONFIG
     assert stats.passages_by_doc_lang == {"en": 5, "ja": 4}  # the English table line belongs to a Japanese document
+    assert stats.passages_by_lang == {"en": 6, "ja": 3}
     assert [d["doc_id"] for d in view.documents()] == sorted(CORPUS)
     assert {d["doc_id"]: d["passages"] for d in view.documents()}["ja/保守.txt"] == 4
     doc = view.document("ja/保守.txt")

@@ -103,6 +103,7 @@ class IndexStats:
     generation: str | None  # what a reader is looking at: a local generation, a database
     files: dict[str, dict[str, Any]] = field(default_factory=dict)  # the last ingest's record per doc id
     corpus_root: str | None = None  # the corpus folder it was built from (index/corpus_root.py)
+    passages_by_lang: dict[str, int] = field(default_factory=dict)  # by the passage's own language
     details: dict[str, Any] = field(default_factory=dict)  # backend-specific (vector index type, location)
 
     def describe(self) -> dict[str, Any]:

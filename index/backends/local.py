@@ -23,6 +23,7 @@ from __future__ import annotations
 import os
 import time
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -127,7 +128,9 @@ class LocalView:
         self._ids = ids
         self._rows = {pid: row for row, pid in enumerate(ids) if self._live[row]}
         self._bm25 = SegmentedBM25([s.postings for s in self._segments], self._live)
-        self._stats = _stats(generation, self._manifest)
+        langs, counts = np.unique(self._langs[self._live].astype(str), return_counts=True)
+        self._stats = replace(_stats(generation, self._manifest),
+                              passages_by_lang={str(la): int(c) for la, c in zip(langs, counts)})
 
     def stats(self) -> IndexStats:
         return self._stats

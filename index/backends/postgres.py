@@ -99,7 +99,7 @@ def _stats(record: dict[str, Any], location: str) -> IndexStats:
     return IndexStats(
         documents=record["documents"], passages=record["passages"], passages_by_doc_lang=record["by_doc_lang"],
         config=config, built_at=record["built_at"], generation=f"postgres:{record['generation']}", files=record["files"],
-        corpus_root=record.get("corpus_root"),
+        corpus_root=record.get("corpus_root"), passages_by_lang=record["by_lang"],
         details={"backend": "postgres", "database": location, "vector_index": record["vector_index"]},
     )
 
@@ -262,14 +262,17 @@ class _Counts:
     passages: int = 0
     total_length: int = 0
     by_doc_lang: Counter = field(default_factory=Counter)
+    by_lang: Counter = field(default_factory=Counter)
 
     @classmethod
     def of(cls, record: dict[str, Any]) -> "_Counts":
-        return cls(record["documents"], record["passages"], record["total_length"], Counter(record["by_doc_lang"]))
+        return cls(record["documents"], record["passages"], record["total_length"], Counter(record["by_doc_lang"]),
+                   Counter(record["by_lang"]))
 
-    def add(self, passages: int, length: int, doc_lang: str) -> None:
+    def add(self, passages: int, length: int, lang: str, doc_lang: str) -> None:
         self.passages += passages
         self.total_length += length
+        self.by_lang[lang] += passages
         self.by_doc_lang[doc_lang] += passages
 
 
@@ -325,12 +328,13 @@ class PostgresWriter:
             counts = _Counts() if rebuild else _Counts.of(self._record)
             gone = sorted(self._deleted | set(self._upserts))
             if gone and not rebuild:
-                old = cur.execute("SELECT pkey, terms, length, doc_lang FROM kotae_passages WHERE doc_id = ANY(%s)", (gone,)).fetchall()
-                for _, terms, length, doc_lang in old:
+                old = cur.execute("SELECT pkey, terms, length, lang, doc_lang FROM kotae_passages WHERE doc_id = ANY(%s)",
+                                  (gone,)).fetchall()
+                for _, terms, length, lang, doc_lang in old:
                     df.subtract(terms)
-                    counts.add(-1, -length, doc_lang)
+                    counts.add(-1, -length, lang, doc_lang)
                 cur.execute("DELETE FROM kotae_postings WHERE term = ANY(%s) AND pkey = ANY(%s)",
-                            (sorted({t for _, terms, _, _ in old for t in terms}), [row[0] for row in old]))
+                            (sorted({t for _, terms, _, _, _ in old for t in terms}), [row[0] for row in old]))
                 counts.documents -= len(cur.execute("DELETE FROM kotae_documents WHERE doc_id = ANY(%s) RETURNING doc_id",
                                                     (gone,)).fetchall())
             self._insert(cur, config.tokenizer, df, counts)
@@ -349,6 +353,7 @@ class PostgresWriter:
                            "text_cleaning": config.text_cleaning},
                 "vector_index": vector_index, "documents": counts.documents, "passages": counts.passages,
                 "total_length": counts.total_length, "by_doc_lang": {k: v for k, v in sorted(counts.by_doc_lang.items()) if v},
+                "by_lang": {k: v for k, v in sorted(counts.by_lang.items()) if v},
                 "files": files,
             }
             cur.execute("INSERT INTO kotae_meta VALUES ('index', %s::jsonb) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
@@ -385,7 +390,7 @@ class PostgresWriter:
                     tf = Counter(t for t in tokens if t)
                     df.update(tf.keys())
                     length = max(len(tokens), 1)  # an empty passage counts as one token, as in bm25s
-                    counts.add(1, length, doc_lang)
+                    counts.add(1, length, p.lang, doc_lang)
                     postings.extend((t, pkey, n, length) for t, n in tf.items())
                     copy.write_row((passage_id(p.doc_id, p.ordinal), pkey, p.doc_id, p.ordinal, p.char_start, p.char_end, p.text,
                                     p.section, p.page, p.lang, p.kind, p.context, doc_lang, length,
