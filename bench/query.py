@@ -22,6 +22,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -73,9 +74,12 @@ class Server:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.started = time.perf_counter()
+        # The server's log goes to a file: a pipe nobody reads fills up (64 kB of access-log lines)
+        # and then blocks the server's event loop on its next log write.
+        self.log = tempfile.TemporaryFile()
         self.proc = subprocess.Popen(_kotae_command() + ["serve", "--corpus", str(corpus_dir)],
                                      env=server_env(index_dir, cache_dir, self.port),
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                                     stdout=subprocess.DEVNULL, stderr=self.log)
 
     def wait_ready(self, timeout: float = 300.0) -> float:
         """Seconds from process start to the first /readyz 200."""
@@ -84,7 +88,8 @@ class Server:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"kotae serve exited with {self.proc.returncode}: {self.proc.stderr.read().decode()[-2000:]}")
+                self.log.seek(0)
+                raise RuntimeError(f"kotae serve exited with {self.proc.returncode}: {self.log.read().decode(errors='replace')[-2000:]}")
             try:
                 r = httpx.get(self.url + "/readyz", timeout=2)
                 if r.status_code == 200:

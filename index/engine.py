@@ -24,7 +24,8 @@ log = logging.getLogger("kotae.ingest")
 
 def build_config(settings: Settings) -> BuildConfig:
     return BuildConfig(
-        chunk=ChunkSettings(settings.chunk_chars, settings.chunk_min_chars, settings.chunk_overlap_sentences, settings.max_tokens),
+        chunk=ChunkSettings(settings.chunk_chars, settings.chunk_min_chars, settings.chunk_overlap_sentences, settings.max_tokens,
+                            settings.chunk_mode, settings.chunk_paragraph_chars),
         tokenizer=settings.keyword_tokenizer,
         vector_index=settings.vector_index,
         batch_size=settings.embed_batch_size,
@@ -46,6 +47,7 @@ def retrieval_config(settings: Settings) -> RetrievalConfig:
         candidates=settings.candidates,
         tokenizer=settings.keyword_tokenizer,
         dense_norm=settings.dense_norm,
+        lang_min_passages=settings.lang_min_passages,
         rerank=settings.reranker,
         rerank_candidates=settings.rerank_candidates,
         sentence_weight=settings.sentence_weight,

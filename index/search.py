@@ -17,37 +17,43 @@ from kotae.index.rerank import Candidate, SecondStageConfig, SentenceScorer, mak
 from kotae.index.store import Filters, SearchBackend
 from kotae.index.tokenize import tokenize
 from kotae.ingest.lang import detect_language
+from kotae.settings import Settings
 
 MODES = ("dense", "keyword", "hybrid")
 
 
+_DEFAULT = Settings()  # the one place retrieval defaults are declared (settings.py)
+DENSE_NORMS = ("auto", "lang_z", "none")
+
+
 @dataclass(frozen=True)
 class RetrievalConfig:
-    """Defaults = the configuration chosen on the gold set (evals/reports/hybrid-ablation.md)."""
+    """Defaults come from :class:`kotae.settings.Settings` (evals/reports/retrieval-defaults.md)."""
 
-    mode: str = "hybrid"
-    fusion: str = "weighted"  # "weighted" or "rrf"
-    rrf_k: int = 60
+    mode: str = _DEFAULT.retrieval_mode
+    fusion: str = _DEFAULT.fusion  # "weighted" or "rrf"
+    rrf_k: int = _DEFAULT.rrf_k
     dense_weight: float = 1.0
-    keyword_weight: float = 1.0
+    keyword_weight: float = _DEFAULT.keyword_weight
     # The keyword side cannot match across languages, so its votes for passages in
     # another language than the question's are mostly noise.
-    cross_lang_keyword_weight: float = 0.5
-    candidates: int = 30
-    tokenizer: str = "sudachi"  # used only when the index does not record its own
-    # Dense scores standardised per passage language ("lang_z") so that in a mixed-language
-    # index an answer in the other language is not buried under same-language passages.
-    dense_norm: str = "none"  # "none" or "lang_z"
-    lang_min_passages: int = 20  # languages with fewer passages use the overall statistics
+    cross_lang_keyword_weight: float = _DEFAULT.cross_lang_keyword_weight
+    candidates: int = _DEFAULT.candidates
+    tokenizer: str = _DEFAULT.keyword_tokenizer  # used only when the index does not record its own
+    # Dense scores standardised per passage language ("lang_z") so that an answer in the other
+    # language is not buried under passages in the question's language; "auto" = lang_z when
+    # the index holds at least two languages with lang_min_passages passages each.
+    dense_norm: str = _DEFAULT.dense_norm
+    lang_min_passages: int = _DEFAULT.lang_min_passages  # smaller languages use the overall statistics
     # Second stage over the fused top `rerank_candidates`: "none", "sentence", or a path to a
     # sentence-transformers CrossEncoder.
-    rerank: str = "sentence"
-    rerank_candidates: int = 10
-    sentence_weight: float = 0.2
-    context_weight: float = 0.0
-    rerank_cross_lang_factor: float = 0.3
+    rerank: str = _DEFAULT.reranker
+    rerank_candidates: int = _DEFAULT.rerank_candidates
+    sentence_weight: float = _DEFAULT.sentence_weight
+    context_weight: float = _DEFAULT.context_weight
+    rerank_cross_lang_factor: float = _DEFAULT.rerank_cross_lang_factor
     # Near-duplicates (shingle containment >= this) move behind the rest; 0 = off.
-    dedup_threshold: float = 0.6
+    dedup_threshold: float = _DEFAULT.dedup_threshold
     # Abstention: found = confidence >= threshold; None = always found.
     abstain_threshold: float | None = None
 
@@ -56,8 +62,8 @@ class RetrievalConfig:
             raise ValueError(f"unknown retrieval mode {self.mode!r}; choose one of {', '.join(MODES)}")
         if self.fusion not in ("rrf", "weighted"):
             raise ValueError(f"unknown fusion {self.fusion!r}; choose rrf or weighted")
-        if self.dense_norm not in ("none", "lang_z"):
-            raise ValueError(f"unknown dense_norm {self.dense_norm!r}; choose none or lang_z")
+        if self.dense_norm not in DENSE_NORMS:
+            raise ValueError(f"unknown dense_norm {self.dense_norm!r}; choose one of {', '.join(DENSE_NORMS)}")
 
 
 @dataclass(frozen=True)
@@ -139,7 +145,6 @@ class Retriever:
         # Query tokens must come from the same tokenizer as the index's passages.
         self.tokenizer = keyword_meta.get("tokenizer", config.tokenizer)
         self._lang_groups: list[tuple[str, bool]] | None = None
-        self._by_lang: dict[str, tuple[str, ...]] | None = None
         self._reranker = make_reranker(
             config.rerank, SecondStageConfig(config.sentence_weight, config.context_weight, config.rerank_cross_lang_factor)
         )
@@ -270,16 +275,24 @@ class Retriever:
         return abstain_signal(hits, lang)
 
     def _language_groups(self) -> list[tuple[str, bool]]:
-        """(language, has enough passages for its own statistics) for each document language."""
+        """(language, has enough passages for its own statistics) for each passage language.
+        Passage, not document, language: the English front matter and reference lists of a
+        Japanese report attract English questions just as English documents do."""
         if self._lang_groups is None:
-            langs, counts = np.unique(self._doc_langs().astype(str), return_counts=True)
+            langs, counts = np.unique(self.backend.passage_langs().astype(str), return_counts=True)
             self._lang_groups = [(str(l), int(c) >= self.config.lang_min_passages) for l, c in zip(langs, counts)]
         return self._lang_groups
 
+    @property
+    def lang_z_active(self) -> bool:
+        """Whether dense scores are standardised per language: always for "lang_z", for
+        "auto" when the index holds two languages of lang_min_passages passages or more."""
+        norm = self.config.dense_norm
+        return norm == "lang_z" or (norm == "auto" and sum(big for _, big in self._language_groups()) >= 2)
+
     def _dense(self, qvec: np.ndarray, n: int, filters: Filters | None) -> tuple[Ranked, dict[int, float]]:
         scores, rows = self.backend.dense(qvec, n, filters)
-        groups = self._language_groups()
-        if self.config.dense_norm != "lang_z" or (filters is not None and filters.lang) or sum(big for _, big in groups) < 2:
+        if not self.lang_z_active or (filters is not None and filters.lang):
             return Ranked(rows, scores), {}
         # z-scores per passage language, each language searched on its own (MODELS.md):
         # a multilingual embedder rates any passage in the question's language above a
@@ -287,17 +300,8 @@ class Retriever:
         overall = (float(scores.mean()), float(scores.std()) or 1.0) if len(scores) else (0.0, 1.0)
         merged: dict[int, float] = {}
         raw: dict[int, float] = {}
-        wanted = set(filters.doc_ids) if filters is not None and filters.doc_ids is not None else None
-        if self._by_lang is None:
-            f = getattr(self.backend, "doc_ids_by_lang", None)
-            self._by_lang = f() if f is not None else {}
-        by_lang = self._by_lang or None
-        for lang, big in groups:
-            if by_lang is not None:
-                ids = by_lang.get(lang, ())
-                group = Filters(doc_ids=tuple(i for i in ids if wanted is None or i in wanted))
-            else:
-                group = Filters(lang=lang, doc_ids=filters.doc_ids if filters is not None else None)
+        for lang, big in self._language_groups():
+            group = Filters(lang=lang, doc_ids=filters.doc_ids if filters is not None else None)
             s, r = self.backend.dense(qvec, n, group)
             if len(s) == 0:
                 continue

@@ -11,10 +11,13 @@ from kotae.ingest.document import Document, Passage
 from kotae.ingest.frontmatter import FrontMatter
 from kotae.ingest.lang import DocumentLanguages
 from kotae.ingest.sentences import split_long
-from kotae.ingest.structure import Segment
+from kotae.ingest.structure import Segment, starts_list_item
 
 TokenCounter = Callable[[Sequence[str]], list[int]]
 SECTION_SEPARATOR = " › "
+
+
+CHUNK_MODES = ("paragraph", "size")
 
 
 @dataclass(frozen=True)
@@ -23,6 +26,16 @@ class ChunkSettings:
     min_chars: int = 80
     overlap_sentences: int = 1
     max_tokens: int = 512
+    # "paragraph": a paragraph (with the list that follows it) is a passage of its own, cut into
+    # even parts when longer than paragraph_chars, never merged with a neighbour just to reach a
+    # size; "size": sentences are packed up to chunk_chars across paragraph breaks. Tables and
+    # front matter are packed up to chunk_chars in both modes.
+    mode: str = "size"
+    paragraph_chars: int = 800
+
+    def __post_init__(self):
+        if self.mode not in CHUNK_MODES:
+            raise ValueError(f"unknown chunk mode {self.mode!r}; choose one of {', '.join(CHUNK_MODES)}")
 
 
 @dataclass
@@ -82,21 +95,52 @@ def _split_oversized(segments: Sequence[Segment], limit: int, text: str) -> list
     return out
 
 
-def _pack(group: _Chunk, limit: int, overlap: int, text: str) -> list[_Chunk]:
+def _block_starts(segments: Sequence[Segment], text: str) -> list[bool]:
+    """Where a paragraph begins. List items belong to the paragraph that introduces them
+    ("The round's terms:" then "- lead investor: ..."): an item alone answers little."""
+    return [i == 0 or (s.new_block and not starts_list_item(text, s.start)) for i, s in enumerate(segments)]
+
+
+def _even_targets(segments: Sequence[Segment], starts: Sequence[bool], limit: int) -> list[float]:
+    """Per segment, the size its paragraph's parts aim at: a paragraph over `limit` is cut
+    into equal parts rather than full parts and a scrap."""
+    targets: list[float] = []
+    i = 0
+    while i < len(segments):
+        j = i + 1
+        while j < len(segments) and not starts[j]:
+            j += 1
+        size = segments[j - 1].end - segments[i].start
+        targets.extend([size / -(-size // limit)] * (j - i))
+        i = j
+    return targets
+
+
+def _pack(group: _Chunk, limit: int, overlap: int, text: str, by_paragraph: bool = False) -> list[_Chunk]:
     segments = _split_oversized(group.segments, limit, text)
+    starts = _block_starts(segments, text) if by_paragraph else []
+    targets = _even_targets(segments, starts, limit) if by_paragraph else []
     chunks: list[_Chunk] = []
     current = _Chunk([], group.lead)
-    for seg in segments:
+    carried = 0  # overlap segments repeated from the previous chunk
+    for i, seg in enumerate(segments):
         if current.segments:
             too_big = seg.end - current.start > limit
-            # A paragraph break is a better place to cut than mid-paragraph.
-            paragraph_cut = seg.new_block and current.size > limit * 0.6
-            if too_big or paragraph_cut:
+            if by_paragraph:
+                new_paragraph = starts[i]
+                fresh = current.end - current.segments[min(carried, len(current.segments) - 1)].start
+                cut = new_paragraph or too_big or fresh >= targets[i]
+            else:
+                # A paragraph break is a better place to cut than mid-paragraph.
+                new_paragraph = False
+                cut = too_big or (seg.new_block and current.size > limit * 0.6)
+            if cut:
                 chunks.append(current)
-                tail = current.segments[-overlap:] if overlap and len(current.segments) > overlap else []
+                tail = current.segments[-overlap:] if overlap and len(current.segments) > overlap and not new_paragraph else []
                 if tail and (tail[-1].end - tail[0].start > limit // 3 or seg.end - tail[0].start > limit):
                     tail = []
                 current = _Chunk(list(tail))
+                carried = len(tail)
         current.segments.append(seg)
     if current.segments:
         chunks.append(current)
@@ -191,7 +235,9 @@ def chunk_document(
 ) -> list[Passage]:
     chunks: list[_Chunk] = []
     for group in _groups(segments):
-        chunks.extend(_pack(group, cfg.chunk_chars, cfg.overlap_sentences, doc.text))
+        by_paragraph = cfg.mode == "paragraph" and group.segments[0].kind == "body"
+        limit = cfg.paragraph_chars if by_paragraph else cfg.chunk_chars
+        chunks.extend(_pack(group, limit, cfg.overlap_sentences, doc.text, by_paragraph))
     chunks = _merge_small(chunks, cfg)
     if count_tokens is not None:
         chunks = _fit_tokens(doc, chunks, cfg, count_tokens)
@@ -220,7 +266,7 @@ def _fit_tokens(doc: Document, chunks: list[_Chunk], cfg: ChunkSettings, count_t
     """Character limits are a proxy; the embedder's token limit is the rule. A passage over
     it would be truncated silently by the model, so it is re-packed smaller until it fits.
     Only passages long enough to possibly exceed it are tokenized."""
-    limit = cfg.chunk_chars
+    limit = cfg.paragraph_chars if cfg.mode == "paragraph" else cfg.chunk_chars
     while True:
         texts = [_to_passage(doc, c, 0, None).embed_text for c in chunks]
         check = [i for i, t in enumerate(texts) if _may_exceed(t, cfg.max_tokens)]

@@ -133,6 +133,11 @@ def segment_body(text: str, start: int, end: int, page_starts: tuple[int, ...] =
     return segments
 
 
+def starts_list_item(text: str, start: int) -> bool:
+    """Whether the line at `start` is a list item ("- ", "・", "1. ")."""
+    return bool(_LIST_ITEM.match(text[start : start + 8]))
+
+
 # A short line right above an HTML block ("📚 More on this") is the block's caption.
 _MAX_CAPTION_CHARS = 60
 

@@ -23,6 +23,7 @@ FACTS = {
     "Mistral AIが買収した会社はどこですか？": ["Koyeb"],
     "Mistral AIの本社はどこ？": ["パリ"],
     "Who is the CEO of Mistral AI?": ["Mensch|メンシュ"],
+    "Who is Mistral's CTO?": ["Lacroix"],
     "When was Mistral AI founded?": ["2023"],
 }
 _QUESTION = re.compile(r"""(?:kotae ask |"(?:query|question|content)": )"((?:[^"\\]|\\.|'\\'')+)\"""")
