@@ -67,6 +67,11 @@ class Settings:
     # gold.jsonl but loses on the mixed set, so it is off by default.
     dense_norm: str = "none"
     lang_min_passages: int = 20
+    # In an index of two languages (lang_min_passages passages each) a question may be answered
+    # only in the other one: the keyword side's weight is scaled by its best score over this
+    # share of the question's ideal BM25 score (capped at 1), so weak same-language word matches
+    # no longer outvote the embedder. 0 = off. Single-language indexes are never affected.
+    weak_keyword_ratio: float = 0.3
     reranker: str = "sentence"  # second stage: "none", "sentence", or a path to a sentence-transformers CrossEncoder
     rerank_candidates: int = 10
     sentence_weight: float = 0.2

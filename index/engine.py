@@ -48,6 +48,7 @@ def retrieval_config(settings: Settings) -> RetrievalConfig:
         tokenizer=settings.keyword_tokenizer,
         dense_norm=settings.dense_norm,
         lang_min_passages=settings.lang_min_passages,
+        weak_keyword_ratio=settings.weak_keyword_ratio,
         rerank=settings.reranker,
         rerank_candidates=settings.rerank_candidates,
         sentence_weight=settings.sentence_weight,

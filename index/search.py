@@ -24,6 +24,7 @@ MODES = ("dense", "keyword", "hybrid")
 
 _DEFAULT = Settings()  # the one place retrieval defaults are declared (settings.py)
 DENSE_NORMS = ("auto", "lang_z", "none")
+_BM25_K1 = 1.5  # bm25s' default, which index/keyword.py builds with
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,7 @@ class RetrievalConfig:
     # the index holds at least two languages with lang_min_passages passages each.
     dense_norm: str = _DEFAULT.dense_norm
     lang_min_passages: int = _DEFAULT.lang_min_passages  # smaller languages use the overall statistics
+    weak_keyword_ratio: float = _DEFAULT.weak_keyword_ratio  # see settings.py; 0 = off
     # Second stage over the fused top `rerank_candidates`: "none", "sentence", or a path to a
     # sentence-transformers CrossEncoder.
     rerank: str = _DEFAULT.reranker
@@ -145,6 +147,7 @@ class Retriever:
         # Query tokens must come from the same tokenizer as the index's passages.
         self.tokenizer = keyword_meta.get("tokenizer", config.tokenizer)
         self._lang_groups: list[tuple[str, bool]] | None = None
+        self._bilingual: bool | None = None
         self._reranker = make_reranker(
             config.rerank, SecondStageConfig(config.sentence_weight, config.context_weight, config.rerank_cross_lang_factor)
         )
@@ -214,7 +217,7 @@ class Retriever:
             lists["bm25"] = Ranked(rows, scores)
             timings["keyword_ms"] = (time.perf_counter() - t) * 1000
         t = time.perf_counter()
-        fused = self._fuse(lists, lang)
+        fused = self._fuse(lists, lang, self._keyword_strength(tokens, lists.get("bm25")))
         ranked = sorted(fused, key=lambda r: (-fused[r], r))
         timings["fusion_ms"] = (time.perf_counter() - t) * 1000
 
@@ -315,13 +318,32 @@ class Retriever:
             {r: raw[r] for r in order},
         )
 
-    def _fuse(self, lists: dict[str, Ranked], lang: str) -> dict[int, float]:
+    def _bilingual_documents(self) -> bool:
+        """Documents of two languages, lang_min_passages passages each (English front matter
+        inside Japanese reports does not count: passages take their document's language)."""
+        if self._bilingual is None:
+            _, counts = np.unique(self._doc_langs().astype(str), return_counts=True)
+            self._bilingual = int((counts >= self.config.lang_min_passages).sum()) >= 2
+        return self._bilingual
+
+    def _keyword_strength(self, tokens: list[str], bm25: Ranked | None) -> float:
+        """1, or in a two-language index the keyword side's best score as a share of
+        weak_keyword_ratio x the question's ideal score (every term matched at saturation),
+        capped at 1. Min-max fusion would otherwise give the best of weak, same-language word
+        matches full weight against an answer that exists only in the other language."""
+        ratio = self.config.weak_keyword_ratio
+        if ratio <= 0 or bm25 is None or not len(bm25.scores) or not self._bilingual_documents():
+            return 1.0
+        ideal = float(self._idf(sorted(set(tokens))).sum()) * (_BM25_K1 + 1.0)
+        return min(1.0, float(bm25.scores.max()) / (ratio * ideal)) if ideal > 0 else 1.0
+
+    def _fuse(self, lists: dict[str, Ranked], lang: str, keyword_strength: float = 1.0) -> dict[int, float]:
         cfg = self.config
         if len(lists) == 1:
             (only,) = lists.values()
             return dict(zip(only.rows.tolist(), only.scores.tolist()))
         same = self._doc_langs() == lang
-        keyword_weight = np.where(same, cfg.keyword_weight, cfg.keyword_weight * cfg.cross_lang_keyword_weight)
+        keyword_weight = keyword_strength * np.where(same, cfg.keyword_weight, cfg.keyword_weight * cfg.cross_lang_keyword_weight)
         weights = {"dense": cfg.dense_weight, "bm25": keyword_weight}
         if cfg.fusion == "weighted":
             return weighted_score_fusion(lists, weights)

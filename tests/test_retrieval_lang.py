@@ -51,13 +51,14 @@ def test_retrieval_defaults_come_from_settings():
              "cross_lang_keyword_weight": "cross_lang_keyword_weight", "candidates": "candidates",
              "tokenizer": "keyword_tokenizer", "dense_norm": "dense_norm", "lang_min_passages": "lang_min_passages",
              "rerank": "reranker", "rerank_candidates": "rerank_candidates", "sentence_weight": "sentence_weight",
-             "dedup_threshold": "dedup_threshold"}
+             "dedup_threshold": "dedup_threshold", "weak_keyword_ratio": "weak_keyword_ratio"}
     for field, setting in pairs.items():
         assert getattr(r, field) == getattr(s, setting), field
 
 
 class _Langs:
-    """Just enough backend to ask a retriever which dense scoring it uses."""
+    """Just enough backend to ask a retriever how it scores: languages per passage (each its
+    own document's) and an idf of 2 for every query token."""
 
     manifest: dict = {}
 
@@ -66,6 +67,12 @@ class _Langs:
 
     def passage_langs(self):
         return self._langs
+
+    def passage_doc_langs(self):
+        return self._langs
+
+    def keyword_idf(self, tokens):
+        return np.full(len(tokens), 2.0, dtype=np.float32)
 
 
 @pytest.mark.parametrize(
@@ -81,6 +88,24 @@ class _Langs:
 def test_language_aware_dense_scoring_is_decided_from_the_index(langs, norm, active):
     r = Retriever(_Langs(langs), None, RetrievalConfig(dense_norm=norm, rerank="none"))
     assert r.lang_z_active is active
+
+
+@pytest.mark.parametrize(
+    "langs, best, strength",
+    [
+        (["ja"] * 30 + ["en"] * 30, 0.3, 0.1),  # weak matches in a bilingual index count for little
+        (["ja"] * 30 + ["en"] * 30, 10.0, 1.0),  # strong ones keep their full weight
+        (["ja"] * 60, 0.3, 1.0),  # a one-language index is never changed
+        (["ja"] * 60 + ["en"] * 5, 0.3, 1.0),
+    ],
+)
+def test_weak_keyword_evidence_is_scaled_down_only_in_a_bilingual_index(langs, best, strength):
+    from kotae.index.fusion import Ranked
+
+    r = Retriever(_Langs(langs), None, RetrievalConfig(weak_keyword_ratio=0.5, rerank="none"))
+    bm25 = Ranked(np.array([0, 1]), np.array([best, best / 2], dtype=np.float32))
+    # one query token: ideal score = idf 2 x (k1 + 1) = 5; half of it = 2.5
+    assert r._keyword_strength(["図書館"], bm25) == pytest.approx(min(1.0, best / 2.5) if strength < 1 else 1.0)
 
 
 TOWNS = ["Ashford", "Brierley", "Calder", "Dunmore", "Elston", "Fenwick", "Garston", "Holloway", "Ilford", "Jarrow",
