@@ -66,7 +66,6 @@ TYPE_WEIGHT = 0.25  # the unit holds the expected kind of answer
 UNIT_MIN_CONTENT = 4  # units with fewer letters or digits (stubs, "Step 1") are never quoted
 LABEL_FACTOR = 0.5
 BRIDGE_WEIGHT = 0.7  # a Japanese equivalent of an English question word counts this much of it
-UNTYPED_FACTOR = 0.6  # a unit without the kind of thing the question asks for
 _INTERROGATIVES = re.compile(r"何|なに|なん|どれ|どの|どこ|どんな|どう|どちら|誰|だれ|いつ|いくら|いくつ|なぜ|くらい|ぐらい")
 # reference lists ("Title - Site, accessed …", links) answer nothing themselves
 _URL = re.compile(r"https?://|<http|www\.|にアクセス|\b(?:accessed|retrieved) (?:on|from)\b", re.IGNORECASE)
@@ -214,8 +213,6 @@ class SentenceScorer:
             lexical = own + KEY_WEIGHT * keyed
             if unit.kind == "label":  # a line that introduces what follows; rarely the answer itself
                 lexical *= LABEL_FACTOR
-            if kind is not None and not typed:  # "Who founded it?" is not answered by "founded year: 2023"
-                lexical *= UNTYPED_FACTOR
             coverage = sum(w for t, w in full_weights.items() if t in toks or t in key_toks) / full_total
             out.append(ScoredUnit(unit, lexical + (TYPE_WEIGHT if typed else 0.0), own, typed, coverage))
         return tuple(out)

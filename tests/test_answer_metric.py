@@ -53,3 +53,26 @@ def test_evaluate_scores_the_answer_and_its_abstention():
     # without answer_k nothing is answered and the metric does not exist
     plain = evaluate(gold, {"r": retriever}, ks=(1,), progress=False)
     assert "answer@1" not in plain.metrics and plain.configs["r"].answer_abstention() is None
+
+
+def test_answers_written_by_a_language_model_are_scored_the_same_way():
+    """With a model configured, `kotae eval` scores what the model wrote (the stub
+    OpenAI-compatible server of the HTTP tests), and falls back like /v1/ask when it fails."""
+    from kotae_server import LiveServer, free_port, stub_llm_app
+
+    from kotae.service.llm import LLMClient
+
+    server = LiveServer(stub_llm_app(), free_port()).start(ready_path=None)
+    try:
+        gold = [GoldQuestion("q1", "Which company did Mistral buy?", "en", "fact", docs=("a.md",), answers=("Koyeb",)),
+                GoldQuestion("q2", "UPSTREAM-FAIL: who is the CTO?", "en", "fact", docs=("a.md",), answers=("Lacroix",))]
+
+        def retriever(query: str, k: int) -> SearchResult:
+            return SearchResult(query, "en", [_hit("Timothée Lacroix is the CTO of the company."), _hit("It bought a cloud start-up.")])
+
+        run = evaluate(gold, {"r": retriever}, ks=(1,), progress=False, answer_k=5, llm=LLMClient(server.url + "/v1", "stub"))
+    finally:
+        server.stop()
+    by_id = {q.question.id: q for q in run.configs["r"].questions}
+    assert by_id["q1"].answer["mode"] == "llm" and by_id["q1"].metrics["answer@1"] == 1.0  # "Mistral AI acquired Koyeb [1]."
+    assert by_id["q2"].answer["mode"] == "extractive" and by_id["q2"].metrics["answer@1"] == 1.0  # the fallback
