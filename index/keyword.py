@@ -60,12 +60,17 @@ class KeywordIndex:
         """Top-k (scores, rows) with score > 0; `allowed` is a boolean mask over rows."""
         if not tokens or self.size == 0:
             return np.zeros(0, np.float32), np.zeros(0, np.int64)
-        scores = np.asarray(self._bm25.get_scores(tokens), dtype=np.float32)[: self.size]
-        if allowed is not None:
-            scores = np.where(allowed, scores, 0.0)
-        k = min(k, int(np.count_nonzero(scores)))
-        if k == 0:
-            return np.zeros(0, np.float32), np.zeros(0, np.int64)
-        top = np.argpartition(-scores, k - 1)[:k]
-        top = top[np.argsort(-scores[top], kind="stable")]
-        return scores[top], top.astype(np.int64)
+        return top_positive(np.asarray(self._bm25.get_scores(tokens), dtype=np.float32)[: self.size], k, allowed)
+
+
+def top_positive(scores: np.ndarray, k: int, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The k best (scores, rows) among rows scoring above 0 (and `allowed`, a boolean mask),
+    best first, ties in row order: a row that matched no query term is never a keyword hit."""
+    if allowed is not None:
+        scores = np.where(allowed, scores, 0.0)
+    k = min(k, int(np.count_nonzero(scores)))
+    if k <= 0:
+        return np.zeros(0, np.float32), np.zeros(0, np.int64)
+    top = np.argpartition(-scores, k - 1)[:k]
+    top = top[np.argsort(-scores[top], kind="stable")]
+    return scores[top], top.astype(np.int64)

@@ -16,7 +16,7 @@ from typing import Sequence
 
 import numpy as np
 
-from kotae.index.keyword import B, K1, lucene_idf
+from kotae.index.keyword import B, K1, lucene_idf, top_positive
 
 ARRAYS = ("terms", "indptr", "rows", "tfs", "lengths")
 
@@ -137,11 +137,4 @@ class SegmentedBM25:
             idf = lucene_idf(np.array([len(rows)]), self.n)[0]
             tf = tfs.astype(np.float32)
             scores[rows] += count * idf * tf / (tf + K1 * (1 - B + B * self._lengths[rows] / self._avgdl))
-        if allowed is not None:
-            scores = np.where(allowed, scores, 0.0)
-        k = min(k, int(np.count_nonzero(scores)))
-        if k == 0:
-            return np.zeros(0, np.float32), np.zeros(0, np.int64)
-        top = np.argpartition(-scores, k - 1)[:k]
-        top = top[np.argsort(-scores[top], kind="stable")]
-        return scores[top], top.astype(np.int64)
+        return top_positive(scores, k, allowed)

@@ -168,6 +168,26 @@ class IndexWriter(Protocol):
         ...
 
 
+class StagedChanges:
+    """The upserts and deletes a writer holds until its commit: the part every backend's
+    writer shares. A document upserted after a delete (or the reverse) keeps only the last."""
+
+    def __init__(self) -> None:
+        self._upserts: dict[str, tuple[Document, list[Passage], np.ndarray]] = {}
+        self._deleted: set[str] = set()
+
+    def upsert(self, document: Document, passages: Sequence[Passage], vectors: np.ndarray) -> None:
+        if len(passages) != len(vectors):
+            raise ValueError(f"{document.doc_id}: {len(passages)} passages but {len(vectors)} vectors")
+        self._upserts[document.doc_id] = (document, list(passages), np.asarray(vectors, dtype=np.float32))
+        self._deleted.discard(document.doc_id)
+
+    def delete(self, doc_ids: Sequence[str]) -> None:
+        for d in doc_ids:
+            self._upserts.pop(d, None)
+            self._deleted.add(d)
+
+
 class Backend(Protocol):
     """A place indexes are stored: opens read views and writers."""
 

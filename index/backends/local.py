@@ -32,7 +32,7 @@ import numpy as np
 from kotae import __version__
 from kotae.index import meta
 from kotae.index.backends.base import (
-    Filters, IndexConfig, IndexMismatchError, IndexMissingError, IndexStats, Matches, StoredPassage, check_embedder, passage_id,
+    StagedChanges, Filters, IndexConfig, IndexMismatchError, IndexMissingError, IndexStats, Matches, StoredPassage, check_embedder, passage_id,
 )
 from kotae.index.corpus_root import corpus_root
 from kotae.index.persist import (
@@ -237,10 +237,11 @@ def _write_segment(index_dir: Path, docs: list[Document], passages: list[Passage
     return {"name": name, "passages": len(passages), "vector_index": vindex.kind, "vector_index_params": vindex.params}
 
 
-class LocalWriter:
+class LocalWriter(StagedChanges):
     """The next generation: the previous one's segments, their deleted rows, and one new segment."""
 
     def __init__(self, index_dir: Path):
+        super().__init__()
         self._index_dir = index_dir
         self._lock = write_lock(index_dir)
         self._lock.__enter__()  # raises IndexLockedError while another writer holds it
@@ -252,25 +253,12 @@ class LocalWriter:
             if manifest.get("format") == FORMAT_VERSION:
                 self._base = (generation, manifest)
         self._keep_base = self._base is not None
-        self._upserts: dict[str, tuple[Document, list[Passage], np.ndarray]] = {}
-        self._deleted: set[str] = set()
 
     def previous(self) -> IndexStats | None:
         return _stats(*self._base) if self._base is not None else None
 
     def reset(self) -> None:
         self._keep_base = False
-
-    def upsert(self, document: Document, passages: Sequence[Passage], vectors: np.ndarray) -> None:
-        if len(passages) != len(vectors):
-            raise ValueError(f"{document.doc_id}: {len(passages)} passages but {len(vectors)} vectors")
-        self._upserts[document.doc_id] = (document, list(passages), np.asarray(vectors, dtype=np.float32))
-        self._deleted.discard(document.doc_id)
-
-    def delete(self, doc_ids: Sequence[str]) -> None:
-        for d in doc_ids:
-            self._upserts.pop(d, None)
-            self._deleted.add(d)
 
     def _fresh(self, config: IndexConfig) -> tuple[list[Document], list[Passage], np.ndarray, Postings]:
         order = sorted(self._upserts)

@@ -28,7 +28,7 @@ import numpy as np
 
 from kotae import __version__
 from kotae.index.backends.base import (
-    BackendError, Filters, IndexConfig, IndexLockedError, IndexMissingError, IndexStats, Matches, StoredPassage,
+    StagedChanges, BackendError, Filters, IndexConfig, IndexLockedError, IndexMissingError, IndexStats, Matches, StoredPassage,
     check_embedder, passage_id,
 )
 from kotae.index.keyword import B, K1, lucene_idf
@@ -276,10 +276,11 @@ class _Counts:
         self.by_doc_lang[doc_lang] += passages
 
 
-class PostgresWriter:
+class PostgresWriter(StagedChanges):
     """Collects upserts and deletes; :meth:`commit` applies them in one transaction."""
 
     def __init__(self, url: str, location: str):
+        super().__init__()
         self._location = location
         self._conn = _connect(url)
         _use_pgvector(self._conn, url, create_extension=True)
@@ -289,8 +290,6 @@ class PostgresWriter:
         with self._conn.cursor() as cur:
             self._record = _read_record(cur)
         self._reset = False
-        self._upserts: dict[str, tuple[Document, list[Passage], np.ndarray]] = {}
-        self._deleted: set[str] = set()
 
     def previous(self) -> IndexStats | None:
         if self._record is None or self._record.get("schema") != SCHEMA_VERSION:
@@ -299,17 +298,6 @@ class PostgresWriter:
 
     def reset(self) -> None:
         self._reset = True
-
-    def upsert(self, document: Document, passages: Sequence[Passage], vectors: np.ndarray) -> None:
-        if len(passages) != len(vectors):
-            raise ValueError(f"{document.doc_id}: {len(passages)} passages but {len(vectors)} vectors")
-        self._upserts[document.doc_id] = (document, list(passages), np.asarray(vectors, dtype=np.float32))
-        self._deleted.discard(document.doc_id)
-
-    def delete(self, doc_ids: Sequence[str]) -> None:
-        for d in doc_ids:
-            self._upserts.pop(d, None)
-            self._deleted.add(d)
 
     def commit(self, config: IndexConfig, files: dict[str, dict[str, Any]], corpus_root: str | None = None) -> None:
         previous = self.previous()
