@@ -12,6 +12,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -34,13 +35,17 @@ def peak_rss_of_cli(corpus: Path, index_dir: Path, cache_dir: Path) -> dict[str,
     exe = Path(sys.executable).with_name("kotae")
     cmd = [str(exe)] if exe.is_file() else [sys.executable, "-c", "import sys; from kotae.service.cli import main; sys.exit(main())"]
     env = dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", TOKENIZERS_PARALLELISM="false")
-    t = time.perf_counter()
-    proc = subprocess.Popen(cmd + ["ingest", str(corpus), "--index", str(index_dir), "--cache-dir", str(cache_dir), "--rebuild", "--quiet"],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - t
-    if status != 0:
-        raise RuntimeError(f"kotae ingest failed: {proc.stderr.read().decode()[-2000:]}")
+    # stderr goes to a file, not a pipe: nobody reads a pipe while waiting, and a full one
+    # (64 KiB of warnings) would block the child forever
+    with tempfile.TemporaryFile() as log:
+        t = time.perf_counter()
+        proc = subprocess.Popen(cmd + ["ingest", str(corpus), "--index", str(index_dir), "--cache-dir", str(cache_dir), "--rebuild", "--quiet"],
+                                env=env, stdout=subprocess.DEVNULL, stderr=log)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - t
+        if status != 0:
+            log.seek(0)
+            raise RuntimeError(f"kotae ingest failed: {log.read().decode(errors='replace')[-2000:]}")
     return {"wall_s": round(wall, 2), "peak_rss_mb": round(usage.ru_maxrss / 1024, 1)}
 
 
