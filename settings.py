@@ -46,9 +46,13 @@ class Settings:
     chunk_overlap_sentences: int = 1
     # "paragraph": one passage per paragraph (with the list it introduces), long ones cut into
     # even parts of at most chunk_paragraph_chars; "size": sentences packed up to chunk_chars
-    # across paragraphs. Tables are packed up to chunk_chars either way (ingest/chunk.py).
-    chunk_mode: str = "size"
+    # across paragraphs; "auto" (default): "paragraph" in sections of prose (paragraphs of
+    # chunk_prose_chars on average or more), "size" in sections of fragments (slide lines,
+    # label + list blocks). Tables are packed up to chunk_chars in every mode (ingest/chunk.py).
+    # Chosen on gold.jsonl, the devset and the mixed set: evals/reports/retrieval-defaults.md.
+    chunk_mode: str = "auto"
     chunk_paragraph_chars: int = 800
+    chunk_prose_chars: int = 200
     max_tokens: int = 512
     # What one file may cost: larger files are skipped with a reason, never read.
     max_text_mb: float = 20.0
@@ -83,6 +87,9 @@ class Settings:
     context_weight: float = 0.0
     rerank_cross_lang_factor: float = 0.3
     dedup_threshold: float = 0.6  # near-duplicate collapse in the top-k; 0 = off
+    # Passages with nothing quotable (every unit a reference or link entry, or a stub) move
+    # behind the rest: their titles match questions' words but they answer nothing.
+    unquotable_last: bool = True
     # "not found in the documents" below this; -1 = the value calibrated for the embedder
     # (index/abstain.py), 0 = never abstain
     abstain_threshold: float = -1.0

@@ -25,7 +25,7 @@ log = logging.getLogger("kotae.ingest")
 def build_config(settings: Settings) -> BuildConfig:
     return BuildConfig(
         chunk=ChunkSettings(settings.chunk_chars, settings.chunk_min_chars, settings.chunk_overlap_sentences, settings.max_tokens,
-                            settings.chunk_mode, settings.chunk_paragraph_chars),
+                            settings.chunk_mode, settings.chunk_paragraph_chars, settings.chunk_prose_chars),
         tokenizer=settings.keyword_tokenizer,
         vector_index=settings.vector_index,
         batch_size=settings.embed_batch_size,
@@ -55,6 +55,7 @@ def retrieval_config(settings: Settings) -> RetrievalConfig:
         context_weight=settings.context_weight,
         rerank_cross_lang_factor=settings.rerank_cross_lang_factor,
         dedup_threshold=settings.dedup_threshold,
+        unquotable_last=settings.unquotable_last,
         abstain_threshold=calibrated_threshold(settings.model, settings.retrieval_mode) if settings.abstain_threshold < 0 else (settings.abstain_threshold or None),
     )
 

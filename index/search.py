@@ -56,6 +56,7 @@ class RetrievalConfig:
     rerank_cross_lang_factor: float = _DEFAULT.rerank_cross_lang_factor
     # Near-duplicates (shingle containment >= this) move behind the rest; 0 = off.
     dedup_threshold: float = _DEFAULT.dedup_threshold
+    unquotable_last: bool = _DEFAULT.unquotable_last  # see settings.py
     # Abstention: found = confidence >= threshold; None = always found.
     abstain_threshold: float | None = None
 
@@ -218,6 +219,8 @@ class Retriever:
             scores = self._reranker.rerank(query, lang, candidates)
             final = {c.id: float(s) for c, s in zip(candidates, scores)}
             candidates.sort(key=lambda c: (-final[c.id], c.id))
+        if cfg.unquotable_last:
+            candidates.sort(key=lambda c: not c.units)  # stable: the others keep their order
         timings["rerank_ms"] = (time.perf_counter() - t) * 1000
         if cfg.dedup_threshold > 0 and candidates:
             order, _ = collapse([c.text for c in candidates], cfg.dedup_threshold)

@@ -12,26 +12,33 @@ from kotae.ingest.frontmatter import FrontMatter
 from kotae.ingest.lang import DocumentLanguages
 from kotae.ingest.sentences import split_long
 from kotae.ingest.structure import Segment, starts_list_item
+from kotae.settings import Settings
 
 TokenCounter = Callable[[Sequence[str]], list[int]]
 SECTION_SEPARATOR = " › "
 
 
-CHUNK_MODES = ("paragraph", "size")
+CHUNK_MODES = ("auto", "paragraph", "size")
+
+
+_DEFAULT = Settings()  # chunking defaults are declared in settings.py
 
 
 @dataclass(frozen=True)
 class ChunkSettings:
-    chunk_chars: int = 400
-    min_chars: int = 80
-    overlap_sentences: int = 1
-    max_tokens: int = 512
+    chunk_chars: int = _DEFAULT.chunk_chars
+    min_chars: int = _DEFAULT.chunk_min_chars
+    overlap_sentences: int = _DEFAULT.chunk_overlap_sentences
+    max_tokens: int = _DEFAULT.max_tokens
     # "paragraph": a paragraph (with the list that follows it) is a passage of its own, cut into
     # even parts when longer than paragraph_chars, never merged with a neighbour just to reach a
-    # size; "size": sentences are packed up to chunk_chars across paragraph breaks. Tables and
-    # front matter are packed up to chunk_chars in both modes.
-    mode: str = "size"
-    paragraph_chars: int = 800
+    # size; "size": sentences are packed up to chunk_chars across paragraph breaks; "auto": per
+    # section, "paragraph" where its paragraphs are prose (prose_chars long on average) and
+    # "size" where they are fragments (slide lines, label + list blocks, one-line items), which
+    # say little alone. Tables and front matter are packed up to chunk_chars in every mode.
+    mode: str = _DEFAULT.chunk_mode
+    paragraph_chars: int = _DEFAULT.chunk_paragraph_chars
+    prose_chars: int = _DEFAULT.chunk_prose_chars
 
     def __post_init__(self):
         if self.mode not in CHUNK_MODES:
@@ -114,6 +121,19 @@ def _even_targets(segments: Sequence[Segment], starts: Sequence[bool], limit: in
         targets.extend([size / -(-size // limit)] * (j - i))
         i = j
     return targets
+
+
+def _is_prose(group: _Chunk, text: str, prose_chars: int) -> bool:
+    """Whether a section's paragraphs are, on average, prose_chars long or more."""
+    starts = _block_starts(group.segments, text)
+    paragraphs = sum(starts)
+    return (group.segments[-1].end - group.segments[0].start) >= prose_chars * paragraphs
+
+
+def _by_paragraph(group: _Chunk, cfg: ChunkSettings, text: str) -> bool:
+    if group.segments[0].kind != "body" or cfg.mode == "size":
+        return False
+    return cfg.mode == "paragraph" or _is_prose(group, text, cfg.prose_chars)
 
 
 def _pack(group: _Chunk, limit: int, overlap: int, text: str, by_paragraph: bool = False) -> list[_Chunk]:
@@ -235,7 +255,7 @@ def chunk_document(
 ) -> list[Passage]:
     chunks: list[_Chunk] = []
     for group in _groups(segments):
-        by_paragraph = cfg.mode == "paragraph" and group.segments[0].kind == "body"
+        by_paragraph = _by_paragraph(group, cfg, doc.text)
         limit = cfg.paragraph_chars if by_paragraph else cfg.chunk_chars
         chunks.extend(_pack(group, limit, cfg.overlap_sentences, doc.text, by_paragraph))
     chunks = _merge_small(chunks, cfg)
@@ -266,7 +286,7 @@ def _fit_tokens(doc: Document, chunks: list[_Chunk], cfg: ChunkSettings, count_t
     """Character limits are a proxy; the embedder's token limit is the rule. A passage over
     it would be truncated silently by the model, so it is re-packed smaller until it fits.
     Only passages long enough to possibly exceed it are tokenized."""
-    limit = cfg.paragraph_chars if cfg.mode == "paragraph" else cfg.chunk_chars
+    limit = cfg.chunk_chars if cfg.mode == "size" else max(cfg.paragraph_chars, cfg.chunk_chars)
     while True:
         texts = [_to_passage(doc, c, 0, None).embed_text for c in chunks]
         check = [i for i, t in enumerate(texts) if _may_exceed(t, cfg.max_tokens)]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import unicodedata
 
+import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from kotae.ingest.chunk import ChunkSettings
@@ -41,8 +42,12 @@ front_matter = st.sampled_from(["", "---\ntitle: \"テスト文書\"\nemployees:
 limits = st.sampled_from([120, 200, 400])
 
 
-def _read(text: str, limit: int, count_tokens=None):
-    cfg = ChunkSettings(chunk_chars=limit, min_chars=40, overlap_sentences=1, max_tokens=10_000)
+MODES = pytest.mark.parametrize("mode", ["size", "auto", "paragraph"])
+
+
+def _read(text: str, limit: int, count_tokens=None, mode: str = "size"):
+    # paragraphs may be up to twice the size limit in the modes that keep them whole
+    cfg = ChunkSettings(chunk_chars=limit, min_chars=40, overlap_sentences=1, max_tokens=10_000, mode=mode, paragraph_chars=2 * limit)
     return read_document(SourceFile("doc.md", None, "markdown"), text.encode("utf-8"), cfg, count_tokens)
 
 
@@ -50,11 +55,12 @@ def _content_positions(text: str, start: int) -> set[int]:
     return {i for i in range(start, len(text)) if unicodedata.category(text[i])[0] in "LN"}
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@MODES
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(fm=front_matter, body=documents, limit=limits)
-def test_offsets_round_trip_and_cover_every_character(fm, body, limit):
+def test_offsets_round_trip_and_cover_every_character(mode, fm, body, limit):
     text = fm + body
-    read = _read(text, limit)
+    read = _read(text, limit, mode=mode)
     covered: set[int] = set()
     for p in read.passages:
         source = read.document.text[p.char_start : p.char_end]
@@ -65,10 +71,12 @@ def test_offsets_round_trip_and_cover_every_character(fm, body, limit):
     assert not missing, f"characters in no passage: {text[min(missing):min(missing)+20]!r}"
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@MODES
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(body=documents, limit=limits)
-def test_passages_respect_the_character_limit(body, limit):
-    read = _read(body, limit)
+def test_passages_respect_the_character_limit(mode, body, limit):
+    read = _read(body, limit, mode=mode)
+    cap = limit if mode == "size" else 2 * limit
     for p in read.passages:
         source = read.document.text[p.char_start : p.char_end]
         # Headings that introduce a passage ride along on top of the limit.
@@ -78,13 +86,14 @@ def test_passages_respect_the_character_limit(body, limit):
                 lead += len(line) + 1
             else:
                 break
-        assert p.char_end - p.char_start - lead <= limit
+        assert p.char_end - p.char_start - lead <= (limit if p.kind != "body" else cap)
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@MODES
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(body=documents, limit=limits)
-def test_japanese_sentences_are_never_cut(body, limit):
-    read = _read(body, limit)
+def test_japanese_sentences_are_never_cut(mode, body, limit):
+    read = _read(body, limit, mode=mode)
     spans = [(p.char_start, p.char_end) for p in read.passages]
     for sentence in JA_SENTENCES + EN_SENTENCES:
         pos = body.find(sentence)

@@ -51,7 +51,8 @@ def test_retrieval_defaults_come_from_settings():
              "cross_lang_keyword_weight": "cross_lang_keyword_weight", "candidates": "candidates",
              "tokenizer": "keyword_tokenizer", "dense_norm": "dense_norm", "lang_min_passages": "lang_min_passages",
              "rerank": "reranker", "rerank_candidates": "rerank_candidates", "sentence_weight": "sentence_weight",
-             "dedup_threshold": "dedup_threshold", "weak_keyword_ratio": "weak_keyword_ratio"}
+             "dedup_threshold": "dedup_threshold", "weak_keyword_ratio": "weak_keyword_ratio",
+             "unquotable_last": "unquotable_last"}
     for field, setting in pairs.items():
         assert getattr(r, field) == getattr(s, setting), field
 
@@ -179,3 +180,74 @@ def test_paragraph_mode_keeps_a_list_with_its_introduction_and_cuts_long_paragra
     assert any(intro in c and "11%" in c for c in chunks)
     long_parts = [len(c) for c in chunks if "計算基盤" in c]
     assert len(long_parts) >= 2 and max(long_parts) <= 300 and min(long_parts) >= 0.5 * max(long_parts)
+
+
+# The default chunking ("auto", settings.py): prose sections are cut by paragraph, sections of
+# fragments are packed as before. Paragraphs of ~320 characters, a short one (~90) between them.
+_FILLER = "町の人口は約二万人で、農業と漁業が盛んである。週末には近隣の市からも多くの観光客が訪れ、商店街は賑わいを見せる。"
+PROSE = [
+    "港北町の町立図書館は、駅前の再開発に合わせて新しい建物へ移転した。" + _FILLER * 5,
+    "図書館の休館日は毎週月曜日で、祝日の翌日も休みになる。貸出は一人十冊まで、期間は二週間で、予約は電話でも受け付ける。雑誌の最新号は館内でのみ読めるが、一週間が過ぎたものは借りられる。",
+    "隣町の体育館は改修工事のため来年の春まで閉鎖される。工事費は町の予算と県の補助金で賄われる。" + _FILLER * 5,
+]
+FRAGMENTS = [
+    "Arthur Mensch（CEO・共同創業者）\n- Google DeepMindで約2.5年間研究者として在籍\n- 機械学習の博士号を取得し、数学でポスドク研究を実施",
+    "Guillaume Lample（最高科学責任者）\n- Meta AIで9年間勤務し、LLaMA言語モデルの創造者の一人\n- 大規模AI基盤モデルのスペシャリスト",
+    "Timothée Lacroix（CTO・共同創業者）\n- Meta AIで9年間研究職に従事\n- AI システムアーキテクチャとモデルトレーニングの専門家",
+]
+
+
+def _default_chunks(text: str, **changes) -> list[str]:
+    cfg = dataclasses.replace(ChunkSettings(max_tokens=10_000), **changes)
+    read = read_document(SourceFile("doc.md", None, "markdown"), text.encode("utf-8"), cfg)
+    return [read.document.text[p.char_start : p.char_end] for p in read.passages]
+
+
+def test_default_chunking_keeps_a_short_paragraph_of_prose_to_itself():
+    chunks = _default_chunks("# 町の施設\n\n" + "\n\n".join(PROSE) + "\n")
+    short = PROSE[1]
+    assert any(c.strip().endswith(short) and len(c.strip()) - len(short) < 10 for c in chunks), chunks
+    assert not any(short in c and ("体育館" in c or "駅前" in c) for c in chunks)
+    # what the old default ("size") did: the short paragraph packed with its neighbour
+    assert any(short in c and "体育館" in c for c in _default_chunks("# 町の施設\n\n" + "\n\n".join(PROSE) + "\n", mode="size"))
+
+
+def test_default_chunking_packs_a_section_of_fragments_as_before():
+    text = "# 創業者\n\n" + "\n\n".join(FRAGMENTS) + "\n"
+    together = lambda chunks: any(FRAGMENTS[0].split("\n")[0] in c and FRAGMENTS[1].split("\n")[0] in c for c in chunks)
+    assert together(_default_chunks(text))  # label + list blocks say little alone
+    assert together(_default_chunks(text, mode="size"))
+    assert not together(_default_chunks(text, mode="paragraph"))
+
+
+def test_a_reference_list_does_not_outrank_the_passage_that_answers(tmp_path: Path, monkeypatch):
+    """A reference list repeats the question's words in its titles, so both sides score it
+    high, yet it answers nothing: passages with no quotable unit move behind the rest."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from fake_embedder import FakeEmbedder
+
+    from kotae.index import engine
+    from kotae.settings import load_settings
+
+    monkeypatch.setattr(engine, "get_embedder", lambda *args, **kwargs: FakeEmbedder())
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "report.md").write_text(
+        "# Koyebの買収\n\nMistralはKoyebを2026年2月に買収した。Koyebはサーバーレス基盤を提供するパリの企業で、"
+        "従業員は約二十人だった。買収によってMistralは自社のクラウドで顧客のモデルを動かせるようになる。\n\n"
+        "## 参考文献\n\n"
+        "1. MistralによるKoyeb買収の時期と狙い - Example News, 2月 18, 2026にアクセス、<https://example.com/mistral-koyeb>\n"
+        "2. Koyeb買収の時期：Mistralの発表, 2月 19, 2026にアクセス、<https://example.org/koyeb-mistral>\n"
+        "3. Mistral Koyeb 買収 時期 まとめ, 2月 20, 2026にアクセス、<https://example.net/mistral-koyeb-2026>\n",
+        encoding="utf-8")
+    settings = load_settings(corpus_dir=corpus, index_dir=tmp_path / "index", cache_dir=tmp_path / "cache")
+    engine.run_ingest(settings, progress=False)
+    retriever = engine.open_retriever(settings)
+    question = "MistralによるKoyeb買収の時期"
+    top = retriever.search(question, k=2).hits
+    assert "2026年2月に買収した" in top[0].text, [h.text[:40] for h in top]
+    assert "アクセス" in top[1].text
+    before = Retriever(retriever.backend, retriever.embedder, dataclasses.replace(retriever.config, unquotable_last=False))
+    assert "アクセス" in before.search(question, k=2).hits[0].text  # what it fixes
