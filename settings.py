@@ -82,7 +82,7 @@ class Settings:
     # (terms of the top dense passages in the other language), "prf+translit" or "none"; its
     # ranked list is fused with this weight. prf_terms: feedback terms added.
     cross_lang_expansion: str = "none"
-    cross_lang_expansion_weight: float = 0.5
+    cross_lang_expansion_weight: float = 1.0
     cross_lang_prf_terms: int = 8
     reranker: str = "sentence"  # second stage: "none", "sentence", or a path to a sentence-transformers CrossEncoder
     rerank_candidates: int = 10

@@ -34,6 +34,7 @@ EXPANSIONS = ("translit", "dict", "prf")  # KOTAE_CROSS_LANG_EXPANSION: "none" o
 _MIN_IDF = 3.0
 _MAX_WORDS = 8  # Latin words of one question transliterated at most (each costs ~4 ms)
 _MAX_TRANSLATIONS = 3  # per word: the first the index knows, in dictionary order
+_MAX_SENSES = 20  # English words with more common translations than this are not translated
 
 
 @dataclass(frozen=True)
@@ -140,12 +141,16 @@ class CrossLingualExpander:
         return list(dict.fromkeys(c for c, idf in zip(candidates, known.tolist()) if idf > 0))
 
     def _translated(self, question: str, other: str) -> list[str]:
-        """Each question word's first translations that the index knows and that are rare enough."""
+        """Each question word's first translations that the index knows and that are rare enough.
+        Words with very many translations (make, close, start) are function-like: skipped."""
         from kotae.index.dictionary import load_dictionary
 
-        words = dict.fromkeys(tokenize(question, self.tokenizer))
         lookup = load_dictionary().japanese if other == "ja" else load_dictionary().english
-        options = [[t for tr in lookup(w) for t in tokenize(tr, self.tokenizer)] for w in words]
+        options = []
+        for word in dict.fromkeys(tokenize(question, self.tokenizer)):
+            found = lookup(word)
+            if len(found) <= _MAX_SENSES:
+                options.append([t for tr in found for t in self._as_tokens(tr)])
         flat = sorted({t for o in options for t in o})
         if not flat:
             return []
@@ -154,6 +159,13 @@ class CrossLingualExpander:
         for o in options:
             out += [t for t in dict.fromkeys(o) if idf[t] >= _MIN_IDF and t not in out][:_MAX_TRANSLATIONS]
         return out
+
+    def _as_tokens(self, term: str) -> list[str]:
+        """A translation as index tokens: itself when the tokenizer keeps it whole (日本語, not
+        also 語), else its pieces; numbers never (many -> 三千)."""
+        tokens = [t for t in tokenize(term, self.tokenizer) if not t.isdigit()]
+        whole = term.lower()
+        return [whole] if whole in tokens else tokens
 
     def _feedback(self, dense: Ranked, other: str, doc_langs: dict[str, str]) -> list[str]:
         top = [pid for pid in dense.ids if doc_langs.get(pid) == other][: self.config.prf_passages]

@@ -22,8 +22,8 @@ _LEAD = re.compile(r"^(?:to be |to |a |an |the )")
 
 @dataclass(frozen=True)
 class BilingualDictionary:
-    en_ja: dict[str, tuple[str, ...]]  # lower-case English word -> Japanese headwords, in JMdict order
-    ja_en: dict[str, tuple[str, ...]]  # Japanese headword -> lower-case English words
+    en_ja: dict[str, tuple[str, ...]]  # lower-case English word -> Japanese headwords, first senses first
+    ja_en: dict[str, tuple[str, ...]]  # Japanese headword -> lower-case English words, first senses first
 
     def japanese(self, word: str) -> tuple[str, ...]:
         """Translations of an English word, trying simple inflections (died -> die, painted -> paint)."""
@@ -69,7 +69,7 @@ def load_dictionary() -> BilingualDictionary:
     try:
         kanji = con.execute("SELECT DISTINCT k.idseq, k.text FROM Kanji k JOIN KJP p ON p.kid = k.ID ORDER BY k.ID").fetchall()
         kana = con.execute("SELECT DISTINCT k.idseq, k.text FROM Kana k JOIN KNP p ON p.kid = k.ID ORDER BY k.ID").fetchall()
-        glosses = con.execute("SELECT s.idseq, g.text FROM SenseGloss g JOIN Sense s ON g.sid = s.ID "
+        glosses = con.execute("SELECT s.idseq, s.ID, g.text FROM SenseGloss g JOIN Sense s ON g.sid = s.ID "
                               "WHERE g.lang = 'eng' ORDER BY s.idseq, s.ID, g.rowid").fetchall()
     finally:
         con.close()
@@ -79,18 +79,26 @@ def load_dictionary() -> BilingualDictionary:
     for idseq, text in kana:  # a kana form is the headword only of entries written without kanji
         if idseq not in heads or all(not _has_kanji(h) for h in heads[idseq]):
             heads[idseq].append(text)
-    en_ja: dict[str, list[str]] = defaultdict(list)
-    ja_en: dict[str, list[str]] = defaultdict(list)
-    for idseq, gloss in glosses:
-        word = _gloss_word(gloss) if idseq in heads else None
+    # (sense number within its entry, order) per translation: a word's translations are listed
+    # first those for which it is the entry's first sense (library -> 図書館 before 書斎)
+    en_ja: dict[str, dict[str, tuple[int, int]]] = defaultdict(dict)
+    ja_en: dict[str, dict[str, tuple[int, int]]] = defaultdict(dict)
+    last, sense, n = None, -1, 0
+    for idseq, sid, gloss in glosses:
+        if idseq not in heads:
+            continue
+        if (idseq, sid) != last:
+            sense = sense + 1 if last is not None and last[0] == idseq else 0
+            last = (idseq, sid)
+        word = _gloss_word(gloss)
         if word is None:
             continue
+        n += 1
         for h in heads[idseq]:
-            if h not in en_ja[word]:
-                en_ja[word].append(h)
-            if word not in ja_en[h]:
-                ja_en[h].append(word)
-    return BilingualDictionary({k: tuple(v) for k, v in en_ja.items()}, {k: tuple(v) for k, v in ja_en.items()})
+            en_ja[word].setdefault(h, (sense, n))
+            ja_en[h].setdefault(word, (sense, n))
+    ranked = lambda d: {k: tuple(sorted(v, key=v.get)) for k, v in d.items()}  # noqa: E731
+    return BilingualDictionary(ranked(en_ja), ranked(ja_en))
 
 
 def _has_kanji(text: str) -> bool:

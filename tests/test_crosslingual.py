@@ -102,7 +102,7 @@ def test_english_question_reaches_the_only_japanese_answer_through_the_keyword_s
         hits = r.search("Until what time is the Kohoku town library open at night?", k=10).hits
         return next((i for i, h in enumerate(hits) if h.doc_id == "kohoku.md" and "図書館" in h.text), None)
 
-    found = rank(Settings().cross_lang_expansion)
+    found = rank("translit+dict")
     assert found is not None and found < 3
     before = rank("none")
     assert before is None or before >= 3
