@@ -21,11 +21,11 @@ _EN_JA: dict[str, tuple[str, ...]] = {
     r"employ(?:ee|ees|s|ed)|staff|headcount|workforce": ("従業員", "社員", "職員"),
     r"revenue|sales|turnover": ("売上", "売上高", "収益"),
     r"profit|income|earnings": ("利益", "純利益", "収益"),
-    r"acqui(?:re|red|res|sition|sitions)|bought|buy": ("買収",),
-    r"invest(?:ed|s|ment|ments|or|ors)?": ("投資", "出資", "投資家"),
+    r"acqui(?:re|red|res|ring|sition|sitions)|bought|buy(?:ing|s)?": ("買収",),
+    r"invest(?:ed|s|ing|ment|ments|or|ors)?": ("投資", "出資", "投資家"),
     r"le[ad]d?|leading": ("主導", "リード", "筆頭"),
     r"valu(?:e|ed|ation)|worth": ("評価額", "企業価値"),
-    r"rais(?:e|ed|ing)|fund(?:ing|ed|s)?|round": ("調達", "資金調達", "ラウンド"),
+    r"rais(?:e|ed|es|ing)|fund(?:ing|ed|s)?|round": ("調達", "資金調達", "ラウンド"),
     r"debt|loan|borrow(?:ed)?": ("負債", "借入", "融資", "デット"),
     r"headquarter(?:s|ed)?|based": ("本社", "拠点", "本拠"),
     r"price|cost(?:s)?|fee|charge": ("価格", "料金", "費用", "コスト"),
@@ -59,10 +59,7 @@ _EN_JA: dict[str, tuple[str, ...]] = {
 _PATTERNS = [(re.compile(rf"\b(?:{p})\b", re.IGNORECASE), terms) for p, terms in _EN_JA.items()]
 
 
-def japanese_terms(question: str) -> list[str]:
-    """Japanese equivalents of the English question's common words (none for Japanese)."""
-    out: list[str] = []
-    for pattern, terms in _PATTERNS:
-        if pattern.search(question):
-            out.extend(terms)
-    return out
+def japanese_groups(question: str) -> list[tuple[str, ...]]:
+    """Japanese equivalents of the English question's common words, one group per English
+    word (founded -> 設立, 創業, ...): a unit that holds any term of a group has that word."""
+    return [terms for pattern, terms in _PATTERNS if pattern.search(question)]
