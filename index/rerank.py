@@ -22,6 +22,7 @@ cheaply at query time from what the index already holds:
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Protocol, Sequence
@@ -30,7 +31,7 @@ import numpy as np
 
 from kotae.index.answer_type import expected_type, holds_type
 from kotae.index.bridge import japanese_groups
-from kotae.index.highlight import Unit, answer_units, sentence_spans
+from kotae.index.highlight import ANNOUNCES, Unit, answer_units, sentence_spans
 from kotae.index.tokenize import tokenize
 
 
@@ -65,6 +66,9 @@ KEY_WEIGHT = 0.5  # question terms found only in the unit's heading, key or colu
 TYPE_WEIGHT = 0.25  # the unit holds the expected kind of answer
 UNIT_MIN_CONTENT = 4  # units with fewer letters or digits (stubs, "Step 1") are never quoted
 LABEL_FACTOR = 0.5
+# A multi-word name of the question ("Mistral Large 3", "Series C") found whole in a unit: its
+# words one by one are also in "Mistral 8x7B … Large …", the name is not.
+PHRASE_WEIGHT = 0.3
 BRIDGE_WEIGHT = 0.7  # a Japanese equivalent of an English question word counts this much of it
 _INTERROGATIVES = re.compile(r"何|なに|なん|どれ|どの|どこ|どんな|どう|どちら|誰|だれ|いつ|いくら|いくつ|なぜ|くらい|ぐらい|"
                              r"\b(?:how (?:much|many|long|far|big|large|old|often)|according to)\b", re.IGNORECASE)
@@ -220,6 +224,7 @@ class SentenceScorer:
         full_weights = weights if full_weights is None else full_weights
         full_total = sum(full_weights.values()) or 1.0
         kind = expected_type(query)
+        phrases = name_phrases(query)
         out = []
         for unit, toks, key_toks in self._units(text, context):
             if sum(ch.isalnum() for ch in unit.text) < UNIT_MIN_CONTENT or _URL.search(unit.text):
@@ -235,13 +240,44 @@ class SentenceScorer:
                 own += max((w for term, w in terms if term <= toks), default=0.0) / total
             typed = holds_type(kind, unit.text, query)
             lexical = own + KEY_WEIGHT * keyed
-            if unit.kind == "label" and not typed:
+            if (unit.kind == "label" and not typed) or unit.text.endswith(ANNOUNCES):
                 # a line that introduces what follows is rarely the answer itself, unless it
-                # holds what is asked for ("Emmi AI (2026年5月買収)" for "when was it acquired?")
+                # holds what is asked for ("Emmi AI (2026年5月買収)" for "when was it acquired?");
+                # one ending with a colon ("…を活用して：") announces its answer on the next lines
                 lexical *= LABEL_FACTOR
+            if phrases:
+                lexical += PHRASE_WEIGHT * _phrase_share(phrases, unit.text, unit.key)
             coverage = sum(w for t, w in full_weights.items() if t in toks or t in key_toks) / full_total
             out.append(ScoredUnit(unit, lexical + (TYPE_WEIGHT if typed else 0.0), own, typed, coverage))
         return tuple(out)
+
+
+_NAME = re.compile(r"[A-Z][A-Za-z0-9.&-]*(?:[ \t]+(?:[A-Z][A-Za-z0-9.&-]*|\d[A-Za-z0-9.]*))+(?![A-Za-z0-9'])")
+_QUESTION_WORDS = {"how", "what", "what's", "who", "whom", "whose", "when", "where", "which", "why", "does", "did", "do",
+                   "is", "was", "are", "were", "can", "could", "has", "have", "had", "will", "would", "with", "in", "if"}
+
+
+def _squash(text: str) -> str:
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text)).casefold()
+
+
+def name_phrases(question: str) -> tuple[str, ...]:
+    """Names of two or more words in the question (capitalised words and numbers), squashed
+    for matching: "Mistral Large 3", "Series C", "Hugging Face"; a sentence-initial question
+    word is not part of a name."""
+    out = []
+    for m in _NAME.finditer(unicodedata.normalize("NFKC", question)):
+        words = m.group(0).split()
+        while words and words[0].casefold() in _QUESTION_WORDS:
+            words = words[1:]
+        if len(words) >= 2:
+            out.append(_squash(" ".join(words)))
+    return tuple(dict.fromkeys(out))
+
+
+def _phrase_share(phrases: Sequence[str], text: str, key: str) -> float:
+    where = _squash(text) + "\0" + _squash(key)
+    return sum(p in where for p in phrases) / len(phrases)
 
 
 def best_unit(units: Sequence[ScoredUnit]) -> ScoredUnit | None:
