@@ -33,6 +33,7 @@ from kotae.index.answer_type import expected_type, holds_type
 from kotae.index.bridge import japanese_groups
 from kotae.index.highlight import ANNOUNCES, Unit, answer_units, sentence_spans
 from kotae.index.tokenize import tokenize
+from kotae.ingest.lang import detect_language
 
 
 @dataclass
@@ -176,7 +177,10 @@ class SentenceScorer:
         each equivalent's tokens with their weight. Words with no equivalent in the candidates
         are left out, as the question's own unmatched terms are."""
         out = []
-        for group in japanese_groups(query):
+        # an English question's own words, to be met by their Japanese translations
+        words = [t for t in tokenize(query, self.tokenizer) if t.isascii() and t.isalpha() and len(t) >= 3] \
+            if detect_language(query) == "en" else []
+        for group in japanese_groups(query, words):
             terms = []
             for term in group:
                 toks = sorted(set(tokenize(term, self.tokenizer)))

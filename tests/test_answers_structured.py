@@ -132,6 +132,14 @@ def test_a_line_introducing_a_list_is_not_the_answer(retriever):
     assert first_sentence(a) == "コスト: 25倍の削減", a.body
 
 
+def test_english_question_words_meet_their_japanese_translations(retriever):
+    # "welding" is in no hand-made list: JMdict's 溶接 finds the sentence that answers
+    result, a = ask(retriever, "What is Sakura Robotics' welding robot called?")
+    hit = next(h for h in result.hits if h.doc_id == "sakura.md")
+    assert hit.text[slice(*hit.highlight)].startswith("同社の主力製品は溶接ロボット「ツバメ」"), a.body
+    assert "ツバメ" in a.body
+
+
 def test_off_topic_question_abstains(retriever):
     _, a = ask(retriever, "What is the boiling point of mercury at sea level?")
     assert a.found is False and a.citations == []
