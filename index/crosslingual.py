@@ -158,14 +158,14 @@ class CrossLingualExpander:
     def _translated(self, question: str, other: str) -> list[str]:
         """Each question word's first translations that the index knows and that are rare enough.
         Words with very many translations (make, close, start) are function-like: skipped."""
-        from kotae.index.dictionary import load_dictionary, load_names, name_key
+        from kotae.index.dictionary import load_dictionary, name_spellings
 
         lookup = load_dictionary().japanese if other == "ja" else load_dictionary().english
         options = []
         for word in dict.fromkeys(tokenize(question, self.tokenizer)):
             found = lookup(word)
             if not found and other == "ja" and word.isalpha():
-                found = load_names().get(name_key(word), ())  # a romanised Japanese name: its kanji spellings
+                found = name_spellings(word)  # a romanised Japanese name: its kanji spellings
             if len(found) <= _MAX_SENSES or not lookup(word):
                 options.append([t for tr in found for t in self._as_tokens(tr)])
         flat = sorted({t for o in options for t in o})
