@@ -89,6 +89,23 @@ def test_an_empty_store_says_there_is_no_index(backend):
         backend.open()
 
 
+def test_generation_names_what_a_view_would_open(backend):
+    """What a service sharing the index polls to notice another process's commit."""
+    try:
+        assert backend.generation() is None
+        write(backend, CORPUS)
+        first = backend.generation()
+        write(backend, {"en/new.md": ("en", ["Hydrogen storage tanks are pressure tested."])})
+        second = backend.generation()
+        view = backend.open("fake")
+        try:
+            assert first is not None and second != first and view.stats().generation == second
+        finally:
+            view.close()
+    finally:
+        backend.close()
+
+
 def test_passages_documents_and_stats_round_trip(filled):
     _, view = filled
     stats = view.stats()
@@ -168,11 +185,17 @@ def test_upsert_replaces_a_document_and_delete_removes_one(filled):
         assert len(everything.ids) == 5 and not any(i.startswith("en/solar.md") for i in everything.ids)
         assert view.keyword(tokenize("panels", TOKENIZER), 5).ids == ()
         assert view.keyword(tokenize("gearboxes", TOKENIZER), 5).ids[0] == "en/turbines.md#0"
-        # idf follows the new passage count and frequencies
+        # idf, and the whole BM25 ranking, follow the new passage count, lengths and frequencies
         current = [s.passage for d in ("en/turbines.md", "ja/保守.txt") for s in view.document_passages(d)]
         reference = KeywordIndex.build([tokenize(p.embed_text, TOKENIZER) for p in current])
         tokens = tokenize("turbine bearings", TOKENIZER)
         np.testing.assert_allclose(view.keyword_idf(tokens), reference.idf(tokens), rtol=1e-5)
+        for query in ("turbine bearings", "ベアリング 交換", "register"):
+            tokens = tokenize(query, TOKENIZER)
+            scores, rows = reference.search(tokens, 5)
+            expect = {passage_id(current[r].doc_id, current[r].ordinal): s for r, s in zip(rows.tolist(), scores.tolist())}
+            found = view.keyword(tokens, 5)
+            assert dict(zip(found.ids, found.scores.tolist())) == pytest.approx(expect, rel=1e-4), query
     finally:
         view.close()
 

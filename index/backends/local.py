@@ -376,5 +376,12 @@ class LocalBackend:
     def writer(self) -> LocalWriter:
         return LocalWriter(self.index_dir)
 
+    def generation(self) -> str | None:
+        current = current_generation(self.index_dir)
+        return current.name if current is not None else None
+
+    def close(self) -> None:
+        """Nothing is kept open between calls."""
+
     def corpus_key(self, corpus_dir: Path) -> str:
         return corpus_root(corpus_dir, self.index_dir)
