@@ -265,3 +265,45 @@ def test_many_small_writes_rank_like_one_build(backend):
             assert set(dense.ids) <= set(ids)
     finally:
         view.close()
+
+
+def test_small_writes_after_a_large_load_rank_like_one_build_and_leave_the_load_alone(backend):
+    """The local backend merges its small segments past its limit, never the large one under
+    them (a small upload must not rebuild the corpus's vector index); rankings stay exact."""
+    base = {f"base/{i}.md": ("en", [f"Base record {i} on turbine {i % 5} bearings.", f"Inspection {i} of panel {i % 4}."])
+            for i in range(40)}
+    write(backend, base)
+    first = _segments(backend)
+    final = dict(base)
+    for i in range(12):
+        doc = ("en", [f"Update {i} on turbine {i % 5} and bearing grease {i}."])
+        write(backend, {f"updates/{i}.md": doc}, delete=[f"base/{i}.md"] if i % 4 == 0 else [])
+        final[f"updates/{i}.md"] = doc
+        if i % 4 == 0:
+            final.pop(f"base/{i}.md")
+    if first is not None:  # local: the load's segment is still the first one, and few segments remain
+        segments = _segments(backend)
+        assert segments[0] == first[0] and len(segments) <= 8
+    passages = [p for doc_id in sorted(final) for p in make_doc(doc_id, final[doc_id][1], "en")[1]]
+    reference = KeywordIndex.build([tokenize(p.embed_text, TOKENIZER) for p in passages])
+    ids = [passage_id(p.doc_id, p.ordinal) for p in passages]
+    view = backend.open("fake")
+    try:
+        assert view.stats().passages == len(passages)
+        for query in ("turbine bearings", "grease 7", "panel inspection"):
+            tokens = tokenize(query, TOKENIZER)
+            scores, rows = reference.search(tokens, len(ids))
+            found = view.keyword(tokens, len(ids))
+            assert dict(zip(found.ids, found.scores.tolist())) == pytest.approx(dict(zip([ids[r] for r in rows], scores.tolist())), rel=1e-4)
+    finally:
+        view.close()
+
+
+def _segments(backend) -> list[str] | None:
+    """The local backend's segment names, in order (None for other backends)."""
+    from kotae.index.persist import current_generation, read_manifest
+
+    index_dir = getattr(backend, "index_dir", None)
+    if index_dir is None:
+        return None
+    return [s["name"] for s in read_manifest(current_generation(index_dir))["segments"]]
