@@ -77,6 +77,13 @@ class Settings:
     # share of the question's ideal BM25 score (capped at 1), so weak same-language word matches
     # no longer outvote the embedder. 0 = off. Single-language indexes are never affected.
     weak_keyword_ratio: float = 0.3
+    # An English question over Japanese documents (or the reverse) gets a second keyword query in
+    # the other language (index/crosslingual.py): "translit" (Latin words as katakana), "prf"
+    # (terms of the top dense passages in the other language), "prf+translit" or "none"; its
+    # ranked list is fused with this weight. prf_terms: feedback terms added.
+    cross_lang_expansion: str = "none"
+    cross_lang_expansion_weight: float = 1.0
+    cross_lang_prf_terms: int = 8
     reranker: str = "sentence"  # second stage: "none", "sentence", or a path to a sentence-transformers CrossEncoder
     rerank_candidates: int = 10
     sentence_weight: float = 0.2

@@ -12,6 +12,7 @@ import numpy as np
 
 from kotae.index.fusion import Ranked, reciprocal_rank_fusion, weighted_score_fusion
 from kotae.index.abstain import abstain_signal
+from kotae.index.crosslingual import CrossLingualConfig, CrossLingualExpander, add_scaled
 from kotae.index.dedup import collapse
 from kotae.index.rerank import Candidate, SecondStageConfig, SentenceScorer, make_reranker
 from kotae.index.backends.base import Filters, Matches, SearchBackend
@@ -47,6 +48,11 @@ class RetrievalConfig:
     dense_norm: str = _DEFAULT.dense_norm
     lang_min_passages: int = _DEFAULT.lang_min_passages  # smaller languages use the overall statistics
     weak_keyword_ratio: float = _DEFAULT.weak_keyword_ratio  # see settings.py; 0 = off
+    # A second keyword query in the other language of the index (index/crosslingual.py),
+    # fused as its own side with this weight.
+    cross_lang_expansion: str = _DEFAULT.cross_lang_expansion
+    cross_lang_expansion_weight: float = _DEFAULT.cross_lang_expansion_weight
+    cross_lang_prf_terms: int = _DEFAULT.cross_lang_prf_terms
     # Second stage over the fused top `rerank_candidates`: "none", "sentence", or a path to a
     # sentence-transformers CrossEncoder.
     rerank: str = _DEFAULT.reranker
@@ -64,6 +70,7 @@ class RetrievalConfig:
             raise ValueError(f"unknown retrieval mode {self.mode!r}; choose one of {', '.join(MODES)}")
         if self.fusion not in ("rrf", "weighted"):
             raise ValueError(f"unknown fusion {self.fusion!r}; choose rrf or weighted")
+        CrossLingualConfig(self.cross_lang_expansion)  # validates the name
         if self.dense_norm not in DENSE_NORMS:
             raise ValueError(f"unknown dense_norm {self.dense_norm!r}; choose one of {', '.join(DENSE_NORMS)}")
 
@@ -133,6 +140,8 @@ class Retriever:
             config.rerank, SecondStageConfig(config.sentence_weight, config.context_weight, config.rerank_cross_lang_factor)
         )
         self._sentences = SentenceScorer(self.tokenizer, self._idf)
+        xcfg = CrossLingualConfig(config.cross_lang_expansion, prf_terms=config.cross_lang_prf_terms)
+        self._expander = None if not xcfg.parts else CrossLingualExpander(backend, self.tokenizer, xcfg, config.lang_min_passages)
 
     def _idf(self, tokens: list[str]) -> np.ndarray:
         return self.backend.keyword_idf(tokens)
@@ -193,8 +202,19 @@ class Retriever:
             doc_langs.update(zip(found.ids, found.doc_langs))
             lists["bm25"] = Ranked(found.ids, found.scores)
             timings["keyword_ms"] = (time.perf_counter() - t) * 1000
+        xlang: Ranked | None = None
+        other = self._expander.target(lang, self.stats.passages_by_doc_lang, filters) if self._expander else None
+        if other is not None and "dense" in lists:
+            t = time.perf_counter()
+            found = self._expander.search(query, other, lists["dense"], doc_langs, n, filters)
+            if found is not None and len(found.ids):
+                xlang = Ranked(found.ids, found.scores)
+            timings["xlang_ms"] = (time.perf_counter() - t) * 1000
         t = time.perf_counter()
         fused = self._fuse(lists, lang, doc_langs, self._keyword_strength(tokens, lists.get("bm25")))
+        if xlang is not None:
+            add_scaled(fused, xlang, cfg.cross_lang_expansion_weight)
+            lists["xlang"] = xlang  # reported among the components
         ranked = sorted(fused, key=lambda r: (-fused[r], r))
         timings["fusion_ms"] = (time.perf_counter() - t) * 1000
 

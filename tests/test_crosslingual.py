@@ -1,0 +1,108 @@
+"""Issue 10, cross-lingual half: a second keyword query in the other language of the index
+(index/crosslingual.py) reaches answers that exist only in that language."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from kotae.index.crosslingual import CrossLingualConfig, katakana_variants
+from kotae.index.dictionary import load_dictionary
+from kotae.index.search import RetrievalConfig, Retriever
+from kotae.settings import Settings
+
+# Katakana names (e2k's turbo model spells these English names exactly so), one per passage.
+NAMES = {"Kafka": "カフカ", "Picasso": "ピカソ", "Rommel": "ロンメル", "Mistral": "ミストラル"}
+OTHER_NAMES = ["モネ", "ルノワール", "ドガ", "セザンヌ", "ゴッホ", "ゴーギャン", "シーレ", "クリムト", "ミュシャ", "ダリ",
+               "ミロ", "シャガール", "マティス", "レジェ", "ユトリロ", "ボナール", "スーラ", "シニャック", "ルソー", "コロー"]
+TOWNS = ["Ashford", "Brierley", "Calder", "Dunmore", "Elston", "Fenwick", "Garston", "Holloway", "Ilford", "Jarrow",
+         "Kelso", "Lindale", "Marden", "Newby", "Oakham", "Penrith", "Redcar", "Selby", "Thirsk", "Ulverston", "Verwood",
+         "Wetherby", "Yarm", "Zennor"]
+
+
+def test_expansion_setting_is_validated_and_defaults_from_settings():
+    assert CrossLingualConfig("translit+dict").parts == ("translit", "dict")
+    assert CrossLingualConfig("none").parts == ()
+    with pytest.raises(ValueError, match="cross-language expansion"):
+        RetrievalConfig(cross_lang_expansion="translate")
+    s, r = Settings(), RetrievalConfig()
+    assert (r.cross_lang_expansion, r.cross_lang_expansion_weight) == (s.cross_lang_expansion, s.cross_lang_expansion_weight)
+
+
+def test_katakana_variants_cover_common_spelling_differences():
+    assert "シェトランド" in katakana_variants("シェットランド")
+    assert "レンブラント" in katakana_variants("レンブランド")
+
+
+def test_dictionary_translates_both_ways_with_simple_inflections():
+    d = load_dictionary()
+    assert "図書館" in d.japanese("library")
+    assert "生まれる" in d.japanese("born")
+    assert "die" in d.english("亡くなる")
+    assert "package" in d.english("パッケージ")
+    assert d.japanese("painted") == d.japanese("paint") != ()
+
+
+def _painters(root: Path) -> None:
+    """Japanese passages about painters named in katakana, English passages about English
+    painters as distractors; each paragraph long enough to stay one passage."""
+    filler = "その作品は国内外の美術館に所蔵されており、生誕の地では毎年記念の展覧会が開かれ、多くの来場者が訪れる。研究者による評伝も数多く出版されている。" * 3
+    ja = [f"画家{n}は{1850 + i}年に地方の小さな町で生まれ、若い頃から絵を学んだ。{filler}"
+          for i, n in enumerate(list(NAMES.values()) + OTHER_NAMES)]
+    (root / "gaka.md").write_text("# 画家の一覧\n\n" + "\n\n".join(ja) + "\n", encoding="utf-8")
+    en = [f"The painter John {t} was born in the town of {t} in {1850 + i}. He studied drawing in London, married a "
+          f"teacher from the north, and his paintings of the coast around {t} are kept in the town museum, which opens "
+          f"every day except Monday. He died in {1900 + i} and is buried in the churchyard." for i, t in enumerate(TOWNS)]
+    (root / "painters.md").write_text("# Painters\n\n" + "\n\n".join(en) + "\n", encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def painters(tmp_path_factory, model_cache: Path) -> Retriever:
+    from kotae.index.engine import open_retriever, run_ingest
+    from kotae.settings import load_settings
+
+    root = tmp_path_factory.mktemp("painters")
+    (root / "corpus").mkdir()
+    _painters(root / "corpus")
+    settings = load_settings(corpus_dir=root / "corpus", index_dir=root / "index", cache_dir=model_cache)
+    run_ingest(settings, progress=False)
+    return open_retriever(settings)
+
+
+@pytest.mark.parametrize("name", sorted(NAMES))
+def test_an_english_name_query_finds_its_katakana_spelling(painters: Retriever, name: str):
+    on = Retriever(painters.backend, painters.embedder, dataclasses.replace(painters.config, cross_lang_expansion="translit"))
+    off = Retriever(painters.backend, painters.embedder, dataclasses.replace(painters.config, cross_lang_expansion="none"))
+    question = f"In which year was the painter {name} born?"
+    assert NAMES[name] in on._expander.terms(question, "ja", None, {})
+    # without the expansion no keyword evidence at all points at the Japanese passage
+    assert not [h for h in off.search(question, k=10).hits if NAMES[name] in h.text and ("bm25" in h.scores or "xlang" in h.scores)]
+    hits = on.search(question, k=3).hits
+    named = [h for h in hits if NAMES[name] in h.text]
+    assert named and named[0].scores.get("xlang"), [h.text[:20] for h in hits]  # found by its katakana spelling
+
+
+def test_english_question_reaches_the_only_japanese_answer_through_the_keyword_side(tmp_path: Path, model_cache: Path):
+    from test_retrieval_lang import _mixed_corpus
+
+    from kotae.index.engine import open_retriever, run_ingest
+    from kotae.settings import load_settings
+
+    (tmp_path / "corpus").mkdir()
+    _mixed_corpus(tmp_path / "corpus")  # one Japanese passage answers; 25 English distractors
+    settings = load_settings(corpus_dir=tmp_path / "corpus", index_dir=tmp_path / "index", cache_dir=model_cache,
+                             dense_norm="none")
+    run_ingest(settings, progress=False)
+    base = open_retriever(settings)
+
+    def rank(expansion: str) -> int | None:
+        r = Retriever(base.backend, base.embedder, dataclasses.replace(base.config, cross_lang_expansion=expansion))
+        hits = r.search("Until what time is the Kohoku town library open at night?", k=10).hits
+        return next((i for i, h in enumerate(hits) if h.doc_id == "kohoku.md" and "図書館" in h.text), None)
+
+    found = rank("translit+dict")
+    assert found is not None and found < 3
+    before = rank("none")
+    assert before is None or before >= 3
