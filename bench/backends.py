@@ -4,6 +4,9 @@ backend and PostgreSQL + pgvector.
 
     python -m kotae.bench.backends --sizes 10000 100000 [--database-url URL]   # make bench-backends
 
+To measure again without loading 10^5 passages again (30 s to 4 min each): keep the databases
+and folders, `--database-url postgresql://.../bench{n} --local-dir DIR --reuse`.
+
 Without --database-url a throwaway server is started (bench/pg_server.py), on this machine, with
 fsync off. Passages come with synthetic vectors (bench/synthetic.py): embedding is the model's
 cost and is measured by bench/ingest.py, not here. "Upload" = a writer that adds one document of
@@ -207,7 +210,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     p.add_argument("--queries", type=int, default=200)
     p.add_argument("--backends", nargs="+", default=["local", "postgres"], choices=["local", "postgres"])
-    p.add_argument("--database-url", help="an existing PostgreSQL with pgvector (its kotae tables are replaced)")
+    p.add_argument("--database-url", help="an existing PostgreSQL with pgvector (its kotae tables are replaced); "
+                   "{n} in it is replaced by the size, so that each size keeps its own database for --reuse")
     p.add_argument("--local-dir", type=Path, help="keep the local indexes here (one folder per size) instead of a temporary folder")
     p.add_argument("--reuse", action="store_true",
                    help="skip the load when the database / --local-dir already holds the same synthetic set (no load figure then)")
@@ -233,7 +237,7 @@ def main(argv: list[str] | None = None) -> int:
             for name in args.backends:
                 with tempfile.TemporaryDirectory(prefix="kotae-bench-") as tmp:
                     folder = (args.local_dir or Path(tmp)) / f"index-{n}"
-                    backend = LocalBackend(folder) if name == "local" else PostgresBackend(url)
+                    backend = LocalBackend(folder) if name == "local" else PostgresBackend(url.replace("{n}", str(n)))
                     r, keyword_ids[name] = measure(name, backend, n, args.queries, args.reuse)
                     print(f"{name} {n}: load {r['load_passages_per_second']} p/s, recall@10 {r['dense_recall_at_10']}, "
                           f"dense p50 {r['dense_ms']['median']} ms, keyword p50 {r['keyword_ms']['median']} ms, "
@@ -243,7 +247,7 @@ def main(argv: list[str] | None = None) -> int:
                 pg_result = next(r for r in results if r["backend"] == "postgres" and r["passages"] == n)
                 pg_result["keyword_overlap_at_10_with_local"] = overlap(keyword_ids["postgres"], keyword_ids["local"])
             if args.tsrank and "postgres" in args.backends:
-                tsranks.append(measure_tsrank(url, n, args.queries, keyword_ids.get("local")))
+                tsranks.append(measure_tsrank(url.replace("{n}", str(n)), n, args.queries, keyword_ids.get("local")))
                 print(f"ts_rank {n}: {tsranks[-1]}", flush=True)
     finally:
         if server is not None:
