@@ -360,6 +360,10 @@ class PostgresWriter(StagedChanges):
         tokenizer_changed = previous is not None and previous.config.tokenizer != config.tokenizer
         rebuild = self._reset or previous is None or previous.config.dim != config.dim
         with self._conn.transaction(), self._conn.cursor() as cur:
+            # A commit acknowledged before its WAL is flushed (a server with synchronous_commit
+            # off) leaves its rows without hint bits for a while, so the VACUUM below could not
+            # mark their pages all-visible, and every keyword search would visit the heap.
+            cur.execute("SET LOCAL synchronous_commit = on")
             if rebuild:
                 cur.execute("DROP TABLE IF EXISTS kotae_postings, kotae_passages, kotae_df, kotae_documents")
                 _create_tables(cur, config.dim)
