@@ -23,8 +23,8 @@ from __future__ import annotations
 import json
 import time
 from collections import Counter
-from itertools import repeat
 from dataclasses import dataclass, field
+from itertools import repeat
 from pathlib import Path
 from typing import Any, Sequence
 from urllib.parse import urlsplit, urlunsplit
