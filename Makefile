@@ -12,7 +12,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install models index run ask test eval eval-report eval-suite eval-suite-report eval-sets bench bench-peer bench-read bench-soak bench-scale bench-scale-1m bench-backends system-deps clean
+.PHONY: install models index run ask test eval eval-report eval-suite eval-suite-report eval-sets bench bench-peer bench-read bench-int8 bench-soak bench-scale bench-scale-1m bench-backends system-deps clean
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -109,6 +109,10 @@ bench-peer: models
 # read_document speed on >= 1 MB of English and of Japanese prose (bench/read.py).
 bench-read: models
 	$(PY) -m kotae.bench.read
+
+# ONNX int8 on passages and queries against float32 on the gold set (bench/int8.py): quality and ingest CPU.
+bench-int8: models
+	$(PY) -m kotae.bench.int8
 
 bench-scale: install
 	$(PY) -m kotae.bench.run --only scale

@@ -4,13 +4,17 @@ No translation model can be installed here, and an English question shares only 
 numbers with a Japanese sentence. For picking *which* sentence of a retrieved Japanese passage
 answers "When was it founded?", knowing that founded ~ 設立/創業 is enough. The list is the
 general vocabulary of factual questions (founding, people's roles, money, counts, places,
-events), not the words of any one corpus. Retrieval itself does not use it: the embedder
-already matches meaning across languages at passage level.
+events), not the words of any one corpus; the question's other words go through JMdict's
+common entries (index/dictionary.py, shared with the cross-language keyword query). Choosing
+the answer unit uses it; passage retrieval has its own cross-language options (issue 10).
 """
 
 from __future__ import annotations
 
 import re
+from typing import Sequence
+
+from kotae.index.crosslingual import _MAX_SENSES
 
 _EN_JA: dict[str, tuple[str, ...]] = {
     r"found(?:ed|er|ers|ing)?|establish(?:ed|ment)?|start(?:ed)?": ("設立", "創業", "創設", "創業者", "設立者"),
@@ -21,11 +25,11 @@ _EN_JA: dict[str, tuple[str, ...]] = {
     r"employ(?:ee|ees|s|ed)|staff|headcount|workforce": ("従業員", "社員", "職員"),
     r"revenue|sales|turnover": ("売上", "売上高", "収益"),
     r"profit|income|earnings": ("利益", "純利益", "収益"),
-    r"acqui(?:re|red|res|sition|sitions)|bought|buy": ("買収",),
-    r"invest(?:ed|s|ment|ments|or|ors)?": ("投資", "出資", "投資家"),
+    r"acqui(?:re|red|res|ring|sition|sitions)|bought|buy(?:ing|s)?": ("買収",),
+    r"invest(?:ed|s|ing|ment|ments|or|ors)?": ("投資", "出資", "投資家"),
     r"le[ad]d?|leading": ("主導", "リード", "筆頭"),
     r"valu(?:e|ed|ation)|worth": ("評価額", "企業価値"),
-    r"rais(?:e|ed|ing)|fund(?:ing|ed|s)?|round": ("調達", "資金調達", "ラウンド"),
+    r"rais(?:e|ed|es|ing)|fund(?:ing|ed|s)?|round": ("調達", "資金調達", "ラウンド"),
     r"debt|loan|borrow(?:ed)?": ("負債", "借入", "融資", "デット"),
     r"headquarter(?:s|ed)?|based": ("本社", "拠点", "本拠"),
     r"price|cost(?:s)?|fee|charge": ("価格", "料金", "費用", "コスト"),
@@ -59,10 +63,19 @@ _EN_JA: dict[str, tuple[str, ...]] = {
 _PATTERNS = [(re.compile(rf"\b(?:{p})\b", re.IGNORECASE), terms) for p, terms in _EN_JA.items()]
 
 
-def japanese_terms(question: str) -> list[str]:
-    """Japanese equivalents of the English question's common words (none for Japanese)."""
-    out: list[str] = []
-    for pattern, terms in _PATTERNS:
-        if pattern.search(question):
-            out.extend(terms)
-    return out
+def japanese_groups(question: str, words: Sequence[str] = ()) -> list[tuple[str, ...]]:
+    """Japanese equivalents of the English question's words, one group per English word
+    (founded -> 設立, 創業, ...): a unit that holds any term of a group has that word. The
+    question vocabulary above first; the question's other content ``words`` (the keyword
+    tokenizer's tokens: stop words out, plurals singular) through JMdict's common entries
+    (index/dictionary.py), every translation of a word with at most _MAX_SENSES of them (more
+    mark a function-like word: make, close, run; the cross-language keyword query's limit). Transliterating names into katakana was
+    tried and lost a gold question: names are matched by the dense side already."""
+    groups = [terms for pattern, terms in _PATTERNS if pattern.search(question)]
+    rest = [w for w in words if not any(p.search(w) for p, _ in _PATTERNS)]
+    if rest:
+        from kotae.index.dictionary import load_dictionary
+
+        lookup = load_dictionary().japanese
+        groups += [found for found in map(lookup, rest) if 0 < len(found) <= _MAX_SENSES]
+    return groups

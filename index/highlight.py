@@ -53,6 +53,8 @@ def clean_sentence(sentence: str) -> str:
     text = " ".join(x for x in lines if x)
     text = re.sub(r"\s{2,}", " ", text).strip()
     text = re.sub(r"([。．！？])\1+", r"\1", text)
+    # a footnote reference after the full stop ("…悪化する。 55", "…示している。³⁶") is not part of it
+    text = re.sub(r"([。．！？])\s*(?:\d{1,3}|[¹²³⁴⁵⁶⁷⁸⁹⁰]+)$", r"\1", text)
     if len(text) > MAX_UNIT_CHARS:
         text = text[: MAX_UNIT_CHARS - 1].rstrip() + "…"
     return text
@@ -122,6 +124,21 @@ def _is_label(text: str) -> bool:
 
 def _is_tab_row(lines: list[tuple[int, int, str]], i: int) -> bool:
     return i < len(lines) and "\t" in lines[i][2].strip()
+
+
+ANNOUNCES = (":", "：")  # a sentence ending so announces the lines that follow
+_LIST_ITEM = re.compile(r"^\s*(?:[-*+•・]|\d+[.)])\s+")
+
+
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip())
+
+
+def _list_sibling(lines: list[tuple[int, int, str]], i: int) -> bool:
+    """A list item followed by a line no deeper than itself is one item among others
+    ("- コスト: 25倍の削減" then "- 応答時間: 半分"), not a heading over what follows."""
+    line, nxt = lines[i][2], lines[i + 1][2]
+    return bool(_LIST_ITEM.match(line)) and _indent(nxt) <= _indent(line)
 
 
 def answer_units(text: str, context: str = "") -> list[Unit]:
@@ -205,7 +222,7 @@ def answer_units(text: str, context: str = "") -> list[Unit]:
         if shown in titles or (shown and shown == heading):
             heading = shown
             continue
-        if _is_label(shown) and i + 1 < len(lines) and lines[i + 1][2].strip():
+        if _is_label(shown) and i + 1 < len(lines) and lines[i + 1][2].strip() and not _list_sibling(lines, i):
             # a short unpunctuated line over more text: a heading the chunker did not see
             # ("Series C（2025年9月）の詳細", "Arthur Mensch（CEO・共同創業者）")
             units.append(Unit(s, e, shown, heading, "label"))

@@ -22,6 +22,7 @@ cheaply at query time from what the index already holds:
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Protocol, Sequence
@@ -29,9 +30,10 @@ from typing import Protocol, Sequence
 import numpy as np
 
 from kotae.index.answer_type import expected_type, holds_type
-from kotae.index.bridge import japanese_terms
-from kotae.index.highlight import Unit, answer_units, sentence_spans
+from kotae.index.bridge import japanese_groups
+from kotae.index.highlight import ANNOUNCES, Unit, answer_units, sentence_spans
 from kotae.index.tokenize import tokenize
+from kotae.ingest.lang import detect_language
 
 
 @dataclass
@@ -65,8 +67,12 @@ KEY_WEIGHT = 0.5  # question terms found only in the unit's heading, key or colu
 TYPE_WEIGHT = 0.25  # the unit holds the expected kind of answer
 UNIT_MIN_CONTENT = 4  # units with fewer letters or digits (stubs, "Step 1") are never quoted
 LABEL_FACTOR = 0.5
+# A multi-word name of the question ("Mistral Large 3", "Series C") found whole in a unit: its
+# words one by one are also in "Mistral 8x7B … Large …", the name is not.
+PHRASE_WEIGHT = 0.3
 BRIDGE_WEIGHT = 0.7  # a Japanese equivalent of an English question word counts this much of it
-_INTERROGATIVES = re.compile(r"何|なに|なん|どれ|どの|どこ|どんな|どう|どちら|誰|だれ|いつ|いくら|いくつ|なぜ|くらい|ぐらい")
+_INTERROGATIVES = re.compile(r"何|なに|なん|どれ|どの|どこ|どんな|どう|どちら|誰|だれ|いつ|いくら|いくつ|なぜ|くらい|ぐらい|"
+                             r"\b(?:how (?:much|many|long|far|big|large|old|often)|according to)\b", re.IGNORECASE)
 # reference lists ("Title - Site, accessed …", links) answer nothing themselves
 _URL = re.compile(r"https?://|<http|www\.|にアクセス|\b(?:accessed|retrieved) (?:on|from)\b", re.IGNORECASE)
 
@@ -149,17 +155,42 @@ class SentenceScorer:
         if query is not None:
             self.score_answers(query, candidates)
 
+    def _present(self, texts: Sequence[tuple[str, str]]) -> set[str]:
+        present: set[str] = set()
+        for text, context in texts:
+            for _, toks, key_toks in self._units(text, context):
+                present |= toks | key_toks
+        return present
+
     def answer_weights(self, query: str, texts: Sequence[tuple[str, str]], content: dict[str, float] | None = None) -> dict[str, float]:
         """Weights of the question's terms for choosing answer units: no interrogatives
         (何, どれくらい: rare in documents, so heavy by idf, yet they name no content), and
         only terms that occur somewhere in the candidates, so that a question's unmatched
         words do not shrink every unit's share alike."""
         weights = self.content_weights(query) if content is None else content
-        present: set[str] = set()
-        for text, context in texts:
-            for _, toks, key_toks in self._units(text, context):
-                present |= toks | key_toks
+        present = self._present(texts)
         return {t: w for t, w in weights.items() if t in present}
+
+    def bridged_terms(self, query: str, present: set[str]) -> list[tuple[float, list[tuple[frozenset[str], float]]]]:
+        """The English question's common words as Japanese terms (index/bridge.py): per word,
+        its weight (BRIDGE_WEIGHT x the idf of its best equivalent found in the candidates) and
+        each equivalent's tokens with their weight. Words with no equivalent in the candidates
+        are left out, as the question's own unmatched terms are."""
+        out = []
+        # an English question's own words, to be met by their Japanese translations
+        words = [t for t in tokenize(query, self.tokenizer) if t.isascii() and t.isalpha() and len(t) >= 3] \
+            if detect_language(query) == "en" else []
+        for group in japanese_groups(query, words):
+            terms = []
+            for term in group:
+                toks = sorted(set(tokenize(term, self.tokenizer)))
+                idf = self._idf(toks) if toks else []
+                if toks and all(w > 0 for w in idf):
+                    terms.append((frozenset(toks), BRIDGE_WEIGHT * float(np.mean(idf))))
+            found = [w for toks, w in terms if toks <= present]
+            if found:
+                out.append((max(found), terms))
+        return out
 
     def content_weights(self, query: str) -> dict[str, float]:
         return self.query_weights(_INTERROGATIVES.sub(" ", query))
@@ -167,9 +198,9 @@ class SentenceScorer:
     def score_answers(self, query: str, candidates: Sequence[Candidate]) -> None:
         """Score every candidate's answer units; the best one becomes its highlight."""
         full = self.content_weights(query)
-        weights = self.answer_weights(query, [(c.text, c.context) for c in candidates], full)
-        terms = japanese_terms(query)
-        bridged = {t: BRIDGE_WEIGHT * w for t, w in self.query_weights(" ".join(terms)).items() if t not in full} if terms else {}
+        texts = [(c.text, c.context) for c in candidates]
+        weights = self.answer_weights(query, texts, full)
+        bridged = self.bridged_terms(query, self._present(texts))
         for c in candidates:
             c.units = self.score_units(query, weights, c.text, c.context, full, bridged)
             top = best_unit(c.units)
@@ -188,14 +219,16 @@ class SentenceScorer:
         return got
 
     def score_units(self, query: str, weights: dict[str, float], text: str, context: str = "",
-                    full_weights: dict[str, float] | None = None, bridged: dict[str, float] | None = None) -> tuple[ScoredUnit, ...]:
+                    full_weights: dict[str, float] | None = None,
+                    bridged: Sequence[tuple[float, list[tuple[frozenset[str], float]]]] = ()) -> tuple[ScoredUnit, ...]:
         """Every answer unit of a passage with its score for the question: the idf-weighted
         share of the question's terms in the unit, plus those found only in its heading/key
         (weighted KEY_WEIGHT), plus TYPE_WEIGHT when it holds the expected kind of answer."""
-        total = sum(weights.values()) or 1.0
+        total = (sum(weights.values()) + sum(w for w, _ in bridged)) or 1.0
         full_weights = weights if full_weights is None else full_weights
         full_total = sum(full_weights.values()) or 1.0
         kind = expected_type(query)
+        phrases = name_phrases(query)
         out = []
         for unit, toks, key_toks in self._units(text, context):
             if sum(ch.isalnum() for ch in unit.text) < UNIT_MIN_CONTENT or _URL.search(unit.text):
@@ -207,15 +240,48 @@ class SentenceScorer:
                 elif t in key_toks:
                     keyed += w
             own, keyed = own / total, keyed / total
-            if bridged:  # the best Japanese equivalent of the English question's words (index/bridge.py)
-                own += max((w for t, w in bridged.items() if t in toks), default=0.0) / total
+            for _, terms in bridged:  # the English question's words, met by a Japanese equivalent
+                own += max((w for term, w in terms if term <= toks), default=0.0) / total
             typed = holds_type(kind, unit.text, query)
             lexical = own + KEY_WEIGHT * keyed
-            if unit.kind == "label":  # a line that introduces what follows; rarely the answer itself
+            if (unit.kind == "label" and not typed) or unit.text.endswith(ANNOUNCES):
+                # a line that introduces what follows is rarely the answer itself, unless it
+                # holds what is asked for ("Emmi AI (2026年5月買収)" for "when was it acquired?");
+                # one ending with a colon ("…を活用して：") announces its answer on the next lines
                 lexical *= LABEL_FACTOR
+            if phrases:
+                lexical += PHRASE_WEIGHT * _phrase_share(phrases, unit.text, unit.key)
             coverage = sum(w for t, w in full_weights.items() if t in toks or t in key_toks) / full_total
             out.append(ScoredUnit(unit, lexical + (TYPE_WEIGHT if typed else 0.0), own, typed, coverage))
         return tuple(out)
+
+
+_NAME = re.compile(r"[A-Z][A-Za-z0-9.&-]*(?:[ \t]+(?:[A-Z][A-Za-z0-9.&-]*|\d[A-Za-z0-9.]*))+(?![A-Za-z0-9'])")
+_QUESTION_WORDS = {"how", "what", "what's", "who", "whom", "whose", "when", "where", "which", "why", "does", "did", "do",
+                   "is", "was", "are", "were", "can", "could", "has", "have", "had", "will", "would", "with", "in", "if"}
+
+
+def _squash(text: str) -> str:
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text)).casefold()
+
+
+def name_phrases(question: str) -> tuple[str, ...]:
+    """Names of two or more words in the question (capitalised words and numbers), squashed
+    for matching: "Mistral Large 3", "Series C", "Hugging Face"; a sentence-initial question
+    word is not part of a name."""
+    out = []
+    for m in _NAME.finditer(unicodedata.normalize("NFKC", question)):
+        words = m.group(0).split()
+        while words and words[0].casefold() in _QUESTION_WORDS:
+            words = words[1:]
+        if len(words) >= 2:
+            out.append(_squash(" ".join(words)))
+    return tuple(dict.fromkeys(out))
+
+
+def _phrase_share(phrases: Sequence[str], text: str, key: str) -> float:
+    where = _squash(text) + "\0" + _squash(key)
+    return sum(p in where for p in phrases) / len(phrases)
 
 
 def best_unit(units: Sequence[ScoredUnit]) -> ScoredUnit | None:

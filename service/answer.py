@@ -93,9 +93,9 @@ RANK_WEIGHT = 0.3
 # In the question's language where the documents allow it: a small edge between equals, not
 # a filter (an English question over Japanese documents quotes the Japanese sentence).
 SAME_LANGUAGE_BONUS = 0.05
-# Sentences after the first: only those nearly as good and sharing the question's telling words.
+# Sentences after the first: only those nearly as good (their own words need not be the
+# question's: a table row or a sentence under the right heading answers through its key).
 NEXT_SENTENCE_RATIO = 0.6
-NEXT_SENTENCE_OVERLAP = 0.25
 PASSAGES_QUOTED_FROM = 5
 
 
@@ -153,8 +153,7 @@ def _choose(candidates: list[_Candidate], k_sentences: int) -> list[_Candidate]:
         opened = any(o.hit_index == c.hit_index for o in chosen)
         if c.hit_index in skipped or (not opened and not c.best_of_passage):
             continue
-        ok = not chosen or (c.score >= NEXT_SENTENCE_RATIO * best and c.unit.overlap >= NEXT_SENTENCE_OVERLAP
-                            and total + len(c.text) <= MAX_ANSWER_CHARS)
+        ok = not chosen or (c.score >= NEXT_SENTENCE_RATIO * best and total + len(c.text) <= MAX_ANSWER_CHARS)
         if ok and any(_similar(c.tokens, o.tokens) or c.text == o.text for o in chosen):
             ok = False
         if not ok:

@@ -60,7 +60,11 @@ def _print_answer(retriever, settings: Settings, question: str, k: int, as_json:
     from kotae.service.render import format_result
 
     result = retriever.search(question, k=k)
-    answer = asyncio.run(_answer(settings, question, result))
+    # through a running server: its /v1/ask answer (index term weights, its abstention)
+    ask_server = getattr(retriever, "ask", None)
+    answer = ask_server(question, k) if ask_server is not None else None
+    if answer is None:
+        answer = asyncio.run(_answer(settings, question, result))
     if as_json:
         print(json.dumps({"query": question, "lang": result.lang, "found": answer.found,
                           "confidence": None if answer.confidence is None else round(answer.confidence, 6),

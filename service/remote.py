@@ -1,5 +1,9 @@
 """`kotae ask` through a running `kotae serve` on the same index.
 
+The answer is the server's own (/v1/ask): scored with the index's term weights, with its
+abstention decision and confidence, exactly what a script calling /v1/ask gets; the passages
+shown under it come from /v1/search.
+
 Loading the model and opening the index costs a one-shot `kotae ask` seconds (a minute on a busy
 machine); a server that already has them answers in milliseconds. The CLI asks the configured
 server's /readyz (a short timeout: no server means a fast fallback) and uses it only when it
@@ -14,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kotae.index.search import Hit, SearchResult
+from kotae.service.answer import Answer, sources_block
 from kotae.settings import Settings
 
 _PROBE_TIMEOUT_S = 0.5
@@ -60,7 +65,20 @@ class RemoteRetriever:
                     score=p["score"], scores=p.get("scores", {}), highlight=tuple(p.get("highlight") or (0, 0)))
                 for p in body["passages"]]
         return SearchResult(query=query, lang=body["lang"], hits=hits, timings=body.get("timings", {}),
-                            found=body.get("found", True))
+                            found=body.get("found", True), confidence=body.get("confidence"))
+
+    def ask(self, question: str, k: int = 5) -> Answer:
+        import httpx
+
+        r = httpx.post(self.url + "/v1/ask", json={"question": question, "k": k}, headers=self.headers, timeout=_SEARCH_TIMEOUT_S)
+        r.raise_for_status()
+        body = r.json()
+        text, citations, lang = body["answer"], body["citations"], body["lang"]
+        sources = sources_block(citations, lang)  # the CLI shows the sources itself (Answer.text)
+        if sources and text.endswith(sources):
+            text = text[: -len(sources)].rstrip()
+        return Answer(text, citations, body["found"], lang, body.get("mode", "extractive"), body.get("warning"),
+                      body.get("timings", {}), body.get("confidence"))
 
 
 def find_server(settings: Settings, mode: str | None = None) -> RemoteRetriever | None:
@@ -105,6 +123,17 @@ class _ServerFirst:
         if self._local is None:
             self._local = self._open_local()
         return self._local.search(query, k=k)
+
+    def ask(self, question: str, k: int = 5) -> Answer | None:
+        """The server's answer, or None when it stopped answering (then the caller answers locally)."""
+        import httpx
+
+        if self._remote is not None:
+            try:
+                return self._remote.ask(question, k)
+            except (httpx.HTTPError, ValueError, KeyError):
+                self._remote = None
+        return None
 
 
 def ask_retriever(settings: Settings, mode: str | None = None, use_server: bool = True):

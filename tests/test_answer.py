@@ -84,3 +84,22 @@ def test_follow_up_questions_borrow_the_previous_question():
     assert retrieval_query(turns) == "Mistral AIが買収した会社はどこですか？\nそれはいつ？"
     turns[-1] = Turn("user", "Mistral AIの本社はどこにありますか？")
     assert retrieval_query(turns) == "Mistral AIの本社はどこにありますか？"
+
+
+def test_a_footnote_number_after_the_full_stop_is_not_quoted():
+    from kotae.index.highlight import answer_units, clean_sentence
+
+    assert clean_sentence("固定費負担が上がり、資本効率が悪化する。 55") == "固定費負担が上がり、資本効率が悪化する。"
+    assert clean_sentence("重心があると示している。³⁶") == "重心があると示している。"
+    # and the sentence is then a sentence, not a heading-like label over the next line
+    units = answer_units("資本効率が悪化する。 55\n次の段落の文である。")
+    assert "label" not in {u.kind for u in units}
+    assert units[0].text == "資本効率が悪化する。"
+
+
+def test_how_much_of_a_thing_asks_for_a_quantity_how_much_money_for_an_amount():
+    from kotae.index.answer_type import expected_type
+
+    assert expected_type("How much power capacity does the data centre have?") == "quantity"
+    assert expected_type("How much did Mistral raise in its seed round?") == "amount"
+    assert expected_type("What was Mistral valued at after its seed round?") == "amount"

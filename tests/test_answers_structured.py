@@ -55,6 +55,20 @@ SAKURA = """# サクラロボティクスについて
 同社の主力製品は溶接ロボット「ツバメ」で、国内の自動車工場で使われている。
 """
 
+MODELS = """# モデル一覧
+
+Kestrel 8x7B は 46.7B のパラメータを持ち、Kestrel Large の 3 倍の速さで動く。
+2025 年末に公開された Kestrel Large 3 は 675B total / 41B active の MoE である。
+
+## 導入事例
+
+Hanabi 社は医療記録を扱うプラットフォームである。
+
+Hanabi 社は Kestrel 7B を活用して：
+- コスト: 25倍の削減
+- 応答時間: 半分
+"""
+
 
 @pytest.fixture(scope="module")
 def retriever(tmp_path_factory, model_cache):
@@ -64,7 +78,8 @@ def retriever(tmp_path_factory, model_cache):
     root = tmp_path_factory.mktemp("answers")
     corpus = root / "corpus"
     corpus.mkdir()
-    for name, text in (("funding.md", FUNDING), ("rounds.md", ROUNDS), ("engine.md", ENGINE), ("sakura.md", SAKURA)):
+    for name, text in (("funding.md", FUNDING), ("rounds.md", ROUNDS), ("engine.md", ENGINE), ("sakura.md", SAKURA),
+                       ("models.md", MODELS)):
         (corpus / name).write_text(text, encoding="utf-8")
     settings = load_settings(corpus_dir=corpus, index_dir=root / "index", cache_dir=model_cache)
     run_ingest(settings, progress=False)
@@ -104,6 +119,25 @@ def test_english_question_over_a_japanese_document_is_answered_in_japanese_with_
     assert a.found, a.text  # not abstained, although no word of the question is in the document
     assert "2016年に京都で設立された" in a.body and "sakura.md" in {c["doc_id"] for c in a.citations}
     assert "**Sources**" in a.text  # the framing follows the question's language
+
+
+def test_a_multi_word_name_is_matched_whole(retriever):
+    # every word of "Kestrel Large 3" is also in the 8x7B sentence, the name only in its own
+    _, a = ask(retriever, "Kestrel Large 3のパラメータはどれくらい？")
+    assert first_sentence(a).startswith("2025 年末に公開された Kestrel Large 3"), a.body
+
+
+def test_a_line_introducing_a_list_is_not_the_answer(retriever):
+    _, a = ask(retriever, "Hanabi社はKestrelでコストをどれだけ減らせた？")
+    assert first_sentence(a) == "コスト: 25倍の削減", a.body
+
+
+def test_english_question_words_meet_their_japanese_translations(retriever):
+    # "welding" is in no hand-made list: JMdict's 溶接 finds the sentence that answers
+    result, a = ask(retriever, "What is Sakura Robotics' welding robot called?")
+    hit = next(h for h in result.hits if h.doc_id == "sakura.md")
+    assert hit.text[slice(*hit.highlight)].startswith("同社の主力製品は溶接ロボット「ツバメ」"), a.body
+    assert "ツバメ" in a.body
 
 
 def test_off_topic_question_abstains(retriever):

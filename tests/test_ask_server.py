@@ -38,6 +38,11 @@ def test_ask_uses_the_running_server(corpus_settings, capsys, monkeypatch):
     assert [p["doc_id"] for p in remote["passages"]] == [p["doc_id"] for p in local["passages"]]
     assert [p["char_start"] for p in remote["passages"]] == [p["char_start"] for p in local["passages"]]
     assert remote["timings"]  # the server's per-stage timings came back
+    # the same answer as in-process: the server scores answer units with the index's term
+    # weights and decides abstention with its confidence (not a re-scoring of bare passages)
+    assert remote["answer"] == local["answer"]
+    assert (remote["found"], remote["confidence"]) == (local["found"], local["confidence"])
+    assert remote["confidence"] is not None
 
 
 def test_ask_falls_back_when_no_server_answers(corpus_settings, capsys, monkeypatch):

@@ -144,6 +144,7 @@ class SearchResponse(BaseModel):
     query: str
     lang: str = Field(description="detected language of the query")
     found: bool = Field(description="false when retrieval found nothing relevant")
+    confidence: Optional[float] = Field(None, description="the evidence score `found` was decided on (index/abstain.py); null when the retriever has none")
     passages: list[Passage]
     timings: dict[str, float] = Field(description="milliseconds per stage")
 
@@ -170,6 +171,7 @@ class AskResponse(BaseModel):
         "timings": {"total_ms": 14.0}}]})
     answer: str = Field(description="answer text with [n] markers, then the numbered sources")
     found: bool = Field(description="false when retrieval found nothing that answers the question")
+    confidence: Optional[float] = Field(None, description="the evidence score `found` was decided on (index/abstain.py); null when the retriever has none")
     lang: str
     mode: Literal["extractive", "llm"]
     citations: list[Passage] = Field(description="the passages the answer cites, numbered as in the text")

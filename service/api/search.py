@@ -23,7 +23,7 @@ async def search(body: SearchRequest, service: KotaeService = Depends(get_servic
         filters = Filters(lang=body.filters.lang, doc_ids=tuple(body.filters.doc_ids) if body.filters.doc_ids else None)
     result = await service.search(body.query, body.k or service.settings.top_k, filters)
     return SearchResponse(
-        query=body.query, lang=result.lang, found=is_found(result),
+        query=body.query, lang=result.lang, found=is_found(result), confidence=result.confidence,
         passages=[passage_json(h, i) for i, h in enumerate(result.hits, start=1)],
         timings={k: round(v, 2) for k, v in result.timings.items()},
     )
@@ -36,6 +36,6 @@ async def search(body: SearchRequest, service: KotaeService = Depends(get_servic
              responses=errors(401, 413, 422, 503))
 async def ask(body: AskRequest, service: KotaeService = Depends(get_service)) -> AskResponse:
     answer = await service.ask(body.question, body.k or service.settings.top_k)
-    return AskResponse(answer=answer.text, found=answer.found, lang=answer.lang, mode=answer.mode,
+    return AskResponse(answer=answer.text, found=answer.found, confidence=answer.confidence, lang=answer.lang, mode=answer.mode,
                        citations=answer.citations, warning=answer.warning,
                        timings={k: round(v, 2) for k, v in answer.timings.items()})
