@@ -32,7 +32,7 @@ def _start(settings, url: str, corpus: Path, port: int) -> subprocess.Popen:
 
 
 def _ready(proc: subprocess.Popen, base: str) -> None:
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + 300  # two model loads at once on a busy 2-core machine
     while time.monotonic() < deadline and proc.poll() is None:
         try:
             if httpx.get(base + "/readyz", timeout=2).status_code == 200:
@@ -40,7 +40,9 @@ def _ready(proc: subprocess.Popen, base: str) -> None:
         except httpx.TransportError:
             pass
         time.sleep(0.3)
-    raise AssertionError(proc.stdout.read() if proc.poll() is not None else f"{base} not ready")
+    if proc.poll() is None:
+        proc.terminate()
+    raise AssertionError(f"{base} not ready: {proc.communicate(timeout=30)[0]}")
 
 
 def _eventually(check, seconds: float = 10 * REFRESH + 5):
@@ -80,6 +82,13 @@ def test_two_serve_processes_share_one_database(corpus_settings, pg_url, tmp_pat
         a, b = (httpx.Client(base_url=f"http://127.0.0.1:{p}", timeout=120) for p in ports)
         for proc, c in zip(procs, (a, b)):
             _ready(proc, str(c.base_url))
+
+        # `kotae ask` on the same database uses a running server (same generation), not one on another database
+        from kotae.service.remote import find_server
+
+        same = corpus_settings.replace(backend="postgres", database_url=pg_url, corpus_dir=corpus, port=ports[0])
+        assert find_server(same) is not None
+        assert find_server(same.replace(database_url=pg_url + "_other")) is None
 
         r = a.post("/v1/documents", files={"file": ("capybara.txt", CAPYBARA.encode())})
         assert r.status_code == 201, r.text

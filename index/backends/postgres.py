@@ -21,6 +21,7 @@ machine (several `kotae serve` processes on one database, read replicas, managed
 from __future__ import annotations
 
 import json
+import secrets
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -110,10 +111,18 @@ def _stats(record: dict[str, Any], location: str) -> IndexStats:
     config = IndexConfig(c["embedder"], c["dim"], c["max_tokens"], c["chunker"], c["tokenizer"], c["vector_index"], c["text_cleaning"])
     return IndexStats(
         documents=record["documents"], passages=record["passages"], passages_by_doc_lang=record["by_doc_lang"],
-        config=config, built_at=record["built_at"], generation=f"postgres:{record['generation']}", files=record["files"],
+        config=config, built_at=record["built_at"], generation=_generation_name(record["index_id"], record["generation"]),
+        files=record["files"],
         corpus_root=record.get("corpus_root"), passages_by_lang=record["by_lang"],
         details={"backend": "postgres", "database": location, "vector_index": record["vector_index"]},
     )
+
+
+def _generation_name(index_id: str, generation: int) -> str:
+    """Names a generation uniquely across databases (two indexes both at generation 5 differ), as
+    the local backend's generation folders are: `kotae ask` uses a running server only if it
+    serves the very generation the CLI would open (service/remote.py)."""
+    return f"postgres:{index_id}:{generation}"
 
 
 def _where(filters: Filters | None, table: str = "kotae_passages") -> tuple[str, dict[str, Any]]:
@@ -396,8 +405,9 @@ class PostgresWriter(StagedChanges):
             else:
                 self._apply_df(cur, df)
             generation = (self._record or {}).get("generation", 0) + 1
+            index_id = secrets.token_hex(4) if rebuild else self._record["index_id"]
             record = {
-                "schema": SCHEMA_VERSION, "kotae_version": __version__, "generation": generation,
+                "schema": SCHEMA_VERSION, "kotae_version": __version__, "index_id": index_id, "generation": generation,
                 "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "corpus_root": corpus_root,
                 "config": {"embedder": config.embedder, "dim": config.dim, "max_tokens": config.max_tokens,
                            "chunker": dict(config.chunker), "tokenizer": config.tokenizer, "vector_index": config.vector_index,
@@ -527,8 +537,9 @@ class PostgresBackend:
             if not _table_exists(cur, "kotae_meta"):
                 return None
             # two numbers, not the whole record (its file list grows with the corpus)
-            row = cur.execute("SELECT (value->>'schema')::int, value->>'generation' FROM kotae_meta WHERE key = 'index'").fetchone()
-        return f"postgres:{row[1]}" if row is not None and row[0] == SCHEMA_VERSION else None
+            row = cur.execute("SELECT (value->>'schema')::int, value->>'index_id', (value->>'generation')::int FROM kotae_meta "
+                              "WHERE key = 'index'").fetchone()
+        return _generation_name(row[1], row[2]) if row is not None and row[0] == SCHEMA_VERSION else None
 
     def close(self) -> None:
         if self._probe is not None:
