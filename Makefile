@@ -122,10 +122,13 @@ bench-scale-1m: install
 	$(PY) -m kotae.bench.scale --sizes 1000000 --profile 1m --latency-queries 30 --keyword-max 0 --name scale-1m
 
 # Storage backends (bench/backends.py): local vs PostgreSQL + pgvector at 10^4 and 10^5 synthetic
-# passages: load rate, recall@10, query latency, cost of one small upload. Starts a throwaway
-# PostgreSQL unless BENCH_DATABASE_URL is set. ~30 minutes on 2 cores.
+# passages: load rate, recall@10, query latency, cost of one small upload, keyword ranking
+# agreement, and the tsvector + ts_rank alternative. Starts a throwaway PostgreSQL unless
+# BENCH_DATABASE_URL is set ("{n}" in it = the size; with BENCH_REUSE_DIR the loaded sets are kept
+# and reused). ~15 minutes on 2 cores.
 bench-backends: install
-	$(PY) -m kotae.bench.backends --sizes 10000 100000 $(if $(BENCH_DATABASE_URL),--database-url $(BENCH_DATABASE_URL))
+	$(PY) -m kotae.bench.backends --sizes 10000 100000 --tsrank $(if $(BENCH_DATABASE_URL),--database-url '$(BENCH_DATABASE_URL)') \
+		$(if $(BENCH_REUSE_DIR),--local-dir $(BENCH_REUSE_DIR) --reuse)
 
 clean:
 	rm -rf $(VENV) .kotae build *.egg-info

@@ -82,10 +82,12 @@ class Settings:
     # no longer outvote the embedder. 0 = off. Single-language indexes are never affected.
     weak_keyword_ratio: float = 0.3
     # An English question over Japanese documents (or the reverse) gets a second keyword query in
-    # the other language (index/crosslingual.py): "translit" (Latin words as katakana), "prf"
-    # (terms of the top dense passages in the other language), "prf+translit" or "none"; its
-    # ranked list is fused with this weight. prf_terms: feedback terms added.
-    cross_lang_expansion: str = "none"
+    # the other language (index/crosslingual.py): "translit" (English words as katakana), "dict"
+    # (JMdict/JMnedict translations), "prf" (terms of the top dense passages in the other
+    # language), joined by "+", or "none". The matches among the dense candidates are fused with
+    # this weight. prf_terms: feedback terms added. Decided on every set:
+    # evals/reports/retrieval-defaults.md (prf lost on gold.jsonl and is off).
+    cross_lang_expansion: str = "translit+dict"
     cross_lang_expansion_weight: float = 1.0
     cross_lang_prf_terms: int = 8
     reranker: str = "sentence"  # second stage: "none", "sentence", or a path to a sentence-transformers CrossEncoder
@@ -117,6 +119,10 @@ class Settings:
     # at most upload_jobs of them wait or run at once, more get 429.
     sync_upload_passages: int = 64
     upload_jobs: int = 4
+    # Several `kotae serve` processes may write one index (one database, or one shared folder):
+    # each checks this often whether another published a newer generation, and switches to it.
+    # 0 = never (one process).
+    refresh_seconds: float = 2.0
     log_level: str = "info"  # server logs: "debug" (with full tracebacks), "info", "warning" or "error"
     # Optional generation by an OpenAI-compatible server (vLLM, llama.cpp, Ollama, ...).
     llm_base_url: str = ""  # e.g. http://localhost:11434/v1 ; empty = extractive answers
