@@ -12,7 +12,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install models index run ask test eval eval-report eval-suite eval-suite-report eval-sets bench bench-peer bench-read bench-soak bench-scale bench-scale-1m bench-backends system-deps clean
+.PHONY: install models index run ask test eval eval-report eval-suite eval-suite-report eval-sets bench bench-peer bench-read bench-int8 bench-soak bench-scale bench-scale-1m bench-backends system-deps clean
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -110,6 +110,10 @@ bench-peer: models
 bench-read: models
 	$(PY) -m kotae.bench.read
 
+# ONNX int8 on passages and queries against float32 on the gold set (bench/int8.py): quality and ingest CPU.
+bench-int8: models
+	$(PY) -m kotae.bench.int8
+
 bench-scale: install
 	$(PY) -m kotae.bench.run --only scale
 
@@ -118,10 +122,13 @@ bench-scale-1m: install
 	$(PY) -m kotae.bench.scale --sizes 1000000 --profile 1m --latency-queries 30 --keyword-max 0 --name scale-1m
 
 # Storage backends (bench/backends.py): local vs PostgreSQL + pgvector at 10^4 and 10^5 synthetic
-# passages: load rate, recall@10, query latency, cost of one small upload. Starts a throwaway
-# PostgreSQL unless BENCH_DATABASE_URL is set. ~30 minutes on 2 cores.
+# passages: load rate, recall@10, query latency, cost of one small upload, keyword ranking
+# agreement, and the tsvector + ts_rank alternative. Starts a throwaway PostgreSQL unless
+# BENCH_DATABASE_URL is set ("{n}" in it = the size; with BENCH_REUSE_DIR the loaded sets are kept
+# and reused). ~15 minutes on 2 cores.
 bench-backends: install
-	$(PY) -m kotae.bench.backends --sizes 10000 100000 $(if $(BENCH_DATABASE_URL),--database-url $(BENCH_DATABASE_URL))
+	$(PY) -m kotae.bench.backends --sizes 10000 100000 --tsrank $(if $(BENCH_DATABASE_URL),--database-url '$(BENCH_DATABASE_URL)') \
+		$(if $(BENCH_REUSE_DIR),--local-dir $(BENCH_REUSE_DIR) --reuse)
 
 clean:
 	rm -rf $(VENV) .kotae build *.egg-info

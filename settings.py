@@ -110,6 +110,10 @@ class Settings:
     # at most upload_jobs of them wait or run at once, more get 429.
     sync_upload_passages: int = 64
     upload_jobs: int = 4
+    # Several `kotae serve` processes may write one index (one database, or one shared folder):
+    # each checks this often whether another published a newer generation, and switches to it.
+    # 0 = never (one process).
+    refresh_seconds: float = 2.0
     log_level: str = "info"  # server logs: "debug" (with full tracebacks), "info", "warning" or "error"
     # Optional generation by an OpenAI-compatible server (vLLM, llama.cpp, Ollama, ...).
     llm_base_url: str = ""  # e.g. http://localhost:11434/v1 ; empty = extractive answers

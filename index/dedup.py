@@ -10,6 +10,7 @@ lost when k is large, but the first k show k different things).
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Sequence
 
 from kotae.index.tokenize import normalize
@@ -17,6 +18,9 @@ from kotae.index.tokenize import normalize
 _SPACE = re.compile(r"\s+")
 
 
+# The same passages come back query after query: their shingles were a fifth of a search's
+# CPU after encoding the query.
+@lru_cache(maxsize=8192)
 def shingles(text: str) -> frozenset[str]:
     t = _SPACE.sub("", normalize(text))
     if len(t) < 2:

@@ -107,6 +107,10 @@ class SegmentedBM25:
         self._lengths = lengths.astype(np.float32)
         self.n = int(live.sum())
         self._avgdl = float(lengths[live].sum()) / max(self.n, 1)
+        # Document frequencies never change in one generation; answer scoring asks for the idf of
+        # the same question and translation terms once per candidate sentence. Only indexed terms
+        # are kept (unknown ones are a dictionary miss anyway), so the cache is bounded by the vocabulary.
+        self._df: dict[str, int] = {}
 
     def _postings(self, term: str) -> tuple[np.ndarray, np.ndarray]:
         """Live global rows containing `term`, with their term frequencies."""
@@ -122,8 +126,16 @@ class SegmentedBM25:
             return np.zeros(0, np.int64), np.zeros(0, np.int32)
         return np.concatenate(rows), np.concatenate(tfs)
 
+    def _document_frequency(self, term: str) -> int:
+        df = self._df.get(term)
+        if df is None:
+            df = len(self._postings(term)[0]) if term else 0
+            if df:
+                self._df[term] = df
+        return df
+
     def idf(self, tokens: list[str]) -> np.ndarray:
-        return lucene_idf(np.array([len(self._postings(t)[0]) if t else 0 for t in tokens]), max(self.n, 1))
+        return lucene_idf(np.array([self._document_frequency(t) for t in tokens]), max(self.n, 1))
 
     def search(self, tokens: list[str], k: int, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Top-k (scores, global rows) with score > 0; `allowed` is a boolean mask over global rows."""

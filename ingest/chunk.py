@@ -179,7 +179,12 @@ def _common_section(chunk: _Chunk) -> tuple[str, ...]:
     return common
 
 
-def _to_passage(doc: Document, chunk: _Chunk, ordinal: int, langs: DocumentLanguages | None) -> Passage:
+# Display text of a span, by (start, end): token fitting and the final passages clean the same
+# spans, and cleaning was the largest cost of reading English text after language detection.
+_Cleaned = dict[tuple[int, int], str]
+
+
+def _to_passage(doc: Document, chunk: _Chunk, ordinal: int, langs: DocumentLanguages | None, cleaned: _Cleaned) -> Passage:
     """``langs`` None: the language is not needed (token counting) and left empty."""
     section_path = _common_section(chunk)
     section = SECTION_SEPARATOR.join(section_path) or None
@@ -188,7 +193,9 @@ def _to_passage(doc: Document, chunk: _Chunk, ordinal: int, langs: DocumentLangu
     header = first.table_header if first.kind == "table" else None
     if header:
         context = f"{context}\n{header}"
-    text = clean_text(doc.text[chunk.start : chunk.end])
+    text = cleaned.get((chunk.start, chunk.end))
+    if text is None:
+        text = cleaned[chunk.start, chunk.end] = clean_text(doc.text[chunk.start : chunk.end])
     return Passage(
         doc_id=doc.doc_id,
         ordinal=ordinal,
@@ -239,11 +246,12 @@ def chunk_document(
         limit = cfg.paragraph_chars if by_paragraph else cfg.chunk_chars
         chunks.extend(_pack(group, limit, cfg.overlap_sentences, doc.text, by_paragraph))
     chunks = _merge_small(chunks, cfg)
+    cleaned: _Cleaned = {}
     if count_tokens is not None:
-        chunks = _fit_tokens(doc, chunks, cfg, count_tokens)
+        chunks = _fit_tokens(doc, chunks, cfg, count_tokens, cleaned)
     langs = DocumentLanguages(doc.text)
     passages = _front_matter_chunks(doc, front_matter, cfg.chunk_chars, langs) if front_matter else []
-    passages += [_to_passage(doc, c, 0, langs) for c in chunks]
+    passages += [_to_passage(doc, c, 0, langs, cleaned) for c in chunks]
     return [_renumber(p, i) for i, p in enumerate(passages)]
 
 
@@ -262,13 +270,13 @@ def _may_exceed(text: str, max_tokens: int) -> bool:
     return len(text) * 3 + _TOKEN_MARGIN > max_tokens and len(unicodedata.normalize("NFKC", text)) + _TOKEN_MARGIN > max_tokens
 
 
-def _fit_tokens(doc: Document, chunks: list[_Chunk], cfg: ChunkSettings, count_tokens: TokenCounter) -> list[_Chunk]:
+def _fit_tokens(doc: Document, chunks: list[_Chunk], cfg: ChunkSettings, count_tokens: TokenCounter, cleaned: _Cleaned) -> list[_Chunk]:
     """Character limits are a proxy; the embedder's token limit is the rule. A passage over
     it would be truncated silently by the model, so it is re-packed smaller until it fits.
     Only passages long enough to possibly exceed it are tokenized."""
     limit = cfg.paragraph_chars if cfg.mode == "paragraph" else cfg.chunk_chars
     while True:
-        texts = [_to_passage(doc, c, 0, None).embed_text for c in chunks]
+        texts = [_to_passage(doc, c, 0, None, cleaned).embed_text for c in chunks]
         check = [i for i, t in enumerate(texts) if _may_exceed(t, cfg.max_tokens)]
         counts = count_tokens([texts[i] for i in check]) if check else []
         over = [i for i, n in zip(check, counts) if n > cfg.max_tokens]

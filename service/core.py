@@ -1,6 +1,7 @@
 """What the HTTP layer calls: one small facade over the service's parts.
 
-* generations.py - the live index generation; leases, swap, close when unused
+* generations.py - the live index generation; leases, swap, close when unused; and following
+                   the generations other processes publish in a shared index
 * asking.py      - searches (batched, see batch.py) and answers (answer.py)
 * catalog.py     - the document list and one document
 * writes.py      - uploads, deletes and start-up reconciliation (corpus.py: the file side;
@@ -27,7 +28,7 @@ from kotae.service.answer import Answer
 from kotae.service.asking import Answering, retrieval_query
 from kotae.service.catalog import Catalog
 from kotae.service.failures import NotReady, ServiceError
-from kotae.service.generations import Generations
+from kotae.service.generations import Generations, follow
 from kotae.service.llm import LLMClient
 from kotae.service.texts import Turn
 from kotae.service.writes import DocumentWriter, on
@@ -52,6 +53,7 @@ class KotaeService:
         self.writes = DocumentWriter(settings, self.generations, self._writer, self._prep, self._jobs)
         self.catalog = Catalog(self.generations, self._reader, self.writes)
         self._loading: asyncio.Task | None = None
+        self._following: asyncio.Task | None = None
 
     # -- lifecycle ------------------------------------------------------------------------------
 
@@ -73,14 +75,18 @@ class KotaeService:
             self.generations.error = f"{type(exc).__name__}: {exc}"
             return
         await self.writes.reconcile()
+        if self.settings.refresh_seconds > 0:
+            self._following = asyncio.create_task(
+                follow(self.generations, self.settings, self._writer, lambda: self.writes.ingesting))
 
     async def wait_ready(self) -> None:
         if self._loading is not None:
             await asyncio.shield(self._loading)
 
     async def stop(self) -> None:
-        if self._loading is not None and not self._loading.done():
-            self._loading.cancel()
+        for task in (self._loading, self._following):
+            if task is not None and not task.done():
+                task.cancel()
         self.writes.jobs.cancel_all()
         if self.llm is not None:
             await self.llm.aclose()

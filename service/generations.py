@@ -5,11 +5,18 @@ queue included), and the work handed to a thread holds its own lease until the t
 finished with it, even if the request that asked for it was cancelled meanwhile. An ingest that
 publishes a new generation swaps it in; the retired one is closed only when its last lease
 ends, so no search ever runs on a closed index, however long it waited in the queue.
+
+Several processes may share one index (``kotae serve`` replicas on one PostgreSQL database, or
+on one index folder): :func:`follow` swaps in the generations the others publish, within
+``refresh_seconds``. (Searches on PostgreSQL see other processes' rows at once; what the view
+keeps from its opening - counts, the file list, BM25's passage count and average length - is
+what goes stale until then.)
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 from concurrent.futures import Executor
 from contextlib import contextmanager
@@ -17,8 +24,10 @@ from typing import Callable, Iterator, TypeVar
 
 from kotae.index.search import Retriever
 from kotae.service.failures import NotReady
+from kotae.settings import Settings
 
 T = TypeVar("T")
+log = logging.getLogger("kotae.service")
 
 
 class _Generation:
@@ -131,3 +140,41 @@ class Generations:
             self._open.pop(id(gen.retriever), None)
         self._close(gen.retriever)
         self.closed += 1
+
+
+async def follow(generations: Generations, settings: Settings, writer: Executor, busy: Callable[[], bool]) -> None:
+    """Every ``settings.refresh_seconds``: if the index's published generation is not the live
+    one (another process wrote it), open it and make it live. Runs on the `writer` pool, so it
+    never overlaps this process's own ingests, which swap in their result themselves."""
+    from kotae.index.backends import make_backend
+    from kotae.index.engine import open_retriever
+
+    backend = make_backend(settings)
+    loop = asyncio.get_running_loop()
+
+    def newer(live: Retriever) -> Retriever | None:
+        published = backend.generation()
+        if published is None or published == live.stats.generation:
+            return None
+        return open_retriever(settings)
+
+    try:
+        while True:
+            await asyncio.sleep(settings.refresh_seconds)
+            live = generations.retriever
+            if live is None or busy():
+                continue
+            try:
+                fresh = await loop.run_in_executor(writer, newer, live)
+            except Exception as exc:  # noqa: BLE001 - the live generation keeps serving; try again later
+                log.warning("kotae: could not check the index for other processes' writes: %s", exc)
+                continue
+            if fresh is None:
+                continue
+            if generations.retriever is live:
+                generations.swap(fresh)
+                log.info("kotae: switched to generation %s, published by another process", fresh.stats.generation)
+            else:  # this process's own ingest swapped in a newer one meanwhile
+                close_retriever(fresh)
+    finally:
+        backend.close()

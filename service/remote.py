@@ -7,8 +7,9 @@ shown under it come from /v1/search.
 Loading the model and opening the index costs a one-shot `kotae ask` seconds (a minute on a busy
 machine); a server that already has them answers in milliseconds. The CLI asks the configured
 server's /readyz (a short timeout: no server means a fast fallback) and uses it only when it
-serves the very index the CLI would open: the same generation, built at the same time, and the
-same retrieval mode and embedder. Anything else (no server, another index, an error) falls back to the local
+serves the very index the CLI would open: the same generation (generation names are unique: a
+local generation folder, or a database's index id and generation number), and the same
+retrieval mode and embedder. Anything else (no server, another index, an error) falls back to the local
 retriever, so the answer never depends on which path was taken.
 """
 
@@ -34,16 +35,20 @@ def _base_url(settings: Settings) -> str:
     return f"http://{host}:{settings.port}"
 
 
-def _local_index_identity(settings: Settings) -> tuple[str, Any] | None:
-    from kotae.index.persist import current_generation, read_manifest
+def _index_generation(settings: Settings) -> str | None:
+    """The generation the CLI would open (local folder or database), or None."""
+    from kotae.index.backends import BackendError, make_backend
 
     try:
-        generation = current_generation(settings.index_dir)
-        if generation is None:
-            return None
-        return generation.name, read_manifest(generation).get("built_at")
-    except (OSError, ValueError, KeyError):
+        backend = make_backend(settings)
+    except BackendError:
         return None
+    try:
+        return backend.generation()
+    except Exception:  # noqa: BLE001 - no index, an unreachable database: search locally, which says why
+        return None
+    finally:
+        backend.close()
 
 
 @dataclass
@@ -85,8 +90,8 @@ def find_server(settings: Settings, mode: str | None = None) -> RemoteRetriever 
     """A retriever backed by a running server on the same index, or None (then search locally)."""
     import httpx
 
-    identity = _local_index_identity(settings)
-    if identity is None:
+    generation = _index_generation(settings)
+    if generation is None:
         return None
     url = _base_url(settings)
     headers = {"Authorization": f"Bearer {settings.api_key}"} if settings.api_key else {}
@@ -95,7 +100,7 @@ def find_server(settings: Settings, mode: str | None = None) -> RemoteRetriever 
         status = r.json() if r.status_code == 200 else None
     except (httpx.HTTPError, ValueError):
         return None
-    if not isinstance(status, dict) or (status.get("generation"), status.get("index_built_at")) != identity:
+    if not isinstance(status, dict) or status.get("generation") != generation:
         return None
     if status.get("retrieval_mode") != (mode or settings.retrieval_mode):
         return None

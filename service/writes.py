@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import time
 from concurrent.futures import Executor
 from pathlib import Path, PurePosixPath
 from typing import Any, Callable, TypeVar
@@ -32,6 +33,9 @@ from kotae.settings import Settings
 log = logging.getLogger("kotae.service")
 T = TypeVar("T")
 MAX_WAITING_WRITES = 32  # uploads and deletes queued for the index write; more get 429
+# Another process writing the same index (replicas sharing a database): wait this long for it
+# before answering 409.
+LOCKED_WAIT_SECONDS = 30.0
 
 
 async def on(pool: Executor, fn: Callable[..., T], *args, **kwargs) -> T:
@@ -183,7 +187,15 @@ class DocumentWriter:
         return report
 
     def _ingest_and_open(self, prepared: dict[str, Prepared] | None, allow_empty: bool):
-        report = run_ingest(self.settings, progress=False, prepared=prepared, allow_empty=allow_empty)
+        deadline = time.monotonic() + LOCKED_WAIT_SECONDS
+        while True:
+            try:
+                report = run_ingest(self.settings, progress=False, prepared=prepared, allow_empty=allow_empty)
+                break
+            except IndexLockedError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
         return report, (open_retriever(self.settings) if report.changed else None)
 
     # -- start-up reconciliation ----------------------------------------------------------------

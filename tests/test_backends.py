@@ -89,6 +89,23 @@ def test_an_empty_store_says_there_is_no_index(backend):
         backend.open()
 
 
+def test_generation_names_what_a_view_would_open(backend):
+    """What a service sharing the index polls to notice another process's commit."""
+    try:
+        assert backend.generation() is None
+        write(backend, CORPUS)
+        first = backend.generation()
+        write(backend, {"en/new.md": ("en", ["Hydrogen storage tanks are pressure tested."])})
+        second = backend.generation()
+        view = backend.open("fake")
+        try:
+            assert first is not None and second != first and view.stats().generation == second
+        finally:
+            view.close()
+    finally:
+        backend.close()
+
+
 def test_passages_documents_and_stats_round_trip(filled):
     _, view = filled
     stats = view.stats()
@@ -168,11 +185,17 @@ def test_upsert_replaces_a_document_and_delete_removes_one(filled):
         assert len(everything.ids) == 5 and not any(i.startswith("en/solar.md") for i in everything.ids)
         assert view.keyword(tokenize("panels", TOKENIZER), 5).ids == ()
         assert view.keyword(tokenize("gearboxes", TOKENIZER), 5).ids[0] == "en/turbines.md#0"
-        # idf follows the new passage count and frequencies
+        # idf, and the whole BM25 ranking, follow the new passage count, lengths and frequencies
         current = [s.passage for d in ("en/turbines.md", "ja/保守.txt") for s in view.document_passages(d)]
         reference = KeywordIndex.build([tokenize(p.embed_text, TOKENIZER) for p in current])
         tokens = tokenize("turbine bearings", TOKENIZER)
         np.testing.assert_allclose(view.keyword_idf(tokens), reference.idf(tokens), rtol=1e-5)
+        for query in ("turbine bearings", "ベアリング 交換", "register"):
+            tokens = tokenize(query, TOKENIZER)
+            scores, rows = reference.search(tokens, 5)
+            expect = {passage_id(current[r].doc_id, current[r].ordinal): s for r, s in zip(rows.tolist(), scores.tolist())}
+            found = view.keyword(tokens, 5)
+            assert dict(zip(found.ids, found.scores.tolist())) == pytest.approx(expect, rel=1e-4), query
     finally:
         view.close()
 
@@ -242,3 +265,45 @@ def test_many_small_writes_rank_like_one_build(backend):
             assert set(dense.ids) <= set(ids)
     finally:
         view.close()
+
+
+def test_small_writes_after_a_large_load_rank_like_one_build_and_leave_the_load_alone(backend):
+    """The local backend merges its small segments past its limit, never the large one under
+    them (a small upload must not rebuild the corpus's vector index); rankings stay exact."""
+    base = {f"base/{i}.md": ("en", [f"Base record {i} on turbine {i % 5} bearings.", f"Inspection {i} of panel {i % 4}."])
+            for i in range(40)}
+    write(backend, base)
+    first = _segments(backend)
+    final = dict(base)
+    for i in range(12):
+        doc = ("en", [f"Update {i} on turbine {i % 5} and bearing grease {i}."])
+        write(backend, {f"updates/{i}.md": doc}, delete=[f"base/{i}.md"] if i % 4 == 0 else [])
+        final[f"updates/{i}.md"] = doc
+        if i % 4 == 0:
+            final.pop(f"base/{i}.md")
+    if first is not None:  # local: the load's segment is still the first one, and few segments remain
+        segments = _segments(backend)
+        assert segments[0] == first[0] and len(segments) <= 8
+    passages = [p for doc_id in sorted(final) for p in make_doc(doc_id, final[doc_id][1], "en")[1]]
+    reference = KeywordIndex.build([tokenize(p.embed_text, TOKENIZER) for p in passages])
+    ids = [passage_id(p.doc_id, p.ordinal) for p in passages]
+    view = backend.open("fake")
+    try:
+        assert view.stats().passages == len(passages)
+        for query in ("turbine bearings", "grease 7", "panel inspection"):
+            tokens = tokenize(query, TOKENIZER)
+            scores, rows = reference.search(tokens, len(ids))
+            found = view.keyword(tokens, len(ids))
+            assert dict(zip(found.ids, found.scores.tolist())) == pytest.approx(dict(zip([ids[r] for r in rows], scores.tolist())), rel=1e-4)
+    finally:
+        view.close()
+
+
+def _segments(backend) -> list[str] | None:
+    """The local backend's segment names, in order (None for other backends)."""
+    from kotae.index.persist import current_generation, read_manifest
+
+    index_dir = getattr(backend, "index_dir", None)
+    if index_dir is None:
+        return None
+    return [s["name"] for s in read_manifest(current_generation(index_dir))["segments"]]

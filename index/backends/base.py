@@ -203,6 +203,16 @@ class Backend(Protocol):
         """The single writer (raises IndexLockedError while another one is open)."""
         ...
 
+    def generation(self) -> str | None:
+        """The generation published now, as :attr:`IndexStats.generation` names it (None if there
+        is no index yet): a cheap question, asked often by a service that shares the index with
+        other processes to notice their writes."""
+        ...
+
+    def close(self) -> None:
+        """Releases what :meth:`generation` keeps open (views and writers close themselves)."""
+        ...
+
     def corpus_key(self, corpus_dir: Path) -> str:
         """How the index records the corpus folder it is built from."""
         ...

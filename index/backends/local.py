@@ -44,8 +44,10 @@ from kotae.index.vectors import VectorIndex, choose_index
 from kotae.ingest.document import Document, Passage
 
 EMBEDDINGS = "embeddings.npy"
-# Merge every segment into one when there would be more than this many, or when more than this
-# share of all rows are deleted: each search visits every segment.
+# Merge segments when there would be more than this many (each search visits every segment):
+# the small ones into one, leaving the largest alone when it outweighs them, so that a small
+# upload never pays for rebuilding the whole corpus's vector index (90 s at 10^5 passages).
+# Everything is merged when more than MAX_DELETED_SHARE of all rows are deleted.
 MAX_SEGMENTS = 8
 MAX_DELETED_SHARE = 0.3
 # Deleted rows of a segment are skipped by fetching this many more neighbours and dropping them;
@@ -106,9 +108,9 @@ def _deleted(generation: Path, entry: dict[str, Any]) -> np.ndarray:
 class LocalView:
     """One published generation, opened read-only."""
 
-    def __init__(self, index_dir: Path, generation: Path):
+    def __init__(self, index_dir: Path, generation: Path, manifest: dict[str, Any]):
         self._generation = generation
-        self._manifest = read_manifest(generation)
+        self._manifest = manifest  # read once by the opener: ~80 ms of JSON at 10^5 passages
         self._docs: dict[str, list] = self._manifest["documents"]  # doc id -> [segment, passages, main language]
         self._segments = [_Segment(index_dir / SEGMENTS / s["name"], s["vector_index"]) for s in self._manifest["segments"]]
         self._offsets = np.cumsum([0] + [s.size for s in self._segments])
@@ -237,6 +239,15 @@ def _write_segment(index_dir: Path, docs: list[Document], passages: list[Passage
     return {"name": name, "passages": len(passages), "vector_index": vindex.kind, "vector_index_params": vindex.params}
 
 
+def _small_segments(entries: list[dict[str, Any]], deleted: list[set]) -> list[int]:
+    """Which segments to merge when there are too many: all but the largest, if together they
+    hold fewer live rows than it; else all of them."""
+    live = [e["passages"] - len(rows) for e, rows in zip(entries, deleted)]
+    largest = max(range(len(live)), key=live.__getitem__)
+    rest = [si for si in range(len(live)) if si != largest]
+    return rest if sum(live[si] for si in rest) < live[largest] else list(range(len(live)))
+
+
 class LocalWriter(StagedChanges):
     """The next generation: the previous one's segments, their deleted rows, and one new segment."""
 
@@ -286,7 +297,9 @@ class LocalWriter(StagedChanges):
         merge = bool(entries) and (tokenizer_changed or len(entries) + bool(self._upserts) > MAX_SEGMENTS
                                    or n_deleted > MAX_DELETED_SHARE * max(total, 1))
         if merge:
-            entries, deleted, doc_map = self._merged(entries, deleted, doc_map, config, tokenizer_changed)
+            everything = tokenizer_changed or n_deleted > MAX_DELETED_SHARE * max(total, 1)
+            chosen = list(range(len(entries))) if everything else _small_segments(entries, deleted)
+            entries, deleted, doc_map = self._merged(entries, deleted, doc_map, config, tokenizer_changed, chosen)
         if self._upserts:
             docs, passages, matrix, postings = self._fresh(config)
             entries.append(_write_segment(self._index_dir, docs, passages, matrix, postings, config.vector_index))
@@ -323,14 +336,18 @@ class LocalWriter(StagedChanges):
         self._upserts.clear()
         self._deleted.clear()
 
-    def _merged(self, entries, deleted, doc_map, config: IndexConfig, retokenize: bool):
-        """Every live row of every segment in one new segment (no re-embedding)."""
+    def _merged(self, entries, deleted, doc_map, config: IndexConfig, retokenize: bool, chosen: list[int]):
+        """The live rows of the `chosen` segments in one new segment, after the others (no
+        re-embedding); the documents' segment numbers follow."""
         docs: list[Document] = []
         passages: list[Passage] = []
         vectors: list[np.ndarray] = []
         parts: list[tuple[Postings, np.ndarray]] = []
-        new_map: dict[str, list] = {}
-        for si, (entry, rows) in enumerate(zip(entries, deleted)):
+        kept = [si for si in range(len(entries)) if si not in chosen]
+        renumber = {si: i for i, si in enumerate(kept)}
+        new_map = {d: [renumber[v[0]], *v[1:]] for d, v in doc_map.items() if v[0] in renumber}
+        for si in chosen:
+            entry, rows = entries[si], deleted[si]
             seg = _Segment(self._index_dir / SEGMENTS / entry["name"], entry["vector_index"])
             try:
                 keep = np.ones(seg.size, dtype=bool)
@@ -342,14 +359,14 @@ class LocalWriter(StagedChanges):
                 vectors.append(np.asarray(seg.embeddings()[live_rows]))
                 parts.append((seg.postings, keep))
                 for d in live_docs:
-                    new_map[d] = [0, *doc_map[d][1:]]
+                    new_map[d] = [len(kept), *doc_map[d][1:]]
             finally:
                 seg.meta.close()
         matrix = np.concatenate(vectors) if vectors else np.zeros((0, config.dim), np.float32)
         postings = (Postings.build([tokenize(p.embed_text, config.tokenizer) for p in passages]) if retokenize
                     else Postings.merge(parts))
         entry = _write_segment(self._index_dir, docs, passages, matrix, postings, config.vector_index)
-        return [entry], [set()], new_map
+        return [entries[si] for si in kept] + [entry], [deleted[si] for si in kept] + [set()], new_map
 
     def close(self) -> None:
         self._lock.__exit__(None, None, None)
@@ -371,10 +388,17 @@ class LocalBackend:
             raise IndexMismatchError(f"index at {self.index_dir} has format {manifest.get('format')}, this kotae reads "
                                      f"{FORMAT_VERSION}; rebuild it with `kotae ingest --rebuild`")
         check_embedder(_stats(generation, manifest), embedder, str(self.index_dir))
-        return LocalView(self.index_dir, generation)
+        return LocalView(self.index_dir, generation, manifest)
 
     def writer(self) -> LocalWriter:
         return LocalWriter(self.index_dir)
+
+    def generation(self) -> str | None:
+        current = current_generation(self.index_dir)
+        return current.name if current is not None else None
+
+    def close(self) -> None:
+        """Nothing is kept open between calls."""
 
     def corpus_key(self, corpus_dir: Path) -> str:
         return corpus_root(corpus_dir, self.index_dir)
