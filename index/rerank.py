@@ -68,6 +68,7 @@ KEY_WEIGHT = 0.5  # question terms found only in the unit's heading, key or colu
 TYPE_WEIGHT = 0.25  # the unit holds the expected kind of answer
 UNIT_MIN_CONTENT = 4  # units with fewer letters or digits (stubs, "Step 1") are never quoted
 LABEL_FACTOR = 0.5
+_NOT_WHOLE = (*ANNOUNCES, "...")
 # A multi-word name of the question ("Mistral Large 3", "Series C") found whole in a unit: its
 # words one by one are also in "Mistral 8x7B … Large …", the name is not.
 PHRASE_WEIGHT = 0.3
@@ -262,10 +263,11 @@ class SentenceScorer:
                 own += max((w for term, w in terms if term <= toks), default=0.0) / total
             typed = holds_type(kind, unit.text, query)
             lexical = own + KEY_WEIGHT * keyed
-            if (unit.kind == "label" and not typed) or unit.text.endswith(ANNOUNCES):
+            if (unit.kind == "label" and not typed) or unit.text.endswith(_NOT_WHOLE):
                 # a line that introduces what follows is rarely the answer itself, unless it
                 # holds what is asked for ("Emmi AI (2026年5月買収)" for "when was it acquired?");
-                # one ending with a colon ("…を活用して：") announces its answer on the next lines
+                # one ending with a colon ("…を活用して：") announces its answer on the next lines,
+                # a teaser cut with "..." (a front-matter description) has its whole text elsewhere
                 lexical *= LABEL_FACTOR
             if phrases:
                 lexical += PHRASE_WEIGHT * _phrase_share(phrases, unit.text, unit.key)
