@@ -148,7 +148,12 @@ def query_tokens(docs, queries: int, seed: int) -> list[list[str]]:
 
 def overlap(a: list[list[str]], b: list[list[str]]) -> float:
     """Mean overlap@K of two rankings per query (1.0 = the same top K, in any order)."""
-    return round(float(np.mean([len(set(x) & set(y)) / max(len(x), len(y), 1) for x, y in zip(a, b)])), 4)
+    return round(float(np.mean([ranking_overlap(x, y) for x, y in zip(a, b)])), 4)
+
+
+def ranking_overlap(x: list[str], y: list[str]) -> float:
+    """Share of the longer list also in the other; two empty lists agree."""
+    return len(set(x) & set(y)) / max(len(x), len(y)) if (x or y) else 1.0
 
 
 def measure_tsrank(url: str, n: int, queries: int, local_ids: list[list[str]] | None, seed: int = 0) -> dict[str, Any]:

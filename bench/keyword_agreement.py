@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from kotae.bench.backends import ranking_overlap as overlap
 from kotae.bench.common import machine, md_table, summary, write_result
 
 K = 10
@@ -46,6 +47,7 @@ def measure_set(name: str, index_dir: Path, questions: Path, url: str) -> dict[s
     import psycopg
 
     from kotae.bench import tsrank
+    from kotae.evals.gold import load_gold
     from kotae.index.backends.local import LocalBackend
     from kotae.index.backends.postgres import PostgresBackend
     from kotae.index.tokenize import tokenize
@@ -55,8 +57,7 @@ def measure_set(name: str, index_dir: Path, questions: Path, url: str) -> dict[s
     _copy(local, backend)
     pg = backend.open()
     tokenizer = local.stats().config.tokenizer
-    queries = [tokenize(json.loads(line)["question"], tokenizer) for line in questions.read_text(encoding="utf-8").splitlines()
-               if line.strip()]
+    queries = [tokenize(q.question, tokenizer) for q in load_gold(questions)]
     ranked: dict[str, list[list[str]]] = {"local": [], "postings": [], "ts_rank_0": [], "ts_rank_1": []}
     ms: dict[str, list[float]] = {m: [] for m in ranked}
     with psycopg.connect(url, autocommit=True) as conn:
@@ -77,7 +78,7 @@ def measure_set(name: str, index_dir: Path, questions: Path, url: str) -> dict[s
     for method in ranked:
         pairs = list(zip(ranked[method], ranked["local"]))
         out["methods"][method] = {
-            "overlap_at_10": round(float(np.mean([len(set(a) & set(b)) / max(len(a), len(b), 1) for a, b in pairs])), 4),
+            "overlap_at_10": round(float(np.mean([overlap(a, b) for a, b in pairs])), 4),
             "same_top10_in_order": round(float(np.mean([a == b for a, b in pairs])), 4),
             "same_top1": round(float(np.mean([a[:1] == b[:1] for a, b in pairs])), 4),
             "ms": summary(ms[method]),

@@ -116,7 +116,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
         log(f"answers by the language model at {settings.llm_base_url}")
     run = evaluate(gold, retrievers, ks, configs=descriptions, progress=not args.quiet, answer_k=answer_k, llm=llm)
     summary = run.summary(n_boot=args.bootstrap, n_perm=args.permutations, seed=args.seed)
-    sources = {"gold": str(gold_path), "corpus": str(corpus), "index": str(settings.index_dir)}
+    from kotae.index.backends import make_backend
+
+    # where the index is: its folder, or the database URL (password hidden) for KOTAE_BACKEND=postgres
+    sources = {"gold": str(gold_path), "corpus": str(corpus), "index": make_backend(settings).location}
     paths = write_outputs(run, summary, args.out or Path("eval-report"), args.name or "latest", sources=sources, chart=not args.no_chart)
     if args.json:
         print(json.dumps(summary, ensure_ascii=False, indent=1, default=str))

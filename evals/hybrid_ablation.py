@@ -141,21 +141,19 @@ def latency(run, embedder: CachedEmbedder, configs: dict[str, RetrievalConfig]) 
 
 
 def choose_abstention(bench: Bench, cfg: RetrievalConfig) -> dict[str, Any]:
-    """Threshold (and lexical weight of the signal) maximising F1 of "not found" on the gold set."""
-    import kotae.index.abstain as abstain
-
+    """Threshold on the retriever's confidence (index/abstain.py) maximising recall of "not found" on the gold set."""
     r = bench.retriever(replace(cfg, abstain_threshold=None))
     results = {q.id: r.search(q.question, k=10) for q in bench.gold}
     unanswerable = {q.id: q.unanswerable for q in bench.gold}
     best = None
     table = []
-    for lw in (0.0, 0.02, 0.05, 0.1):
-        conf = {qid: abstain.abstain_signal(res.hits, res.lang, lw) for qid, res in results.items()}
-        values = sorted(set(conf.values()))
+    conf = {qid: res.confidence if res.confidence is not None else float("-inf") for qid, res in results.items()}
+    values = sorted(set(conf.values()))
+    if values:
         for lo, hi in zip(values, values[1:] + [values[-1] + 1e-3]):
             thr = (lo + hi) / 2
             m = abstention_metrics({q: c < thr for q, c in conf.items()}, unanswerable)
-            row = {"lexical_weight": lw, "threshold": round(thr, 4), **m}
+            row = {"threshold": round(thr, 4), **m}
             table.append(row)
             # most unanswerable caught while wrongly abstaining on at most 3% of answerable ones
             if (m["false_abstention"] or 0.0) > MAX_FALSE_ABSTENTION:
@@ -331,7 +329,7 @@ def write_report(out: Path, record: dict[str, Any]) -> None:
         lines.append("")
     a = record["abstention"]["chosen"]
     lines += ["## Abstention", "",
-              f"Signal: best dense cosine + {a['lexical_weight']} × best sentence term share; threshold {a['threshold']}. "
+              f"Signal: the retriever's confidence (index/abstain.py); threshold {a['threshold']}. "
               f"On the gold set: precision {a['precision']}, recall {a['recall']}, F1 {a['f1']}, "
               f"false abstention on answerable {a['false_abstention']} "
               f"({a['true_abstentions']} of {a['unanswerable']} unanswerable caught, {a['abstained']} abstentions). "

@@ -29,6 +29,7 @@ from typing import Protocol, Sequence
 
 import numpy as np
 
+from kotae.index.abstain import CROSS_LINGUAL_OFFSET, Evidence
 from kotae.index.answer_type import expected_type, holds_type
 from kotae.index.bridge import japanese_groups
 from kotae.index.highlight import ANNOUNCES, Unit, answer_units, sentence_spans
@@ -67,6 +68,7 @@ KEY_WEIGHT = 0.5  # question terms found only in the unit's heading, key or colu
 TYPE_WEIGHT = 0.25  # the unit holds the expected kind of answer
 UNIT_MIN_CONTENT = 4  # units with fewer letters or digits (stubs, "Step 1") are never quoted
 LABEL_FACTOR = 0.5
+_NOT_WHOLE = (*ANNOUNCES, "...")
 # A multi-word name of the question ("Mistral Large 3", "Series C") found whole in a unit: its
 # words one by one are also in "Mistral 8x7B … Large …", the name is not.
 PHRASE_WEIGHT = 0.3
@@ -207,6 +209,23 @@ class SentenceScorer:
             if top is not None:
                 c.answer, c.highlight = top.score, (top.unit.start, top.unit.end)
 
+    def evidence(self, query: str, lang: str, top: Sequence[Candidate], dense: dict[str, float] | None = None,
+                 passage_langs: dict[str, str] | None = None) -> Evidence:
+        """What abstention decides on (index/abstain.py), from the top passages scored for the question."""
+        weights = self.content_weights(query)
+        if top[0].lang != lang:  # passages in another language: only names and numbers can be shared
+            names = {w.casefold() for w in re.findall(r"[A-Z][A-Za-z0-9]*", unicodedata.normalize("NFKC", query))}
+            weights = {t: w for t, w in weights.items() if t in names or any(ch.isdigit() for ch in t)}
+        present = self._present([(c.text, c.context) for c in top])
+        total = sum(weights.values())
+        missing = sum(w for t, w in weights.items() if t not in present) / total if total else 0.0
+        expects = expected_type(query) is not None
+        typed = max((u.coverage for c in top for u in c.units if u.typed or not expects), default=0.0)
+        # the embedder compares the question with the passage's own text: its language decides the offset
+        langs = passage_langs or {}
+        cosines = [dense[c.id] + (CROSS_LINGUAL_OFFSET if langs.get(c.id, c.lang) != lang else 0.0) for c in top if dense and c.id in dense]
+        return Evidence(missing, typed, max(cosines) if cosines else None)
+
     def _units(self, text: str, context: str) -> list[tuple[Unit, frozenset[str], frozenset[str]]]:
         key = (self.tokenizer, "\0units" + context + "\0" + text)
         got = self._cache.get(key)
@@ -244,10 +263,11 @@ class SentenceScorer:
                 own += max((w for term, w in terms if term <= toks), default=0.0) / total
             typed = holds_type(kind, unit.text, query)
             lexical = own + KEY_WEIGHT * keyed
-            if (unit.kind == "label" and not typed) or unit.text.endswith(ANNOUNCES):
+            if (unit.kind == "label" and not typed) or unit.text.endswith(_NOT_WHOLE):
                 # a line that introduces what follows is rarely the answer itself, unless it
                 # holds what is asked for ("Emmi AI (2026年5月買収)" for "when was it acquired?");
-                # one ending with a colon ("…を活用して：") announces its answer on the next lines
+                # one ending with a colon ("…を活用して：") announces its answer on the next lines,
+                # a teaser cut with "..." (a front-matter description) has its whole text elsewhere
                 lexical *= LABEL_FACTOR
             if phrases:
                 lexical += PHRASE_WEIGHT * _phrase_share(phrases, unit.text, unit.key)

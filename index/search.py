@@ -11,7 +11,7 @@ from typing import Sequence
 import numpy as np
 
 from kotae.index.fusion import Ranked, reciprocal_rank_fusion, weighted_score_fusion
-from kotae.index.abstain import abstain_signal
+from kotae.index.abstain import EVIDENCE_DEPTH, abstain_signal
 from kotae.index.crosslingual import CrossLingualConfig, CrossLingualExpander, add_scaled
 from kotae.index.dedup import collapse
 from kotae.index.rerank import Candidate, SecondStageConfig, SentenceScorer, make_reranker
@@ -243,11 +243,14 @@ class Retriever:
         if cfg.dedup_threshold > 0 and candidates:
             order, _ = collapse([c.text for c in candidates], cfg.dedup_threshold)
             candidates = [candidates[i] for i in order]
-        candidates = candidates[:k]
-
         components = {name: dict(zip(r.ids, r.scores.tolist())) for name, r in lists.items()}
         if raw_dense:
             components["dense"] = raw_dense  # report cosine, not the standardised value
+        # abstention looks at the same top passages whatever k the caller asked for
+        top = candidates[:EVIDENCE_DEPTH]
+        confidence = self._confidence(query, lang, top, components.get("dense"), {c.id: stored[c.id].passage.lang for c in top})
+        candidates = candidates[:k]
+
         hits = []
         for c in candidates:
             p = stored[c.id].passage
@@ -262,17 +265,16 @@ class Retriever:
                     score=float(final[c.id]), scores=scores, highlight=c.highlight, units=c.units,
                 )
             )
-        confidence = self._confidence(hits, lang)
         found = bool(hits) and (cfg.abstain_threshold is None or (confidence is not None and confidence >= cfg.abstain_threshold))
         timings["total_ms"] = (time.perf_counter() - t0) * 1000
         return SearchResult(query, lang, hits, timings, found=found, confidence=confidence)
 
-    @staticmethod
-    def _confidence(hits: list[Hit], lang: str) -> float | None:
+    def _confidence(self, query: str, lang: str, top: list[Candidate], dense: dict[str, float] | None,
+                    passage_langs: dict[str, str]) -> float | None:
         """Evidence strength used for abstention (index/abstain.py)."""
-        if not hits:
+        if not top:
             return None
-        return abstain_signal(hits, lang)
+        return abstain_signal(self._sentences.evidence(query, lang, top, dense, passage_langs))
 
     def _language_groups(self) -> list[tuple[str, bool]]:
         """(language, has enough passages for its own statistics) for each passage language.

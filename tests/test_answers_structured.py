@@ -146,6 +146,14 @@ def test_off_topic_question_abstains(retriever):
     assert a.confidence is not None
 
 
+def test_abstention_does_not_depend_on_how_many_passages_were_asked_for(retriever):
+    # /v1/search with k=1 and /v1/ask with k=5 decide on the same top passages
+    for question in ("What is the main product of Sakura Robotics?", "ミナト精工のシリーズAの金額はいくら？",
+                     "What is the boiling point of mercury at sea level?"):
+        one, five = retriever.search(question, k=1), retriever.search(question, k=5)
+        assert (one.found, one.confidence) == (five.found, five.confidence), question
+
+
 def test_search_highlight_equals_the_quote_of_every_citation(retriever):
     for question in ("Who led the Series B round of Aozora Robotics?", "ミナト精工のシリーズAの金額はいくら？",
                      "What is Kumo Engine?", "サクラロボティクスの主力製品は？", "When was Sakura Robotics founded?"):

@@ -29,7 +29,8 @@ def _eval(settings_args: list[str], out: Path, env: dict[str, str], monkeypatch)
                "--config", "default", "--k", "1,5", "--out", str(out), "--name", "run", "--bootstrap", "100",
                "--permutations", "100", "--no-chart", "--quiet"])
     assert rc == 0
-    return json.loads((out / "run.json").read_text(encoding="utf-8"))["configs"]["default"]
+    run = json.loads((out / "run.json").read_text(encoding="utf-8"))
+    return {**run["configs"]["default"], "index_source": run["sources"]["index"]}
 
 
 @pytest.mark.slow
@@ -38,6 +39,7 @@ def test_kotae_eval_on_postgres_matches_the_local_backend(corpus_settings, pg_ur
     local = _eval(common, tmp_path / "local", {"KOTAE_BACKEND": "local"}, monkeypatch)
     pg = _eval(common, tmp_path / "pg", {"KOTAE_BACKEND": "postgres", "KOTAE_DATABASE_URL": pg_url}, monkeypatch)
     assert pg["config"]["index"]["backend"] == "postgres"
+    assert pg["index_source"] == pg_url and local["index_source"] == str(corpus_settings.index_dir)  # the report says which
     assert pg["config"]["index"]["counts"] == local["config"]["index"]["counts"]
     for metric in ("hit@1", "hit@5"):
         assert abs(pg["metrics"]["overall"][metric]["mean"] - local["metrics"]["overall"][metric]["mean"]) <= 0.005, metric
