@@ -55,12 +55,6 @@ SAKURA = """# サクラロボティクスについて
 同社の主力製品は溶接ロボット「ツバメ」で、国内の自動車工場で使われている。
 """
 
-BIKES = """# 二輪車メーカーの競争
-
-1979年、ヤマハ発動機は単月の生産台数でホンダを抜き、初めて首位に立った。
-両社の値下げ競争は、その後数年にわたって続いた。
-"""
-
 MODELS = """# モデル一覧
 
 Kestrel 8x7B は 46.7B のパラメータを持ち、Kestrel Large の 3 倍の速さで動く。
@@ -85,7 +79,7 @@ def retriever(tmp_path_factory, model_cache):
     corpus = root / "corpus"
     corpus.mkdir()
     for name, text in (("funding.md", FUNDING), ("rounds.md", ROUNDS), ("engine.md", ENGINE), ("sakura.md", SAKURA),
-                       ("models.md", MODELS), ("bikes.md", BIKES)):
+                       ("models.md", MODELS)):
         (corpus / name).write_text(text, encoding="utf-8")
     settings = load_settings(corpus_dir=corpus, index_dir=root / "index", cache_dir=model_cache)
     run_ingest(settings, progress=False)
@@ -125,14 +119,6 @@ def test_english_question_over_a_japanese_document_is_answered_in_japanese_with_
     assert a.found, a.text  # not abstained, although no word of the question is in the document
     assert "2016年に京都で設立された" in a.body and "sakura.md" in {c["doc_id"] for c in a.citations}
     assert "**Sources**" in a.text  # the framing follows the question's language
-
-
-def test_english_names_spelt_in_katakana_do_not_make_the_answer_abstain(retriever):
-    # "Honda" is ホンダ in the document, and e5 rates an English question against a Japanese
-    # passage lower than against an English one: neither is evidence that the answer is absent
-    _, a = ask(retriever, "Who beat Honda in the motorcycle market?")
-    assert a.found, a.text
-    assert "ヤマハ発動機" in a.body
 
 
 def test_a_multi_word_name_is_matched_whole(retriever):
