@@ -32,7 +32,7 @@ from collections import Counter, OrderedDict
 from dataclasses import dataclass
 from functools import lru_cache
 
-from kotae.index.backends.base import Filters, SearchBackend
+from kotae.index.backends.base import Filters, SearchBackend, passage_doc
 from kotae.index.fusion import Ranked
 from kotae.index.tokenize import tokenize
 
@@ -123,6 +123,7 @@ class CrossLingualExpander:
         self.config = config
         self._min_passages = min_passages
         self._translit = _Transliterations()
+        self._passages = max(backend.stats().passages, 1)  # "all of them" for a keyword search
 
     def target(self, lang: str, passages_by_doc_lang: dict[str, int], filters: Filters | None) -> str | None:
         """The other language, when the index holds enough of it (None: nothing to expand into)."""
@@ -145,24 +146,29 @@ class CrossLingualExpander:
             out += [t for t in self._feedback(dense, other, doc_langs) if t not in out]
         return out
 
-    def search(self, question: str, other: str, dense: Ranked, doc_langs: dict[str, str], k: int,
+    def search(self, question: str, other: str, dense: Ranked, doc_langs: dict[str, str],
                filters: Filters | None) -> Ranked | None:
-        """The other-language matches among the dense candidates, scored in [0, 1] (BM25 over
+        """The dense candidates in the other language that match, scored in [0, 1] (BM25 over
         the best match of the other language). Only dense candidates: on the mixed ja+en set,
         boosting any passage that matches the translated words put passages of the other
         language above same-language answers (same-language hit@5 0.913 -> 0.866); among the
         embedder's own candidates the translated words decide between them instead."""
         tokens = self.terms(question, other, dense, doc_langs)
-        if not tokens:
+        mine = [pid for pid in dense.ids if doc_langs.get(pid) == other]
+        if not tokens or not mine:
             return None
-        where = Filters(lang=filters.lang if filters else None, doc_lang=other, doc_ids=filters.doc_ids if filters else None)
-        found = self.backend.keyword(tokens, k, where)
-        if not len(found.ids):
+        lang = filters.lang if filters else None
+        best = self.backend.keyword(tokens, 1, Filters(lang=lang, doc_lang=other, doc_ids=filters.doc_ids if filters else None))
+        if not len(best.ids):
             return None
-        best = float(found.scores.max())
-        candidates = set(dense.ids)
+        # Every candidate scored, not only those among the translated query's own top k: in a
+        # large other-language half its top k is decided by its weakest words (a Japanese
+        # question's する -> make, turn) and missed the candidate that matched its best ones.
+        docs = tuple(sorted({passage_doc(pid) for pid in mine}))
+        found = self.backend.keyword(tokens, self._passages, Filters(lang=lang, doc_lang=other, doc_ids=docs))
+        candidates = set(mine)
         keep = [i for i, pid in enumerate(found.ids) if pid in candidates]
-        return Ranked(tuple(found.ids[i] for i in keep), (found.scores[keep] / best).astype("float32"))
+        return Ranked(tuple(found.ids[i] for i in keep), (found.scores[keep] / float(best.scores[0])).astype("float32"))
 
     def _transliterated(self, question: str) -> list[str]:
         """Katakana spellings of the question's English words that the index knows."""

@@ -151,3 +151,36 @@ def test_expansion_leaves_out_rare_senses_katakana_guesses_and_acronyms_read_as_
     assert not {"大和", "イヤー", "安い", "学会", "会", "学"} & set(terms), terms
     # a capitalised romanised Japanese name still finds its kanji
     assert "徳川" in japan_ai._expander.terms("Where did Tokugawa Ieyasu die?", "ja", None, {})
+
+
+def test_every_other_language_candidate_is_scored_by_the_translated_query(tmp_path: Path):
+    """The translated query's own top k is decided by whatever matches it best in the other
+    half of the index; a dense candidate below that top k still gets its match. Here 40 short
+    English passages match "interval" more strongly than the long one the embedder chose."""
+    import numpy as np
+    from test_backends import CONFIG, write
+
+    from kotae.index.backends import passage_id
+    from kotae.index.backends.local import LocalBackend
+    from kotae.index.crosslingual import CrossLingualExpander
+    from kotae.index.fusion import Ranked
+
+    answer = ("New stable versions of the distribution are published at an interval of about two years, after a "
+              "long freeze during which only bug fixes are accepted, so that administrators can plan upgrades.")
+    en = [f"Interval {i}: an interval." for i in range(40)] + [f"Garden note {i} about beans, leeks and pumpkins."
+                                                               for i in range(800)] + [answer]
+    ja = [f"{t}は日本の代表的な料理の一つである。" for t in ["味噌汁", "寿司", "天ぷら", "蕎麦", "うどん"] * 5]
+    backend = LocalBackend(tmp_path / "index")
+    write(backend, {"en/notes.md": ("en", en), "ja/ryori.md": ("ja", ja)})
+    view = backend.open("fake")
+    try:
+        expander = CrossLingualExpander(view, CONFIG.tokenizer, CrossLingualConfig("dict"), min_passages=20)
+        question = "新しい版のリリース間隔は？"
+        assert "interval" in expander.terms(question, "en", None, {})
+        target = passage_id("en/notes.md", len(en) - 1)
+        dense = Ranked((target, passage_id("en/notes.md", 45)), np.array([0.9, 0.8], dtype=np.float32))
+        found = expander.search(question, "en", dense, {target: "en", dense.ids[1]: "en"}, None)
+        assert found is not None and target in found.ids  # scored, though 40 passages match better
+        assert 0 < float(found.scores[found.ids.index(target)]) < 1  # relative to the best match anywhere
+    finally:
+        view.close()
