@@ -13,7 +13,7 @@ them joined by ``+``):
 - ``dict``: the question's words translated with JMdict (index/dictionary.py), both ways;
   romanised Japanese names through JMnedict (Tokugawa Ieyasu -> 徳川 家康), for capitalised
   words only (AI is no name). A word whose usual translation is common in the index (Japan ->
-  日本 in documents about Japan) is left out rather than replaced by its rarer senses (大和).
+  日本 in documents about Japan) keeps that one, weighed little by BM25, not its rarer senses (大和).
 - ``prf``: pseudo-relevance feedback across languages: the terms that best characterise the
   top dense passages in the other language (idf x how many of them hold the term).
 
@@ -209,8 +209,9 @@ class CrossLingualExpander:
         for o in options:
             known = [t for t in o if idf[t] > 0]
             if known and idf[known[0]] < _MIN_IDF:
-                # its usual translation is everywhere in the index (Japan -> 日本 in documents
-                # about Japan): the word says nothing here, and its rarer senses (大和) would be noise
+                # its usual translation is common in the index (Japan -> 日本 in documents about
+                # Japan): that one only, which BM25's idf weighs little, not its rarer senses (大和)
+                out += [known[0]] if known[0] not in out else []
                 continue
             out += [t for t in known if idf[t] >= _MIN_IDF and t not in out][:_MAX_TRANSLATIONS]
         return out
