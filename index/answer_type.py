@@ -19,13 +19,13 @@ _NUM = r"\d[\d,.]*"
 # (type, question cue) in priority order: the first cue found decides.
 _QUESTION: list[tuple[str, re.Pattern[str]]] = [
     ("percent", re.compile(r"何\s*(?:%|パーセント|割)|割合|比率|シェア|出資比率|what (?:percent|share|proportion)|percentage|how much of|stake", re.I)),
-    ("duration", re.compile(r"何年間|何か月|何ヶ月|何カ月|何日間|何時間|何週間|どれくらいの期間|どのくらいの期間|how long|for how many (?:years|months|days)", re.I)),
+    ("duration", re.compile(r"何年間|年数|何か月|何ヶ月|何カ月|何日間|何時間|何週間|どれくらいの期間|どのくらいの期間|how long|for how many (?:years|months|days)", re.I)),
     ("count", re.compile(rf"何\s*(?:社|人|名|回|件|個|台|本|つ|か国|カ国|ヶ国|種類|機|基|店|校|曲|冊|枚|隻|頭|匹|点|位|歳|倍|階|戸|軒|隻|トン|キロ|メートル)|いくつ|何歳|how many|number of|how old|how big|how large", re.I)),
     # "how much power/time/data ..." asks for a quantity; "how much did/is/money ..." for money
     ("quantity", re.compile(r"どれ(?:くらい|ぐらい|だけ|ほど)|どの(?:くらい|ぐらい|程度)|how (?:far|big|large|fast|high)|to what extent|"
                             r"how much (?!money|funding|capital|cash|did|does|do|is|was|were|has|have|had|will|would|can|could|are|more|less)[a-z]+", re.I)),
     ("amount", re.compile(r"いくら|金額|価格|値段|費用|コスト|評価額|調達額|資金|売上|収益|利益|予算|how much|price|cost|worth|valu(?:ation|ed|e)\b|revenue|funding|raised?", re.I)),
-    ("date", re.compile(r"いつ|何年|何月|何日|何時|何世紀|年代|時期|日付|公開日|設立日|when\b|what year|which year|what date|since when|date\b", re.I)),
+    ("date", re.compile(r"いつ|何年|何月|何日|何時|何世紀|日付|公開日|設立日|when\b|what year|which year|what date|since when|date\b", re.I)),
     ("person", re.compile(r"誰|だれ|どなた|何者|who\b|whom|whose|founder|創業者|創設者|CEO|CTO|社長|代表", re.I)),
     ("place", re.compile(r"どこ|どの国|どの都市|どの地域|場所|所在地|where\b|which (?:country|city|region)|headquarter", re.I)),
     ("name", re.compile(r"何という|なんという|何と(?:いう|呼)|名前|名称|どの(?:モデル|製品|会社|企業|技術|サービス)|what is .* called|which (?:model|company|product|firm|bank|technology)|what (?:model|company|product|technology)", re.I)),

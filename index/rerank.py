@@ -61,11 +61,18 @@ class ScoredUnit:
     # share of *all* the question's content terms in the unit or its key: evidence that the
     # documents speak of what is asked (abstention, index/abstain.py)
     coverage: float = 0.0
+    # the score without the answer-type bonus: how much the unit speaks of what is asked
+    relevance: float = 0.0
 
 
 # Weights of the answer-unit score; chosen on evals/gold.jsonl and the Japanese devset together.
 KEY_WEIGHT = 0.5  # question terms found only in the unit's heading, key or column names
 TYPE_WEIGHT = 0.25  # the unit holds the expected kind of answer
+# A question asking for a number (amount, count, date, share, duration, quantity) is not
+# answered by a unit without one, however many of its words the unit repeats ("Microsoft から
+# 巨額の出資を受けており" for "いくら出資した？"); numbers are found reliably, names are not.
+UNTYPED_FACTOR = 0.6
+NUMERIC_TYPES = frozenset({"amount", "count", "date", "percent", "duration", "quantity"})
 UNIT_MIN_CONTENT = 4  # units with fewer letters or digits (stubs, "Step 1") are never quoted
 LABEL_FACTOR = 0.5
 _NOT_WHOLE = (*ANNOUNCES, "...")
@@ -274,8 +281,10 @@ class SentenceScorer:
                 lexical *= LABEL_FACTOR
             if phrases:
                 lexical += PHRASE_WEIGHT * _phrase_share(phrases, unit.text, unit.key)
+            if kind in NUMERIC_TYPES and not typed:
+                lexical *= UNTYPED_FACTOR
             coverage = sum(w for t, w in full_weights.items() if t in toks or t in key_toks) / full_total
-            out.append(ScoredUnit(unit, lexical + (TYPE_WEIGHT if typed else 0.0), own, typed, coverage))
+            out.append(ScoredUnit(unit, lexical + (TYPE_WEIGHT if typed else 0.0), own, typed, coverage, lexical))
         return tuple(out)
 
 

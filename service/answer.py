@@ -96,6 +96,11 @@ SAME_LANGUAGE_BONUS = 0.05
 # Sentences after the first: only those nearly as good (their own words need not be the
 # question's: a table row or a sentence under the right heading answers through its key).
 NEXT_SENTENCE_RATIO = 0.6
+# ... and each must itself speak of what is asked: a unit that only holds the expected kind of
+# thing ("id: GENAI_042" for "how many employees?") would ride on its passage's rank otherwise.
+# Only in the question's language: across languages the words cannot be compared, and the
+# passage's (dense) rank is the evidence.
+NEXT_MIN_RELEVANCE = 0.05
 PASSAGES_QUOTED_FROM = 5
 
 
@@ -106,6 +111,7 @@ class _Candidate:
     tokens: set[str]
     score: float
     best_of_passage: bool  # the passage's highlight: the first sentence quoted from it
+    same_lang: bool  # the passage is in the question's language
 
     @property
     def text(self) -> str:
@@ -128,7 +134,7 @@ def _candidates(question: str, hits: Sequence[Hit]) -> list[_Candidate]:
         top = best_unit(units)
         prior = RANK_WEIGHT / (i + 1) + (SAME_LANGUAGE_BONUS if hit.lang == lang else 0.0)
         for u in units:
-            out.append(_Candidate(i, u, set(tokenize(u.unit.text)), u.score + prior, u is top))
+            out.append(_Candidate(i, u, set(tokenize(u.unit.text)), u.score + prior, u is top, hit.lang == lang))
     return out
 
 
@@ -153,7 +159,8 @@ def _choose(candidates: list[_Candidate], k_sentences: int) -> list[_Candidate]:
         opened = any(o.hit_index == c.hit_index for o in chosen)
         if c.hit_index in skipped or (not opened and not c.best_of_passage):
             continue
-        ok = not chosen or (c.score >= NEXT_SENTENCE_RATIO * best and total + len(c.text) <= MAX_ANSWER_CHARS)
+        ok = not chosen or (c.score >= NEXT_SENTENCE_RATIO * best and (c.unit.relevance >= NEXT_MIN_RELEVANCE or not c.same_lang)
+                            and total + len(c.text) <= MAX_ANSWER_CHARS)
         if ok and any(_similar(c.tokens, o.tokens) or c.text == o.text for o in chosen):
             ok = False
         if not ok:
