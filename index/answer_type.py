@@ -31,7 +31,7 @@ _QUESTION: list[tuple[str, re.Pattern[str]]] = [
     ("name", re.compile(r"何という|なんという|何と(?:いう|呼)|名前|名称|どの(?:モデル|製品|会社|企業|技術|サービス)|what is .* called|which (?:model|company|product|firm|bank|technology)|what (?:model|company|product|technology)", re.I)),
 ]
 
-_DATE = re.compile(r"(?:1[5-9]|20)\d{2}\s*年|\d{1,2}\s*月|\d{1,2}\s*日(?!間)|\b(?:1[5-9]|20)\d{2}\b|\d{4}-\d{2}|"
+_DATE = re.compile(r"(?<![\d.,])\d{3,4}\s*年(?!間)|\d{1,2}\s*月|\d{1,2}\s*日(?!間)|\b(?:1[5-9]|20)\d{2}\b|\d{4}-\d{2}|"
                    r"\b(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\.?\b|(?:明治|大正|昭和|平成|令和)\s*(?:\d+|元)\s*年|\d+\s*世紀|上旬|中旬|下旬|年代")
 _ANSWERS: dict[str, re.Pattern[str]] = {
     "percent": re.compile(rf"{_NUM}\s*(?:%|パーセント|割)"),
@@ -57,12 +57,19 @@ def expected_type(question: str) -> str | None:
     return None
 
 
+# "1806年、1895年、1939年の中で…いつ", "AとBのどちら", "X or Y": the answer is one of the
+# things the question names
+_CHOICE = re.compile(r"の(?:中|うち)で?|どちら|どっち|それとも|\bwhich of\b|\bor\b", re.I)
+
+
 def holds_type(kind: str | None, text: str, question: str) -> bool:
-    """Whether `text` holds a thing of `kind` that the question does not already name."""
+    """Whether `text` holds a thing of `kind` that the question does not already name (or,
+    when the question offers a choice, any thing of `kind`)."""
     if kind is None:
         return False
     q = unicodedata.normalize("NFKC", question).casefold()
-    return any(found not in q for found in _things(kind, text))
+    choice = bool(_CHOICE.search(q))
+    return any(choice or found not in q for found in _things(kind, text))
 
 
 @lru_cache(maxsize=50_000)

@@ -127,3 +127,12 @@ def test_a_question_asking_for_a_number_is_answered_by_a_unit_that_holds_one():
     hits = [hit(0, "MicrosoftはMistralに出資したと発表した。"), hit(1, "2024年2月、Microsoftは€15mを出資した。", doc="b.txt")]
     a = extractive_answer("MicrosoftはMistralにいくら出資した？", SearchResult("q", "ja", hits))
     assert a.body.startswith("2024年2月、Microsoftは€15mを出資した。[1]"), a.body
+
+
+def test_years_before_1500_are_dates_and_a_choice_question_is_answered_by_one_of_its_options():
+    from kotae.index.answer_type import holds_type
+
+    assert holds_type("date", "859年には宗教教育を始めた。", "宗教教育が始まったのはいつからですか?")
+    # the question names the candidates; the answer is one of them, not something new
+    assert holds_type("date", "1939年には185,000人が住んでいた。", "1806年、1895年、1939年の中で人口が最も多かった年はいつ?")
+    assert not holds_type("date", "1939年には185,000人が住んでいた。", "1939年の人口はいつ最も多かった?")
