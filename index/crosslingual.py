@@ -34,7 +34,7 @@ from functools import lru_cache
 
 from kotae.index.backends.base import Filters, SearchBackend, passage_doc
 from kotae.index.fusion import Ranked
-from kotae.index.tokenize import tokenize
+from kotae.index.tokenize import is_content_word, tokenize
 
 EXPANSIONS = ("translit", "dict", "prf")  # KOTAE_CROSS_LANG_EXPANSION: "none" or these joined by "+"
 # Terms this common (Lucene idf, ~3% of passages or more) say nothing about one passage.
@@ -218,7 +218,10 @@ class CrossLingualExpander:
 
     def _as_tokens(self, term: str) -> list[str]:
         """A translation as index tokens: itself when the tokenizer keeps it whole (日本語, not
-        also 語), else its pieces; numbers never (many -> 三千)."""
+        also 語), else its pieces; numbers never (many -> 三千); nothing for a Japanese word that
+        names no topic (so -> そう, according -> 其れ, made -> 出来る): it matches everywhere."""
+        if not term.isascii() and not is_content_word(term):
+            return []
         tokens = [t for t in tokenize(term, self.tokenizer) if not t.isdigit()]
         whole = term.lower()
         return [whole] if whole in tokens else tokens

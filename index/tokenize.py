@@ -22,6 +22,7 @@ from __future__ import annotations
 import re
 import threading
 import unicodedata
+from functools import lru_cache
 
 _CJK_CHARS = r"\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u30fc々〆ヵヶ"
 _CJK_RUN = f"[{_CJK_CHARS}]+"
@@ -124,6 +125,24 @@ def _sudachi_words(text: str) -> list[str]:
         if len(parts) > 1:
             out.append(m.normalized_form().lower())
     return out
+
+
+# Parts of speech that name a topic; pronouns, adverbs, conjunctions, prefixes and verbs that
+# double as auxiliaries (出来る, 付く) do not.
+_CONTENT_POS = frozenset({"名詞", "形容詞", "形状詞"})
+
+
+@lru_cache(maxsize=65536)
+def is_content_word(word: str) -> bool:
+    """Whether a Japanese word (one Sudachi unit) is a content word; a compound or anything
+    Sudachi cuts into several units counts as one."""
+    from sudachipy import SplitMode
+
+    units = list(_sudachi().tokenize(normalize(word), SplitMode.C))
+    if len(units) != 1:
+        return True
+    pos = units[0].part_of_speech()
+    return pos[0] in _CONTENT_POS or (pos[0] == "動詞" and pos[1] == "一般")
 
 
 def tokenize(text: str, tokenizer: str = "bigram") -> list[str]:

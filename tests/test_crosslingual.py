@@ -149,6 +149,11 @@ def test_expansion_leaves_out_rare_senses_katakana_guesses_and_acronyms_read_as_
     # Japan -> 日本 is in every passage: that translation only, not the rare sense 大和;
     # year -> 年 (JMdict has no katakana for it): no イヤー; AI is an acronym, not the name Ai (安, 会, 学...)
     assert "日本" in terms and not {"大和", "イヤー", "安い", "学会", "会", "学"} & set(terms), terms
+    # made -> 出来る doubles as an auxiliary (参加できる): it names no topic, so it is no query term
+    from kotae.index.tokenize import tokenize
+
+    assert "出来る" in tokenize("参加できる学会", japan_ai.tokenizer)  # the index knows it
+    assert "出来る" not in japan_ai._expander.terms("Where were the Mistral models made?", "ja", None, {})
     # a capitalised romanised Japanese name still finds its kanji
     assert "徳川" in japan_ai._expander.terms("Where did Tokugawa Ieyasu die?", "ja", None, {})
 
