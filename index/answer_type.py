@@ -49,6 +49,7 @@ _ANSWERS: dict[str, re.Pattern[str]] = {
 }
 
 
+@lru_cache(maxsize=4)  # the question being answered: asked once per candidate passage
 def expected_type(question: str) -> str | None:
     q = unicodedata.normalize("NFKC", question)
     for kind, cue in _QUESTION:
@@ -61,8 +62,13 @@ def holds_type(kind: str | None, text: str, question: str) -> bool:
     """Whether `text` holds a thing of `kind` that the question does not already name."""
     if kind is None:
         return False
-    q = unicodedata.normalize("NFKC", question).casefold()
+    q = _folded(question)
     return any(found not in q for found in _things(kind, text))
+
+
+@lru_cache(maxsize=4)  # the question being answered: holds_type runs once per answer unit
+def _folded(question: str) -> str:
+    return unicodedata.normalize("NFKC", question).casefold()
 
 
 @lru_cache(maxsize=50_000)

@@ -30,7 +30,7 @@ from functools import lru_cache
 
 from kotae.index.backends.base import Filters, SearchBackend
 from kotae.index.fusion import Ranked
-from kotae.index.tokenize import tokenize
+from kotae.index.tokenize import question_tokens, term_tokens, tokenize
 
 EXPANSIONS = ("translit", "dict", "prf")  # KOTAE_CROSS_LANG_EXPANSION: "none" or these joined by "+"
 # Terms this common (Lucene idf, ~3% of passages or more) say nothing about one passage.
@@ -93,7 +93,7 @@ def katakana_variants(kana: str) -> tuple[str, ...]:
 def latin_words(question: str, tokenizer: str) -> list[str]:
     """The question's English content words as the keyword side reads them (stop words out,
     plurals singular), first occurrence first."""
-    words = [t for t in tokenize(question, tokenizer) if t.isascii() and t.isalpha() and len(t) >= 3]
+    words = [t for t in question_tokens(question, tokenizer) if t.isascii() and t.isalpha() and len(t) >= 3]
     return list(dict.fromkeys(words))[:_MAX_WORDS]
 
 
@@ -162,7 +162,7 @@ class CrossLingualExpander:
 
         lookup = load_dictionary().japanese if other == "ja" else load_dictionary().english
         options = []
-        for word in dict.fromkeys(tokenize(question, self.tokenizer)):
+        for word in dict.fromkeys(question_tokens(question, self.tokenizer)):
             found = lookup(word)
             if not found and other == "ja" and word.isalpha():
                 found = name_spellings(word)  # a romanised Japanese name: its kanji spellings
@@ -180,7 +180,7 @@ class CrossLingualExpander:
     def _as_tokens(self, term: str) -> list[str]:
         """A translation as index tokens: itself when the tokenizer keeps it whole (日本語, not
         also 語), else its pieces; numbers never (many -> 三千)."""
-        tokens = [t for t in tokenize(term, self.tokenizer) if not t.isdigit()]
+        tokens = [t for t in term_tokens(term, self.tokenizer) if not t.isdigit()]
         whole = term.lower()
         return [whole] if whole in tokens else tokens
 
