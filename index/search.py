@@ -274,7 +274,7 @@ class Retriever:
         """Evidence strength used for abstention (index/abstain.py)."""
         if not top:
             return None
-        return abstain_signal(self._sentences.evidence(query, lang, top, dense, passage_langs))
+        return abstain_signal(self._sentences.evidence(query, lang, top, dense, passage_langs), self.config.mode)
 
     def _language_groups(self) -> list[tuple[str, bool]]:
         """(language, has enough passages for its own statistics) for each passage language.

@@ -119,3 +119,17 @@ def test_corpus_build_is_deterministic(tmp_path):
     # the suite's set points at the folder this builds and knows where its sources are
     s = default_sets(DEFAULT_DEVSET, home=tmp_path)["mixed-ja-en"]
     assert s.missing() is None and s.corpus == tmp_path / "sets" / "mixed-ja-en"
+
+
+UNANSWERABLE = REPO / "evals" / "gold-mixed-ja-en-unanswerable.jsonl"
+
+
+def test_unanswerable_questions_cover_both_languages_same_and_cross():
+    questions = load_gold(UNANSWERABLE)
+    rows = [json.loads(line) for line in UNANSWERABLE.read_text(encoding="utf-8").splitlines() if line.startswith("{")]
+    assert len(questions) == len(rows) >= 30 and all(q.unanswerable for q in questions)
+    groups = Counter((r["lang"], r["topic_lang"]) for r in rows)
+    # English and Japanese questions, about entities of either half of the corpus
+    assert set(groups) == {("en", "ja"), ("ja", "ja"), ("en", "en"), ("ja", "en")} and min(groups.values()) >= 5
+    assert len({r["id"] for r in rows} | {r["id"] for r in _lines()}) == len(rows) + len(_lines())
+    assert UNANSWERABLE in default_sets(DEFAULT_DEVSET)["mixed-ja-en"].gold

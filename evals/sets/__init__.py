@@ -73,9 +73,11 @@ def default_sets(devset: Path | None = None, home: Path | None = None) -> dict[s
         "ja-jaquad": EvalSet("ja-jaquad", (devset / "gold.jsonl",), devset / "corpus",
                              "JaQuAD train devset: 500 Japanese questions over 120 Japanese Wikipedia articles",
                              needs=(devset_need,)),
-        "mixed-ja-en": EvalSet("mixed-ja-en", (REPO / "evals" / "gold-mixed-ja-en.jsonl",), built / "mixed-ja-en",
+        "mixed-ja-en": EvalSet("mixed-ja-en", (REPO / "evals" / "gold-mixed-ja-en.jsonl", REPO / "evals" / "gold-mixed-ja-en-unanswerable.jsonl"),
+                               built / "mixed-ja-en",
                                "the devset's 120 Japanese articles + English prose of the Debian Administrator's Handbook; "
-                               "questions whose answer exists only in the other language, and same-language controls",
+                               "questions whose answer exists only in the other language, same-language controls, and "
+                               "unanswerable questions about the corpus's entities in both languages",
                                build=lambda out: mixed.build_corpus(out, devset / "corpus"),
                                needs=(devset_need, (mixed.HANDBOOK, "Debian package debian-handbook: `make system-deps`")),
                                seed="ja-jaquad"),

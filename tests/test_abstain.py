@@ -1,0 +1,62 @@
+"""Abstention (index/abstain.py): the decision on its signals, and keyword-only retrieval over a
+small corpus made here, which has no cosine and decides on the passages' words alone."""
+
+from __future__ import annotations
+
+import pytest
+
+from kotae.index.abstain import Evidence, abstain_signal, calibrated_threshold
+
+
+def found(evidence: Evidence, mode: str = "hybrid") -> bool:
+    return abstain_signal(evidence, mode) >= calibrated_threshold("e5-small", mode)
+
+
+def test_half_the_question_missing_is_not_found_even_with_an_answer_of_the_asked_kind():
+    # "Mistral AIの2025年度の純利益は？" over passages that speak of the company and its revenue
+    # figures but never of its net income: an amount is there, what it is of is not. The
+    # calibration of issue 11 weighs the typed unit less than the missing words.
+    assert not found(Evidence(missing=0.55, typed_coverage=0.45, dense=0.90))
+    # the same typed unit with the question's words all found answers
+    assert found(Evidence(missing=0.0, typed_coverage=0.45, dense=0.90))
+
+
+def test_the_dense_floor_refuses_a_question_the_words_cannot_judge():
+    # across languages only numbers count as words, so an off-topic English question over
+    # Japanese documents has no missing word: its cosine decides
+    assert not found(Evidence(missing=0.0, typed_coverage=0.0, dense=0.78))
+    assert found(Evidence(missing=0.0, typed_coverage=0.0, dense=0.83))
+
+
+def test_keyword_only_mode_decides_on_words_with_its_own_calibration():
+    assert found(Evidence(missing=0.3, typed_coverage=0.5), "keyword")
+    assert not found(Evidence(missing=0.9, typed_coverage=0.0), "keyword")
+
+
+@pytest.fixture(scope="module")
+def keyword_retriever(tmp_path_factory, model_cache):
+    from kotae.index.engine import open_retriever, run_ingest
+    from kotae.settings import load_settings
+
+    root = tmp_path_factory.mktemp("abstain")
+    corpus = root / "corpus"
+    corpus.mkdir()
+    (corpus / "hoshizora.md").write_text(
+        "# 星空食品の2024年度決算\n\n星空食品株式会社は札幌に本社を置く冷凍食品メーカーである。\n"
+        "2024年度の売上高は412億円で、前年度から8%増加した。\n主力商品は冷凍ラーメン「北の星」である。\n", encoding="utf-8")
+    (corpus / "minato.md").write_text(
+        "# Minato Logistics annual report 2024\n\nMinato Logistics is a freight forwarding company based in Kobe.\n"
+        "In 2024 its revenue was 8.2 billion yen, up 5% from the previous year.\n", encoding="utf-8")
+    settings = load_settings(corpus_dir=corpus, index_dir=root / "index", cache_dir=model_cache)
+    run_ingest(settings, progress=False)
+    return open_retriever(settings.replace(retrieval_mode="keyword"))
+
+
+def test_keyword_only_retrieval_answers_what_is_there_and_abstains_on_the_rest(keyword_retriever):
+    assert keyword_retriever.config.abstain_threshold == calibrated_threshold("e5-small", "keyword")
+    for question in ("星空食品の2024年度の売上高はいくら？", "What was Minato Logistics' revenue in 2024?"):
+        result = keyword_retriever.search(question, k=5)
+        assert result.found and result.confidence is not None, (question, result.confidence)
+    for question in ("東京タワーの高さは何メートルですか？", "What is the boiling point of liquid nitrogen?"):
+        result = keyword_retriever.search(question, k=5)
+        assert not result.found, (question, result.confidence)
