@@ -19,19 +19,19 @@ _NUM = r"\d[\d,.]*"
 # (type, question cue) in priority order: the first cue found decides.
 _QUESTION: list[tuple[str, re.Pattern[str]]] = [
     ("percent", re.compile(r"何\s*(?:%|パーセント|割)|割合|比率|シェア|出資比率|what (?:percent|share|proportion)|percentage|how much of|stake", re.I)),
-    ("duration", re.compile(r"何年間|何か月|何ヶ月|何カ月|何日間|何時間|何週間|どれくらいの期間|どのくらいの期間|how long|for how many (?:years|months|days)", re.I)),
+    ("duration", re.compile(r"何年間|年数|何か月|何ヶ月|何カ月|何日間|何時間|何週間|どれくらいの期間|どのくらいの期間|how long|for how many (?:years|months|days)", re.I)),
     ("count", re.compile(rf"何\s*(?:社|人|名|回|件|個|台|本|つ|か国|カ国|ヶ国|種類|機|基|店|校|曲|冊|枚|隻|頭|匹|点|位|歳|倍|階|戸|軒|隻|トン|キロ|メートル)|いくつ|何歳|how many|number of|how old|how big|how large", re.I)),
     # "how much power/time/data ..." asks for a quantity; "how much did/is/money ..." for money
     ("quantity", re.compile(r"どれ(?:くらい|ぐらい|だけ|ほど)|どの(?:くらい|ぐらい|程度)|how (?:far|big|large|fast|high)|to what extent|"
                             r"how much (?!money|funding|capital|cash|did|does|do|is|was|were|has|have|had|will|would|can|could|are|more|less)[a-z]+", re.I)),
     ("amount", re.compile(r"いくら|金額|価格|値段|費用|コスト|評価額|調達額|資金|売上|収益|利益|予算|how much|price|cost|worth|valu(?:ation|ed|e)\b|revenue|funding|raised?", re.I)),
-    ("date", re.compile(r"いつ|何年|何月|何日|何時|何世紀|年代|時期|日付|公開日|設立日|when\b|what year|which year|what date|since when|date\b", re.I)),
+    ("date", re.compile(r"いつ|何年|何月|何日|何時|何世紀|日付|公開日|設立日|when\b|what year|which year|what date|since when|date\b", re.I)),
     ("person", re.compile(r"誰|だれ|どなた|何者|who\b|whom|whose|founder|創業者|創設者|CEO|CTO|社長|代表", re.I)),
     ("place", re.compile(r"どこ|どの国|どの都市|どの地域|場所|所在地|where\b|which (?:country|city|region)|headquarter", re.I)),
     ("name", re.compile(r"何という|なんという|何と(?:いう|呼)|名前|名称|どの(?:モデル|製品|会社|企業|技術|サービス)|what is .* called|which (?:model|company|product|firm|bank|technology)|what (?:model|company|product|technology)", re.I)),
 ]
 
-_DATE = re.compile(r"(?:1[5-9]|20)\d{2}\s*年|\d{1,2}\s*月|\d{1,2}\s*日(?!間)|\b(?:1[5-9]|20)\d{2}\b|\d{4}-\d{2}|"
+_DATE = re.compile(r"(?<![\d.,])\d{3,4}\s*年(?!間)|\d{1,2}\s*月|\d{1,2}\s*日(?!間)|\b(?:1[5-9]|20)\d{2}\b|\d{4}-\d{2}|"
                    r"\b(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\.?\b|(?:明治|大正|昭和|平成|令和)\s*(?:\d+|元)\s*年|\d+\s*世紀|上旬|中旬|下旬|年代")
 _ANSWERS: dict[str, re.Pattern[str]] = {
     "percent": re.compile(rf"{_NUM}\s*(?:%|パーセント|割)"),
@@ -57,12 +57,19 @@ def expected_type(question: str) -> str | None:
     return None
 
 
+# "1806年、1895年、1939年の中で…いつ", "AとBのどちら", "X or Y": the answer is one of the
+# things the question names
+_CHOICE = re.compile(r"の(?:中|うち)で?|どちら|どっち|それとも|\bwhich of\b|\bor\b", re.I)
+
+
 def holds_type(kind: str | None, text: str, question: str) -> bool:
-    """Whether `text` holds a thing of `kind` that the question does not already name."""
+    """Whether `text` holds a thing of `kind` that the question does not already name (or,
+    when the question offers a choice, any thing of `kind`)."""
     if kind is None:
         return False
     q = unicodedata.normalize("NFKC", question).casefold()
-    return any(found not in q for found in _things(kind, text))
+    choice = bool(_CHOICE.search(q))
+    return any(choice or found not in q for found in _things(kind, text))
 
 
 @lru_cache(maxsize=50_000)

@@ -61,17 +61,26 @@ class ScoredUnit:
     # share of *all* the question's content terms in the unit or its key: evidence that the
     # documents speak of what is asked (abstention, index/abstain.py)
     coverage: float = 0.0
+    # the score without the answer-type bonus: how much the unit speaks of what is asked
+    relevance: float = 0.0
 
 
 # Weights of the answer-unit score; chosen on evals/gold.jsonl and the Japanese devset together.
 KEY_WEIGHT = 0.5  # question terms found only in the unit's heading, key or column names
 TYPE_WEIGHT = 0.25  # the unit holds the expected kind of answer
+# A question asking for a number (amount, count, date, share, duration, quantity) is not
+# answered by a unit without one, however many of its words the unit repeats ("Microsoft から
+# 巨額の出資を受けており" for "いくら出資した？"); numbers are found reliably, names are not.
+UNTYPED_FACTOR = 0.6
+UNTYPED_NAME_FACTOR = 1.0
+NUMERIC_TYPES = frozenset({"amount", "count", "date", "percent", "duration", "quantity"})
 UNIT_MIN_CONTENT = 4  # units with fewer letters or digits (stubs, "Step 1") are never quoted
 LABEL_FACTOR = 0.5
 _NOT_WHOLE = (*ANNOUNCES, "...")
 # A multi-word name of the question ("Mistral Large 3", "Series C") found whole in a unit: its
 # words one by one are also in "Mistral 8x7B … Large …", the name is not.
 PHRASE_WEIGHT = 0.3
+OTHER_NAME_FACTOR = 0.5  # a passage in the question's language without any of its multi-word names
 BRIDGE_WEIGHT = 0.7  # a Japanese equivalent of an English question word counts this much of it
 _INTERROGATIVES = re.compile(r"何|なに|なん|どれ|どの|どこ|どんな|どう|どちら|誰|だれ|いつ|いくら|いくつ|なぜ|くらい|ぐらい|"
                              r"\b(?:how (?:much|many|long|far|big|large|old|often)|according to)\b", re.IGNORECASE)
@@ -180,9 +189,11 @@ class SentenceScorer:
         are left out, as the question's own unmatched terms are."""
         out = []
         # an English question's own words, to be met by their Japanese translations
-        words = [t for t in tokenize(query, self.tokenizer) if t.isascii() and t.isalpha() and len(t) >= 3] \
+        # interrogatives ask, they name no content: "how many" is not 多い
+        content = _INTERROGATIVES.sub(" ", query)
+        words = [t for t in tokenize(content, self.tokenizer) if t.isascii() and t.isalpha() and len(t) >= 3] \
             if detect_language(query) == "en" else []
-        for group in japanese_groups(query, words):
+        for group in japanese_groups(content, words):
             terms = []
             for term in group:
                 toks = sorted(set(tokenize(term, self.tokenizer)))
@@ -200,11 +211,12 @@ class SentenceScorer:
     def score_answers(self, query: str, candidates: Sequence[Candidate]) -> None:
         """Score every candidate's answer units; the best one becomes its highlight."""
         full = self.content_weights(query)
+        lang = detect_language(query)
         texts = [(c.text, c.context) for c in candidates]
         weights = self.answer_weights(query, texts, full)
         bridged = self.bridged_terms(query, self._present(texts))
         for c in candidates:
-            c.units = self.score_units(query, weights, c.text, c.context, full, bridged)
+            c.units = self.score_units(query, weights, c.text, c.context, full, bridged, same_lang=c.lang == lang)
             top = best_unit(c.units)
             if top is not None:
                 c.answer, c.highlight = top.score, (top.unit.start, top.unit.end)
@@ -242,7 +254,8 @@ class SentenceScorer:
 
     def score_units(self, query: str, weights: dict[str, float], text: str, context: str = "",
                     full_weights: dict[str, float] | None = None,
-                    bridged: Sequence[tuple[float, list[tuple[frozenset[str], float]]]] = ()) -> tuple[ScoredUnit, ...]:
+                    bridged: Sequence[tuple[float, list[tuple[frozenset[str], float]]]] = (),
+                    same_lang: bool = True) -> tuple[ScoredUnit, ...]:
         """Every answer unit of a passage with its score for the question: the idf-weighted
         share of the question's terms in the unit, plus those found only in its heading/key
         (weighted KEY_WEIGHT), plus TYPE_WEIGHT when it holds the expected kind of answer."""
@@ -251,6 +264,11 @@ class SentenceScorer:
         full_total = sum(full_weights.values()) or 1.0
         kind = expected_type(query)
         phrases = name_phrases(query)
+        # A passage in the question's language that never names what the question names
+        # ("Sakura Robotics") speaks of something else that shares a common word ("Aozora
+        # Robotics"); in another language the name may be transliterated (サクラロボティクス).
+        names = name_phrases(query, owners=True)
+        elsewhere = same_lang and bool(names) and _phrase_share(names, text, context) == 0
         out = []
         for unit, toks, key_toks in self._units(text, context):
             if sum(ch.isalnum() for ch in unit.text) < UNIT_MIN_CONTENT or _URL.search(unit.text):
@@ -274,12 +292,18 @@ class SentenceScorer:
                 lexical *= LABEL_FACTOR
             if phrases:
                 lexical += PHRASE_WEIGHT * _phrase_share(phrases, unit.text, unit.key)
+            if elsewhere:
+                lexical *= OTHER_NAME_FACTOR
+            if kind is not None and not typed:
+                lexical *= UNTYPED_FACTOR if kind in NUMERIC_TYPES else UNTYPED_NAME_FACTOR
             coverage = sum(w for t, w in full_weights.items() if t in toks or t in key_toks) / full_total
-            out.append(ScoredUnit(unit, lexical + (TYPE_WEIGHT if typed else 0.0), own, typed, coverage))
+            out.append(ScoredUnit(unit, lexical + (TYPE_WEIGHT if typed else 0.0), own, typed, coverage, lexical))
         return tuple(out)
 
 
 _NAME = re.compile(r"[A-Z][A-Za-z0-9.&-]*(?:[ \t]+(?:[A-Z][A-Za-z0-9.&-]*|\d[A-Za-z0-9.]*))+(?![A-Za-z0-9'])")
+_POSSESSIVE = re.compile(r"(?<=[A-Za-z0-9])['’](?:s\b)?")
+_OWNER = "\0"
 _QUESTION_WORDS = {"how", "what", "what's", "who", "whom", "whose", "when", "where", "which", "why", "does", "did", "do",
                    "is", "was", "are", "were", "can", "could", "has", "have", "had", "will", "would", "with", "in", "if"}
 
@@ -288,16 +312,19 @@ def _squash(text: str) -> str:
     return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text)).casefold()
 
 
-def name_phrases(question: str) -> tuple[str, ...]:
+def name_phrases(question: str, owners: bool = False) -> tuple[str, ...]:
     """Names of two or more words in the question (capitalised words and numbers), squashed
     for matching: "Mistral Large 3", "Series C", "Hugging Face"; a sentence-initial question
-    word is not part of a name."""
+    word is not part of a name. A name in the possessive ("Sakana AI's technique") is the
+    question's topic rather than what it asks about, and is left out unless ``owners``."""
     out = []
-    for m in _NAME.finditer(unicodedata.normalize("NFKC", question)):
+    text = _POSSESSIVE.sub(_OWNER, unicodedata.normalize("NFKC", question))  # the marker also ends the name
+    for m in _NAME.finditer(text):
         words = m.group(0).split()
         while words and words[0].casefold() in _QUESTION_WORDS:
             words = words[1:]
-        if len(words) >= 2:
+        owner = text.startswith(_OWNER, m.end())
+        if len(words) >= 2 and (owners or not owner):
             out.append(_squash(" ".join(words)))
     return tuple(dict.fromkeys(out))
 

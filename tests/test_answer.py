@@ -103,3 +103,36 @@ def test_how_much_of_a_thing_asks_for_a_quantity_how_much_money_for_an_amount():
     assert expected_type("How much power capacity does the data centre have?") == "quantity"
     assert expected_type("How much did Mistral raise in its seed round?") == "amount"
     assert expected_type("What was Mistral valued at after its seed round?") == "amount"
+
+
+def test_time_words_of_the_question_s_topic_do_not_make_it_ask_for_a_date():
+    from kotae.index.answer_type import expected_type
+
+    # 年代 / 時期 set the scene; the interrogative says what is asked
+    assert expected_type("この時期、リトアニアのカウナスに駐在していたのは、誰なの?") == "person"
+    assert expected_type("1950年代頃に「するスポーツ」と「観るスポーツ」はどちらが支持を得ましたか?") != "date"
+    assert expected_type("短周期彗星と長周期彗星を分ける公転周期の年数は、いくつなの?") == "duration"
+    assert expected_type("Emmi AIはいつMistralに買収された？") == "date"
+
+
+def test_later_units_must_speak_of_the_question_not_only_hold_a_number():
+    # front matter of the top passage: only the employees line answers; the others hold numbers
+    text = "employees: 350\nid: GENAI_042\nversion: 1.0\nfounded_year: 2023"
+    a = extractive_answer("How many employees does Mistral have?", SearchResult("q", "en", [hit(0, text, "en")]))
+    assert a.body == "employees: 350 [1]"
+
+
+def test_a_question_asking_for_a_number_is_answered_by_a_unit_that_holds_one():
+    # the top passage repeats every word of the question but names no amount
+    hits = [hit(0, "MicrosoftはMistralに出資したと発表した。"), hit(1, "2024年2月、Microsoftは€15mを出資した。", doc="b.txt")]
+    a = extractive_answer("MicrosoftはMistralにいくら出資した？", SearchResult("q", "ja", hits))
+    assert a.body.startswith("2024年2月、Microsoftは€15mを出資した。[1]"), a.body
+
+
+def test_years_before_1500_are_dates_and_a_choice_question_is_answered_by_one_of_its_options():
+    from kotae.index.answer_type import holds_type
+
+    assert holds_type("date", "859年には宗教教育を始めた。", "宗教教育が始まったのはいつからですか?")
+    # the question names the candidates; the answer is one of them, not something new
+    assert holds_type("date", "1939年には185,000人が住んでいた。", "1806年、1895年、1939年の中で人口が最も多かった年はいつ?")
+    assert not holds_type("date", "1939年には185,000人が住んでいた。", "1939年の人口はいつ最も多かった?")
