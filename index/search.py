@@ -207,7 +207,7 @@ class Retriever:
         other = self._expander.target(lang, self.stats.passages_by_doc_lang, filters) if self._expander else None
         if other is not None and "dense" in lists:
             t = time.perf_counter()
-            xlang = self._expander.search(query, other, lists["dense"], doc_langs, n, filters)
+            xlang = self._expander.search(query, other, lists["dense"], doc_langs, filters)
             timings["xlang_ms"] = (time.perf_counter() - t) * 1000
         t = time.perf_counter()
         fused = self._fuse(lists, lang, doc_langs, self._keyword_strength(tokens, lists.get("bm25")))
