@@ -34,7 +34,7 @@ from functools import lru_cache
 
 from kotae.index.backends.base import Filters, SearchBackend, passage_doc
 from kotae.index.fusion import Ranked
-from kotae.index.tokenize import is_content_word, tokenize
+from kotae.index.tokenize import is_content_word, question_tokens, term_tokens, tokenize
 
 EXPANSIONS = ("translit", "dict", "prf")  # KOTAE_CROSS_LANG_EXPANSION: "none" or these joined by "+"
 # Terms this common (Lucene idf, ~3% of passages or more) say nothing about one passage.
@@ -110,7 +110,7 @@ def is_katakana(text: str) -> bool:
 def latin_words(question: str, tokenizer: str) -> list[str]:
     """The question's English content words as the keyword side reads them (stop words out,
     plurals singular), first occurrence first."""
-    words = [t for t in tokenize(question, tokenizer) if t.isascii() and t.isalpha() and len(t) >= 3]
+    words = [t for t in question_tokens(question, tokenizer) if t.isascii() and t.isalpha() and len(t) >= 3]
     return list(dict.fromkeys(words))[:_MAX_WORDS]
 
 
@@ -194,7 +194,7 @@ class CrossLingualExpander:
         lookup = load_dictionary().japanese if other == "ja" else load_dictionary().english
         names = capitalised_words(question)
         options = []
-        for word in dict.fromkeys(tokenize(question, self.tokenizer)):
+        for word in dict.fromkeys(question_tokens(question, self.tokenizer)):
             found = lookup(word)
             if not found and other == "ja" and word in names:
                 # a romanised Japanese name (written Tokugawa, not AI or ai): its kanji spellings
@@ -222,7 +222,7 @@ class CrossLingualExpander:
         names no topic (so -> そう, according -> 其れ, made -> 出来る): it matches everywhere."""
         if not term.isascii() and not is_content_word(term):
             return []
-        tokens = [t for t in tokenize(term, self.tokenizer) if not t.isdigit()]
+        tokens = [t for t in term_tokens(term, self.tokenizer) if not t.isdigit()]
         whole = term.lower()
         return [whole] if whole in tokens else tokens
 
