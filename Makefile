@@ -12,7 +12,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install models index run ask test eval eval-report eval-suite eval-suite-report eval-sets bench bench-peer bench-read bench-int8 bench-soak bench-scale bench-scale-1m bench-backends system-deps clean
+.PHONY: install models index run ask test eval eval-report eval-suite eval-suite-report eval-sets bench bench-speed bench-peer bench-read bench-int8 bench-soak bench-scale bench-scale-1m bench-backends system-deps clean
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -94,6 +94,15 @@ eval-sets: install
 # 10^5 synthetic passages; JSON + Markdown into bench/results/. Loopback traffic only.
 bench: models
 	$(PY) -m kotae.bench.run
+
+# Every figure of issue 14 (README Performance) in one run, ~15-20 minutes on a quiet machine:
+# ingest on corpus/ and on English prose, the query path (encoding, in-process, HTTP at c=1/4/16),
+# read_document MB/s, and kotae beside LlamaIndex in the same run (installs the `peer` extras).
+bench-speed: models
+	$(PIP) install --quiet -e '.[peer]'
+	$(PY) -m kotae.bench.run --only ingest --only ingest-en --only query
+	$(PY) -m kotae.bench.read
+	$(PY) -m kotae.bench.peer
 
 # Soak (bench/soak.py): 10 minutes at concurrency 16 of search, ask and a few uploads against a
 # real `kotae serve`; 0 errors and server RSS within 10% of its post-warm-up level.

@@ -49,10 +49,31 @@ def peak_rss_of_cli(corpus: Path, index_dir: Path, cache_dir: Path) -> dict[str,
     return {"wall_s": round(wall, 2), "peak_rss_mb": round(usage.ru_maxrss / 1024, 1)}
 
 
-def run(settings, work_dir: Path, runs: int = 5) -> dict[str, Any]:
+# About the size of corpus/ (78k characters): the two ingest benchmarks take alike long.
+ENGLISH_CHARS = 80_000
+
+
+def english_corpus(dest: Path, min_chars: int = ENGLISH_CHARS) -> Path:
+    """An English prose corpus for the ingest benchmark: the first pages (in file-name order) of
+    *The Debian Administrator's Handbook* until ``min_chars``, as the mixed ja+en evaluation set
+    makes them (evals/sets/mixed.py; Debian package debian-handbook)."""
+    from kotae.evals.sets.mixed import handbook_documents
+
+    shutil.rmtree(dest, ignore_errors=True)
+    dest.mkdir(parents=True)
+    total = 0
+    for name, text in handbook_documents().items():
+        (dest / name).write_text(text, encoding="utf-8")
+        total += len(text)
+        if total >= min_chars:
+            break
+    return dest
+
+
+def run(settings, work_dir: Path, runs: int = 5, name: str = "ingest") -> dict[str, Any]:
     from kotae.index.engine import get_embedder, run_ingest
 
-    index_dir = work_dir / "ingest-index"
+    index_dir = work_dir / f"{name}-index"
     shutil.rmtree(index_dir, ignore_errors=True)
     s = settings.replace(index_dir=index_dir)
     run_ingest(s, rebuild=True, progress=False)  # warm-up (loads the model)
@@ -73,8 +94,8 @@ def run(settings, work_dir: Path, runs: int = 5) -> dict[str, Any]:
     # Same-round ratios, then their median: robust to load changing between rounds.
     ratios = [e / p for p, e in zip(pipeline, embed_only)]
     n = len(texts)
-    cli = peak_rss_of_cli(s.corpus_dir, work_dir / "ingest-index-cli", s.cache_dir)
-    shutil.rmtree(work_dir / "ingest-index-cli", ignore_errors=True)
+    cli = peak_rss_of_cli(s.corpus_dir, work_dir / f"{name}-index-cli", s.cache_dir)
+    shutil.rmtree(work_dir / f"{name}-index-cli", ignore_errors=True)
     med_p, med_e = statistics.median(pipeline), statistics.median(embed_only)
     return {
         "passages": n,
@@ -93,7 +114,7 @@ def run(settings, work_dir: Path, runs: int = 5) -> dict[str, Any]:
     }
 
 
-def markdown(res: dict[str, Any]) -> str:
+def markdown(res: dict[str, Any], corpus: str = "corpus/") -> str:
     rows = [
         ["whole pipeline (read, chunk, embed, write, publish)", res["pipeline_s"]["median"], f"{res['pipeline_s']['min']}–{res['pipeline_s']['max']}",
          res["pipeline_passages_per_s"], res["pipeline_chars_per_s"]],
@@ -102,7 +123,7 @@ def markdown(res: dict[str, Any]) -> str:
     ]
     r = res["pipeline_over_embedder"]
     return "\n".join([
-        f"{res['passages']} passages, {res['characters']:,} characters (corpus/), {res['runs']} alternating runs after a warm-up.",
+        f"{res['passages']} passages, {res['characters']:,} characters ({corpus}), {res['runs']} alternating runs after a warm-up.",
         "",
         md_table(["", "s (median)", "spread", "passages/s", "chars/s"], rows),
         "",

@@ -16,11 +16,14 @@ from typing import Any
 from kotae.bench import common, ingest, query, scale
 
 REPO = Path(__file__).resolve().parents[1]
+# ingest: corpus/; ingest-en: English prose (bench/ingest.py english_corpus); query: the query path
+PARTS = ["ingest", "ingest-en", "query", "scale"]
+_KEYS = {"ingest": "ingest", "ingest-en": "ingest_en", "query": "query"}  # part -> bench.json key
 
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description="kotae benchmarks")
-    ap.add_argument("--only", choices=["ingest", "query", "scale"], action="append", help="run only these parts (repeatable)")
+    ap.add_argument("--only", choices=PARTS, action="append", help="run only these parts (repeatable)")
     ap.add_argument("--runs", type=int, default=5, help="timed runs after a warm-up, for every timing")
     ap.add_argument("--questions", type=int, default=40, help="gold questions per query pass")
     ap.add_argument("--cold-runs", type=int, default=5)
@@ -31,7 +34,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--scale-name", default="scale")
     ap.add_argument("--out", type=Path, default=common.RESULTS)
     a = ap.parse_args(argv)
-    parts = a.only or ["ingest", "query", "scale"]
+    parts = a.only or PARTS
 
     from kotae.settings import load_settings
 
@@ -46,7 +49,7 @@ def main(argv: list[str] | None = None) -> None:
     prior = a.out / "bench.json"
     if a.only and prior.is_file():  # keep the other parts of the last full run
         old = json.loads(prior.read_text(encoding="utf-8"))
-        result.update({k: v for k, v in old.items() if k in ("ingest", "query") and k not in parts})
+        result.update({_KEYS[p]: old[_KEYS[p]] for p in _KEYS if p not in parts and _KEYS[p] in old})
     md = ["# kotae benchmark", ""]
     if "ingest" in parts:
         print("ingest", flush=True)
@@ -62,6 +65,11 @@ def main(argv: list[str] | None = None) -> None:
             ingest_settings = settings.replace(corpus_dir=subset)
         result["ingest"] = ingest.run(ingest_settings, work, runs=a.ingest_runs or a.runs)
         result["ingest"]["documents"] = len([p for p in ingest_settings.corpus_dir.iterdir() if p.is_file()])
+    if "ingest-en" in parts:
+        print("ingest, English prose", flush=True)
+        en_settings = settings.replace(corpus_dir=ingest.english_corpus(work / "ingest-corpus-en"))
+        result["ingest_en"] = ingest.run(en_settings, work, runs=a.ingest_runs or a.runs, name="ingest-en")
+        result["ingest_en"]["documents"] = len([p for p in en_settings.corpus_dir.iterdir() if p.is_file()])
     if "query" in parts:
         from kotae.index.engine import run_ingest
 
@@ -74,6 +82,9 @@ def main(argv: list[str] | None = None) -> None:
     md.append("")
     if "ingest" in result:
         md += ["## Ingest", "", ingest.markdown(result["ingest"]), ""]
+    if "ingest_en" in result:
+        md += ["## Ingest, English prose", "", ingest.markdown(result["ingest_en"], "English prose: the first pages of the Debian "
+                                                                 "Administrator's Handbook, as in the mixed ja+en set"), ""]
     if "query" in result:
         md += ["## Query path", "", query.markdown(result["query"]), ""]
     if "scale" in parts:
@@ -81,7 +92,7 @@ def main(argv: list[str] | None = None) -> None:
         scale.run(a.scale_sizes, runs=a.runs, profile=a.scale_profile, name=a.scale_name, out_dir=a.out)
     md += ["## Scale", "", f"See [{a.scale_name}.md]({a.scale_name}.md) (10⁴ and 10⁵ synthetic passages; 10⁶ in scale-1m.md when run).", ""]
     result["seconds"] = round(time.time() - started, 1)
-    if set(parts) & {"ingest", "query"} or not prior.is_file():
+    if set(parts) & set(_KEYS) or not prior.is_file():
         common.write_result("bench", result, "\n".join(md), a.out)
     print(f"done in {result['seconds']} s")
 

@@ -60,6 +60,7 @@ def relative_focus(question: str) -> tuple[str, ...]:
     return tuple(m.group(1) for m in _RELATIVE_FOCUS.finditer(unicodedata.normalize("NFKC", question)))
 
 
+@lru_cache(maxsize=4)  # the question being answered: asked once per candidate passage
 def expected_type(question: str) -> str | None:
     q = unicodedata.normalize("NFKC", question)
     for kind, cue in _QUESTION:
@@ -78,9 +79,15 @@ def holds_type(kind: str | None, text: str, question: str) -> bool:
     when the question offers a choice, any thing of `kind`)."""
     if kind is None:
         return False
-    q = unicodedata.normalize("NFKC", question).casefold()
-    choice = bool(_CHOICE.search(q))
+    q, choice = _asked(question)
     return any(choice or found not in q for found in _things(kind, text))
+
+
+@lru_cache(maxsize=4)  # the question being answered: holds_type runs once per answer unit
+def _asked(question: str) -> tuple[str, bool]:
+    """The question folded for matching, and whether it offers a choice."""
+    q = unicodedata.normalize("NFKC", question).casefold()
+    return q, bool(_CHOICE.search(q))
 
 
 @lru_cache(maxsize=50_000)

@@ -12,6 +12,7 @@ the answer unit uses it; passage retrieval has its own cross-language options (i
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Sequence
 
 from kotae.index.crosslingual import _MAX_SENSES
@@ -72,10 +73,17 @@ def japanese_groups(question: str, words: Sequence[str] = ()) -> list[tuple[str,
     mark a function-like word: make, close, run; the cross-language keyword query's limit). Transliterating names into katakana was
     tried and lost a gold question: names are matched by the dense side already."""
     groups = [terms for pattern, terms in _PATTERNS if pattern.search(question)]
-    rest = [w for w in words if not any(p.search(w) for p, _ in _PATTERNS)]
+    rest = [w for w in words if not _in_vocabulary(w)]
     if rest:
         from kotae.index.dictionary import load_dictionary
 
         lookup = load_dictionary().japanese
         groups += [found for found in map(lookup, rest) if 0 < len(found) <= _MAX_SENSES]
     return groups
+
+
+@lru_cache(maxsize=20_000)
+def _in_vocabulary(word: str) -> bool:
+    """Whether the question vocabulary above covers the word (cached: ~80 patterns a word,
+    and the same words come back question after question)."""
+    return any(p.search(word) for p, _ in _PATTERNS)

@@ -7,10 +7,13 @@ them joined by ``+``):
 
 - ``translit``: the question's Latin words transliterated into katakana (``e2k``, a small
   numpy RNN shipped on PyPI, ~4 ms a word), kept when the index knows the spelling
-  (Isaac Asimov -> アシモフ, share -> シェア, license -> ライセンス). English questions only:
-  the model has no reverse direction.
+  (Isaac Asimov -> アシモフ, share -> シェア, license -> ライセンス). Not words that JMdict
+  translates only into kanji or kana (year -> 年: イヤー would match unrelated loanwords).
+  English questions only: the model has no reverse direction.
 - ``dict``: the question's words translated with JMdict (index/dictionary.py), both ways;
-  romanised Japanese names through JMnedict (Tokugawa Ieyasu -> 徳川 家康).
+  romanised Japanese names through JMnedict (Tokugawa Ieyasu -> 徳川 家康), for capitalised
+  words only (AI is no name). A word whose usual translation is common in the index (Japan ->
+  日本 in documents about Japan) keeps that one, weighed little by BM25, not its rarer senses (大和).
 - ``prf``: pseudo-relevance feedback across languages: the terms that best characterise the
   top dense passages in the other language (idf x how many of them hold the term).
 
@@ -24,13 +27,14 @@ rejected options are in evals/reports/retrieval-defaults.md.
 
 from __future__ import annotations
 
+import re
 from collections import Counter, OrderedDict
 from dataclasses import dataclass
 from functools import lru_cache
 
-from kotae.index.backends.base import Filters, SearchBackend
+from kotae.index.backends.base import Filters, SearchBackend, passage_doc
 from kotae.index.fusion import Ranked
-from kotae.index.tokenize import tokenize
+from kotae.index.tokenize import question_tokens, term_tokens, tokenize
 
 EXPANSIONS = ("translit", "dict", "prf")  # KOTAE_CROSS_LANG_EXPANSION: "none" or these joined by "+"
 # Terms this common (Lucene idf, ~3% of passages or more) say nothing about one passage.
@@ -90,10 +94,23 @@ def katakana_variants(kana: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(v for v in out if len(v) >= 2))
 
 
+_CAPITALISED = re.compile(r"(?<![A-Za-z])[A-Z][a-z]+(?![A-Za-z])")
+
+
+def capitalised_words(question: str) -> set[str]:
+    """The question's words written with one capital (Tokugawa, Sakuma), lower-cased: the
+    candidates for romanised names; acronyms (AI) and lower-case words are not."""
+    return {w.lower() for w in _CAPITALISED.findall(question)}
+
+
+def is_katakana(text: str) -> bool:
+    return bool(text) and all("\u30a0" <= ch <= "\u30ff" for ch in text)
+
+
 def latin_words(question: str, tokenizer: str) -> list[str]:
     """The question's English content words as the keyword side reads them (stop words out,
     plurals singular), first occurrence first."""
-    words = [t for t in tokenize(question, tokenizer) if t.isascii() and t.isalpha() and len(t) >= 3]
+    words = [t for t in question_tokens(question, tokenizer) if t.isascii() and t.isalpha() and len(t) >= 3]
     return list(dict.fromkeys(words))[:_MAX_WORDS]
 
 
@@ -106,6 +123,7 @@ class CrossLingualExpander:
         self.config = config
         self._min_passages = min_passages
         self._translit = _Transliterations()
+        self._passages = max(backend.stats().passages, 1)  # "all of them" for a keyword search
 
     def target(self, lang: str, passages_by_doc_lang: dict[str, int], filters: Filters | None) -> str | None:
         """The other language, when the index holds enough of it (None: nothing to expand into)."""
@@ -128,28 +146,41 @@ class CrossLingualExpander:
             out += [t for t in self._feedback(dense, other, doc_langs) if t not in out]
         return out
 
-    def search(self, question: str, other: str, dense: Ranked, doc_langs: dict[str, str], k: int,
+    def search(self, question: str, other: str, dense: Ranked, doc_langs: dict[str, str],
                filters: Filters | None) -> Ranked | None:
-        """The other-language matches among the dense candidates, scored in [0, 1] (BM25 over
+        """The dense candidates in the other language that match, scored in [0, 1] (BM25 over
         the best match of the other language). Only dense candidates: on the mixed ja+en set,
         boosting any passage that matches the translated words put passages of the other
         language above same-language answers (same-language hit@5 0.913 -> 0.866); among the
         embedder's own candidates the translated words decide between them instead."""
         tokens = self.terms(question, other, dense, doc_langs)
-        if not tokens:
+        mine = [pid for pid in dense.ids if doc_langs.get(pid) == other]
+        if not tokens or not mine:
             return None
-        where = Filters(lang=filters.lang if filters else None, doc_lang=other, doc_ids=filters.doc_ids if filters else None)
-        found = self.backend.keyword(tokens, k, where)
-        if not len(found.ids):
+        lang = filters.lang if filters else None
+        best = self.backend.keyword(tokens, 1, Filters(lang=lang, doc_lang=other, doc_ids=filters.doc_ids if filters else None))
+        if not len(best.ids):
             return None
-        best = float(found.scores.max())
-        candidates = set(dense.ids)
+        # Every candidate scored, not only those among the translated query's own top k: in a
+        # large other-language half its top k is decided by its weakest words (a Japanese
+        # question's する -> make, turn) and missed the candidate that matched its best ones.
+        docs = tuple(sorted({passage_doc(pid) for pid in mine}))
+        found = self.backend.keyword(tokens, self._passages, Filters(lang=lang, doc_lang=other, doc_ids=docs))
+        candidates = set(mine)
         keep = [i for i, pid in enumerate(found.ids) if pid in candidates]
-        return Ranked(tuple(found.ids[i] for i in keep), (found.scores[keep] / best).astype("float32"))
+        return Ranked(tuple(found.ids[i] for i in keep), (found.scores[keep] / float(best.scores[0])).astype("float32"))
 
     def _transliterated(self, question: str) -> list[str]:
         """Katakana spellings of the question's English words that the index knows."""
-        candidates = [v for w in latin_words(question, self.tokenizer) for v in self._translit(w)]
+        from kotae.index.dictionary import load_dictionary
+
+        dictionary = load_dictionary()
+        # A word the dictionary translates only into kanji or kana words is not written in
+        # katakana in Japanese (year -> 年, not イヤー; make -> 作る, not メーク): its katakana
+        # guess matches unrelated loanwords. Names and loanwords (share -> シェア) stay.
+        words = [w for w in latin_words(question, self.tokenizer)
+                 if not dictionary.japanese(w) or any(is_katakana(t) for t in dictionary.japanese(w))]
+        candidates = [v for w in words for v in self._translit(w)]
         if not candidates:
             return []
         known = self.backend.keyword_idf(candidates)
@@ -161,26 +192,34 @@ class CrossLingualExpander:
         from kotae.index.dictionary import load_dictionary, name_spellings
 
         lookup = load_dictionary().japanese if other == "ja" else load_dictionary().english
+        names = capitalised_words(question)
         options = []
-        for word in dict.fromkeys(tokenize(question, self.tokenizer)):
+        for word in dict.fromkeys(question_tokens(question, self.tokenizer)):
             found = lookup(word)
-            if not found and other == "ja" and word.isalpha():
-                found = name_spellings(word)  # a romanised Japanese name: its kanji spellings
+            if not found and other == "ja" and word in names:
+                # a romanised Japanese name (written Tokugawa, not AI or ai): its kanji spellings
+                found = name_spellings(word)
             if len(found) <= _MAX_SENSES or not lookup(word):
-                options.append([t for tr in found for t in self._as_tokens(tr)])
+                options.append(list(dict.fromkeys(t for tr in found for t in self._as_tokens(tr))))
         flat = sorted({t for o in options for t in o})
         if not flat:
             return []
         idf = dict(zip(flat, self.backend.keyword_idf(flat).tolist()))
         out: list[str] = []
         for o in options:
-            out += [t for t in dict.fromkeys(o) if idf[t] >= _MIN_IDF and t not in out][:_MAX_TRANSLATIONS]
+            known = [t for t in o if idf[t] > 0]
+            if known and idf[known[0]] < _MIN_IDF:
+                # its usual translation is common in the index (Japan -> 日本 in documents about
+                # Japan): that one only, which BM25's idf weighs little, not its rarer senses (大和)
+                out += [known[0]] if known[0] not in out else []
+                continue
+            out += [t for t in known if idf[t] >= _MIN_IDF and t not in out][:_MAX_TRANSLATIONS]
         return out
 
     def _as_tokens(self, term: str) -> list[str]:
         """A translation as index tokens: itself when the tokenizer keeps it whole (日本語, not
         also 語), else its pieces; numbers never (many -> 三千)."""
-        tokens = [t for t in tokenize(term, self.tokenizer) if not t.isdigit()]
+        tokens = [t for t in term_tokens(term, self.tokenizer) if not t.isdigit()]
         whole = term.lower()
         return [whole] if whole in tokens else tokens
 

@@ -35,16 +35,22 @@ def containment(a: frozenset[str], b: frozenset[str]) -> float:
     return len(a & b) / min(len(a), len(b))
 
 
+@lru_cache(maxsize=16_384)
+def _text_containment(a: str, b: str) -> float:
+    """containment() of two passages' shingles, cached like the shingles: the same pairs of
+    passages are compared again for every question that retrieves both."""
+    return containment(shingles(a), shingles(b))
+
+
 def collapse(texts: Sequence[str], threshold: float) -> tuple[list[int], list[int | None]]:
     """Order (indices into `texts`, already ranked best first) with near-duplicates moved
     behind the rest, and for each input the index of the kept passage it duplicates (or None)."""
     kept: list[int] = []
     dups: list[int] = []
     dup_of: list[int | None] = [None] * len(texts)
-    sh = [shingles(t) for t in texts]
     for i in range(len(texts)):
         for j in kept:
-            if containment(sh[i], sh[j]) >= threshold:
+            if _text_containment(texts[i], texts[j]) >= threshold:
                 dup_of[i] = j
                 break
         (dups if dup_of[i] is not None else kept).append(i)

@@ -19,6 +19,7 @@ import numpy as np
 from kotae.index.keyword import B, K1, lucene_idf, top_positive
 
 ARRAYS = ("terms", "indptr", "rows", "tfs", "lengths")
+TERM_CACHE_POSTINGS = 2_000_000  # ~32 MB of cached term postings per open index (SegmentedBM25._term)
 
 
 @dataclass
@@ -111,6 +112,11 @@ class SegmentedBM25:
         # the same question and translation terms once per candidate sentence. Only indexed terms
         # are kept (unknown ones are a dictionary miss anyway), so the cache is bounded by the vocabulary.
         self._df: dict[str, int] = {}
+        # Per term, its live rows with their term frequency and BM25 length norm: fixed in one
+        # generation too, and the same terms (a question's, their translations) come back query
+        # after query. Bounded by postings held, not terms: a common term has many.
+        self._terms: dict[str, tuple[np.ndarray, np.float32, np.ndarray, np.ndarray]] = {}
+        self._held = 0
 
     def _postings(self, term: str) -> tuple[np.ndarray, np.ndarray]:
         """Live global rows containing `term`, with their term frequencies."""
@@ -137,16 +143,30 @@ class SegmentedBM25:
     def idf(self, tokens: list[str]) -> np.ndarray:
         return lucene_idf(np.array([self._document_frequency(t) for t in tokens]), max(self.n, 1))
 
+    def _term(self, term: str) -> tuple[np.ndarray, np.float32, np.ndarray, np.ndarray] | None:
+        """(rows, idf, tf, tf + length norm) of a term in the live passages; None if it is in none."""
+        got = self._terms.get(term)
+        if got is None:
+            rows, tfs = self._postings(term)
+            if not len(rows):
+                return None
+            tf = tfs.astype(np.float32)
+            got = self._terms[term] = (rows, lucene_idf(np.array([len(rows)]), self.n)[0], tf,
+                                       tf + K1 * (1 - B + B * self._lengths[rows] / self._avgdl))
+            self._held += len(rows)
+            while self._held > TERM_CACHE_POSTINGS and len(self._terms) > 1:
+                self._held -= len(self._terms.pop(next(iter(self._terms)))[0])
+        return got
+
     def search(self, tokens: list[str], k: int, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Top-k (scores, global rows) with score > 0; `allowed` is a boolean mask over global rows."""
         if not tokens or self.n == 0 or k <= 0:
             return np.zeros(0, np.float32), np.zeros(0, np.int64)
         scores = np.zeros(len(self._live), dtype=np.float32)
         for term, count in Counter(t for t in tokens if t).items():  # a repeated query token counts again, as in bm25s
-            rows, tfs = self._postings(term)
-            if not len(rows):
+            found = self._term(term)
+            if found is None:
                 continue
-            idf = lucene_idf(np.array([len(rows)]), self.n)[0]
-            tf = tfs.astype(np.float32)
-            scores[rows] += count * idf * tf / (tf + K1 * (1 - B + B * self._lengths[rows] / self._avgdl))
+            rows, idf, tf, norm = found
+            scores[rows] += count * idf * tf / norm
         return top_positive(scores, k, allowed)

@@ -25,6 +25,7 @@ import re
 import unicodedata
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Protocol, Sequence
 
 import numpy as np
@@ -33,7 +34,7 @@ from kotae.index.abstain import CROSS_LINGUAL_OFFSET, Evidence
 from kotae.index.answer_type import expected_type, holds_type, relative_focus
 from kotae.index.bridge import japanese_groups
 from kotae.index.highlight import ANNOUNCES, Unit, answer_units, sentence_spans
-from kotae.index.tokenize import tokenize
+from kotae.index.tokenize import question_tokens, term_tokens, tokenize
 from kotae.ingest.lang import detect_language
 
 
@@ -146,7 +147,7 @@ class SentenceScorer:
         return got[0][1]
 
     def query_weights(self, query: str) -> dict[str, float]:
-        tokens = sorted(set(tokenize(query, self.tokenizer)))
+        tokens = sorted(set(question_tokens(query, self.tokenizer)))
         if not tokens:
             return {}
         idf = self._idf(tokens)
@@ -171,9 +172,16 @@ class SentenceScorer:
     def _present(self, texts: Sequence[tuple[str, str]]) -> set[str]:
         present: set[str] = set()
         for text, context in texts:
-            for _, toks, key_toks in self._units(text, context):
-                present |= toks | key_toks
+            present |= self._terms(text, context)
         return present
+
+    def _terms(self, text: str, context: str) -> frozenset[str]:
+        """Every term of a passage's answer units and their keys (cached like the units)."""
+        key = (self.tokenizer, "\0terms" + context + "\0" + text)
+        got = self._cache.get(key)
+        if got is None:
+            got = self._cache[key] = [((0, 0), frozenset().union(*(toks | key_toks for _, toks, key_toks in self._units(text, context))))]
+        return got[0][1]
 
     def answer_weights(self, query: str, texts: Sequence[tuple[str, str]], content: dict[str, float] | None = None) -> dict[str, float]:
         """Weights of the question's terms for choosing answer units: no interrogatives
@@ -193,13 +201,19 @@ class SentenceScorer:
         # an English question's own words, to be met by their Japanese translations
         # interrogatives ask, they name no content: "how many" is not 多い
         content = _INTERROGATIVES.sub(" ", query)
-        words = [t for t in tokenize(content, self.tokenizer) if t.isascii() and t.isalpha() and len(t) >= 3] \
+        words = [t for t in question_tokens(content, self.tokenizer) if t.isascii() and t.isalpha() and len(t) >= 3] \
             if detect_language(query) == "en" else []
-        for group in japanese_groups(content, words):
+        groups = japanese_groups(content, words)
+        tokens_of = {term: sorted(set(term_tokens(term, self.tokenizer))) for group in groups for term in group}
+        vocabulary = sorted({t for toks in tokens_of.values() for t in toks})
+        # one idf look-up for all the terms' tokens, not one per term
+        position = {t: i for i, t in enumerate(vocabulary)}
+        idfs = self._idf(vocabulary) if vocabulary else np.zeros(0, np.float32)
+        for group in groups:
             terms = []
             for term in group:
-                toks = sorted(set(tokenize(term, self.tokenizer)))
-                idf = self._idf(toks) if toks else []
+                toks = tokens_of[term]
+                idf = idfs[[position[t] for t in toks]] if toks else []
                 if toks and all(w > 0 for w in idf):
                     terms.append((frozenset(toks), BRIDGE_WEIGHT * float(np.mean(idf))))
             found = [w for toks, w in terms if toks <= present]
@@ -216,7 +230,7 @@ class SentenceScorer:
         lang = detect_language(query)
         texts = [(c.text, c.context) for c in candidates]
         weights = self.answer_weights(query, texts, full)
-        focus = {t for noun in relative_focus(query) for t in tokenize(noun, self.tokenizer)}
+        focus = {t for noun in relative_focus(query) for t in term_tokens(noun, self.tokenizer)}
         weights = {t: w * FOCUS_FACTOR if t in focus else w for t, w in weights.items()}
         bridged = self.bridged_terms(query, self._present(texts))
         for c in candidates:
@@ -275,7 +289,7 @@ class SentenceScorer:
         elsewhere = same_lang and bool(names) and _phrase_share(names, text, context) == 0
         out = []
         for unit, toks, key_toks in self._units(text, context):
-            if sum(ch.isalnum() for ch in unit.text) < UNIT_MIN_CONTENT or _URL.search(unit.text):
+            if not _quotable(unit.text):
                 continue
             own = keyed = 0.0
             for t, w in weights.items():
@@ -312,10 +326,19 @@ _QUESTION_WORDS = {"how", "what", "what's", "who", "whom", "whose", "when", "whe
                    "is", "was", "are", "were", "can", "could", "has", "have", "had", "will", "would", "with", "in", "if"}
 
 
+@lru_cache(maxsize=50_000)
+def _quotable(text: str) -> bool:
+    """Enough letters or digits to be quoted, and not a reference (cached: a passage's units
+    are checked again for every question that retrieves it)."""
+    return sum(ch.isalnum() for ch in text) >= UNIT_MIN_CONTENT and not _URL.search(text)
+
+
+@lru_cache(maxsize=20_000)  # units' and passages' texts, checked again for every question with a name
 def _squash(text: str) -> str:
     return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text)).casefold()
 
 
+@lru_cache(maxsize=8)  # the question being answered (both forms): asked once per candidate passage
 def name_phrases(question: str, owners: bool = False) -> tuple[str, ...]:
     """Names of two or more words in the question (capitalised words and numbers), squashed
     for matching: "Mistral Large 3", "Series C", "Hugging Face"; a sentence-initial question

@@ -17,7 +17,7 @@ from kotae.index.dedup import collapse
 from kotae.index.rerank import Candidate, SecondStageConfig, SentenceScorer, make_reranker
 from kotae.index.backends.base import Filters, Matches, SearchBackend
 from kotae.index.keyword import K1 as _BM25_K1  # the BM25 k1 both backends score with
-from kotae.index.tokenize import tokenize
+from kotae.index.tokenize import question_tokens
 from kotae.ingest.lang import detect_language
 from kotae.settings import Settings
 
@@ -185,7 +185,7 @@ class Retriever:
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
         lang = detect_language(query)
-        tokens = tokenize(query, self.tokenizer)
+        tokens = list(question_tokens(query, self.tokenizer))
         n = max(cfg.candidates, k)
         lists: dict[str, Ranked] = {}
         doc_langs: dict[str, str] = {}  # passage id -> main language of its document
@@ -207,7 +207,7 @@ class Retriever:
         other = self._expander.target(lang, self.stats.passages_by_doc_lang, filters) if self._expander else None
         if other is not None and "dense" in lists:
             t = time.perf_counter()
-            xlang = self._expander.search(query, other, lists["dense"], doc_langs, n, filters)
+            xlang = self._expander.search(query, other, lists["dense"], doc_langs, filters)
             timings["xlang_ms"] = (time.perf_counter() - t) * 1000
         t = time.perf_counter()
         fused = self._fuse(lists, lang, doc_langs, self._keyword_strength(tokens, lists.get("bm25")))

@@ -109,3 +109,78 @@ def test_english_question_reaches_the_only_japanese_answer_through_the_keyword_s
     assert found is not None and found < 3
     before = rank("none")
     assert before is None or before >= 3
+
+
+def _japan_ai(root: Path) -> None:
+    """Japanese passages that all speak of 日本 and of years, and a few that hold words a
+    careless English -> Japanese expansion produces: 大和 (a rare sense of Japan), イヤー (year
+    guessed as katakana), 安い / 学会 (kanji of people named Ai)."""
+    filler = "国内の企業や研究機関との協力も進んでおり、政府の支援策と合わせて市場は年々拡大している。関係者は今後の展開に期待を寄せている。" * 3
+    topics = ["半導体", "自動車", "鉄鋼", "造船", "繊維", "化学", "医薬品", "食品", "観光", "金融", "通信", "電力", "鉄道",
+              "航空", "物流", "建設", "不動産", "農業", "漁業", "林業", "教育", "出版", "放送", "広告", "小売", "保険",
+              "家電", "玩具", "映画", "音楽", "ゲーム", "石油", "ガス", "水道", "医療"]
+    paras = [f"日本の{t}産業は{1950 + i}年以降に大きく成長した。{filler}" for i, t in enumerate(topics)]
+    paras += [
+        f"ミストラルは2025年に東京へ事務所を開き、日本の顧客向けの提供を始めた。{filler}",
+        f"大和川の流域では古くから稲作が営まれ、日本でも有数の穀倉地帯となった。{filler}",
+        f"日本の出版社が選ぶブック・オブ・ザ・イヤーは毎年発表され、前年の話題作が並ぶ。{filler}",
+        f"安い会費で参加できる学会が日本各地で開かれ、若手研究者の発表の場となっている。{filler}",
+        f"徳川家康は1616年に駿府城で亡くなり、日本の近世を開いた人物として知られる。{filler}",
+    ]
+    (root / "nihon.md").write_text("# 日本の産業\n\n" + "\n\n".join(paras) + "\n", encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def japan_ai(tmp_path_factory, model_cache: Path) -> Retriever:
+    from kotae.index.engine import open_retriever, run_ingest
+    from kotae.settings import load_settings
+
+    root = tmp_path_factory.mktemp("japan_ai")
+    (root / "corpus").mkdir()
+    _japan_ai(root / "corpus")
+    settings = load_settings(corpus_dir=root / "corpus", index_dir=root / "index", cache_dir=model_cache)
+    run_ingest(settings, progress=False)
+    return open_retriever(settings)
+
+
+def test_expansion_leaves_out_rare_senses_katakana_guesses_and_acronyms_read_as_names(japan_ai: Retriever):
+    terms = japan_ai._expander.terms("In which year did Mistral AI open its first office in Japan?", "ja", None, {})
+    assert "ミストラル" in terms  # a name: transliterated
+    # Japan -> 日本 is in every passage: that translation only, not the rare sense 大和;
+    # year -> 年 (JMdict has no katakana for it): no イヤー; AI is an acronym, not the name Ai (安, 会, 学...)
+    assert "日本" in terms and not {"大和", "イヤー", "安い", "学会", "会", "学"} & set(terms), terms
+    # a capitalised romanised Japanese name still finds its kanji
+    assert "徳川" in japan_ai._expander.terms("Where did Tokugawa Ieyasu die?", "ja", None, {})
+
+
+def test_every_other_language_candidate_is_scored_by_the_translated_query(tmp_path: Path):
+    """The translated query's own top k is decided by whatever matches it best in the other
+    half of the index; a dense candidate below that top k still gets its match. Here 40 short
+    English passages match "interval" more strongly than the long one the embedder chose."""
+    import numpy as np
+    from test_backends import CONFIG, write
+
+    from kotae.index.backends import passage_id
+    from kotae.index.backends.local import LocalBackend
+    from kotae.index.crosslingual import CrossLingualExpander
+    from kotae.index.fusion import Ranked
+
+    answer = ("New stable versions of the distribution are published at an interval of about two years, after a "
+              "long freeze during which only bug fixes are accepted, so that administrators can plan upgrades.")
+    en = [f"Interval {i}: an interval." for i in range(40)] + [f"Garden note {i} about beans, leeks and pumpkins."
+                                                               for i in range(800)] + [answer]
+    ja = [f"{t}は日本の代表的な料理の一つである。" for t in ["味噌汁", "寿司", "天ぷら", "蕎麦", "うどん"] * 5]
+    backend = LocalBackend(tmp_path / "index")
+    write(backend, {"en/notes.md": ("en", en), "ja/ryori.md": ("ja", ja)})
+    view = backend.open("fake")
+    try:
+        expander = CrossLingualExpander(view, CONFIG.tokenizer, CrossLingualConfig("dict"), min_passages=20)
+        question = "新しい版のリリース間隔は？"
+        assert "interval" in expander.terms(question, "en", None, {})
+        target = passage_id("en/notes.md", len(en) - 1)
+        dense = Ranked((target, passage_id("en/notes.md", 45)), np.array([0.9, 0.8], dtype=np.float32))
+        found = expander.search(question, "en", dense, {target: "en", dense.ids[1]: "en"}, None)
+        assert found is not None and target in found.ids  # scored, though 40 passages match better
+        assert 0 < float(found.scores[found.ids.index(target)]) < 1  # relative to the best match anywhere
+    finally:
+        view.close()

@@ -124,3 +124,26 @@ def test_incremental_ingest_updates_keyword_and_vector_indexes(tmp_path: Path, m
     run_ingest(settings, progress=False)
     kw_hits, dense_hits = sides("ホワイトボード消耗品")
     assert kw_hits == [] and all(h.doc_id != "c.md" for h in dense_hits)
+
+
+def test_answer_analysis_follows_the_question_and_the_passage_text():
+    """The second stage caches what it derives from passages (keyed by their text) and from the
+    question being answered: a passage whose text changed under the same id, and the next
+    question over the same passage, are each analysed afresh."""
+    import numpy as np
+
+    from kotae.index.rerank import Candidate, SentenceScorer
+
+    scorer = SentenceScorer("bigram", lambda tokens: np.full(len(tokens), 2.0, dtype=np.float32))
+
+    def best(question: str, text: str) -> str:
+        c = Candidate("notes.md#0", text, "", "en", 1.0)
+        scorer.score(scorer.query_weights(question), [c], question)
+        return text[c.highlight[0]: c.highlight[1]]
+
+    text = "The bridge cost $5 million to build. The bridge was opened in 1932."
+    assert "1932" in best("When was the bridge opened?", text)
+    assert "$5 million" in best("How much did the bridge cost?", text)
+    replaced = "The bridge cost $9 million to build. The bridge was opened in 1998."
+    assert "1998" in best("When was the bridge opened?", replaced)
+    assert "1932" in best("When was the bridge opened?", text)

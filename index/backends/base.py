@@ -41,6 +41,11 @@ def passage_id(doc_id: str, ordinal: int) -> str:
     return f"{doc_id}#{ordinal}"
 
 
+def passage_doc(pid: str) -> str:
+    """The document id of a passage id (the inverse of :func:`passage_id`)."""
+    return pid.rsplit("#", 1)[0]
+
+
 @dataclass(frozen=True)
 class Filters:
     lang: str | None = None  # the passage's own language

@@ -29,11 +29,12 @@ def _check(settings: Settings, credentials: HTTPAuthorizationCredentials | None)
                             headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
 
 
-def require_read(request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(bearer)) -> None:
+# async although they never wait: a plain def dependency would run on a worker thread (deps.py)
+async def require_read(request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(bearer)) -> None:
     settings: Settings = request.app.state.settings
     if settings.read_auth:
         _check(settings, credentials)
 
 
-def require_write(request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(bearer)) -> None:
+async def require_write(request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(bearer)) -> None:
     _check(request.app.state.settings, credentials)
