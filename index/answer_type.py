@@ -49,6 +49,17 @@ _ANSWERS: dict[str, re.Pattern[str]] = {
 }
 
 
+# The head noun of a relative clause asked about by どこ / 誰 (「買収した会社はどこ」,
+# 「組んだ半導体企業はどこ」) names the kind of answer, not its content: the answer sentence
+# names the company itself ("…Koyebを買収した").
+_RELATIVE_FOCUS = re.compile(rf"(?:た|だ|る|い)([{_CJK}{_KATA}]+)\s*(?:は|って)\s*(?:どこ|誰|だれ|どなた)")
+
+
+def relative_focus(question: str) -> tuple[str, ...]:
+    """The head nouns of such relative clauses, as written in the question."""
+    return tuple(m.group(1) for m in _RELATIVE_FOCUS.finditer(unicodedata.normalize("NFKC", question)))
+
+
 @lru_cache(maxsize=4)  # the question being answered: asked once per candidate passage
 def expected_type(question: str) -> str | None:
     q = unicodedata.normalize("NFKC", question)

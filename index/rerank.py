@@ -31,7 +31,7 @@ from typing import Protocol, Sequence
 import numpy as np
 
 from kotae.index.abstain import CROSS_LINGUAL_OFFSET, Evidence
-from kotae.index.answer_type import expected_type, holds_type
+from kotae.index.answer_type import expected_type, holds_type, relative_focus
 from kotae.index.bridge import japanese_groups
 from kotae.index.highlight import ANNOUNCES, Unit, answer_units, sentence_spans
 from kotae.index.tokenize import question_tokens, term_tokens, tokenize
@@ -81,6 +81,8 @@ _NOT_WHOLE = (*ANNOUNCES, "...")
 # A multi-word name of the question ("Mistral Large 3", "Series C") found whole in a unit: its
 # words one by one are also in "Mistral 8x7B … Large …", the name is not.
 PHRASE_WEIGHT = 0.3
+# the head noun of a relative clause asked about by どこ/誰 (index/answer_type.py) counts this much
+FOCUS_FACTOR = 0.3
 OTHER_NAME_FACTOR = 0.5  # a passage in the question's language without any of its multi-word names
 BRIDGE_WEIGHT = 0.7  # a Japanese equivalent of an English question word counts this much of it
 _INTERROGATIVES = re.compile(r"何|なに|なん|どれ|どの|どこ|どんな|どう|どちら|誰|だれ|いつ|いくら|いくつ|なぜ|くらい|ぐらい|"
@@ -228,6 +230,8 @@ class SentenceScorer:
         lang = detect_language(query)
         texts = [(c.text, c.context) for c in candidates]
         weights = self.answer_weights(query, texts, full)
+        focus = {t for noun in relative_focus(query) for t in term_tokens(noun, self.tokenizer)}
+        weights = {t: w * FOCUS_FACTOR if t in focus else w for t, w in weights.items()}
         bridged = self.bridged_terms(query, self._present(texts))
         for c in candidates:
             c.units = self.score_units(query, weights, c.text, c.context, full, bridged, same_lang=c.lang == lang)

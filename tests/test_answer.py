@@ -136,3 +136,18 @@ def test_years_before_1500_are_dates_and_a_choice_question_is_answered_by_one_of
     # the question names the candidates; the answer is one of them, not something new
     assert holds_type("date", "1939年には185,000人が住んでいた。", "1806年、1895年、1939年の中で人口が最も多かった年はいつ?")
     assert not holds_type("date", "1939年には185,000人が住んでいた。", "1939年の人口はいつ最も多かった?")
+
+
+def test_the_noun_a_where_question_asks_about_is_weaker_than_its_verb():
+    # 「買収した会社はどこ」: the answer names the company (Koyeb) and the acquisition; a sentence
+    # that only repeats 会社 -- heavy by idf in a corpus where 買収 is common -- does not answer it
+    import numpy as np
+
+    from kotae.index.rerank import Candidate, SentenceScorer
+
+    idf = {"会社": 3.3, "買収": 2.0}
+    scorer = SentenceScorer("bigram", lambda tokens: np.array([idf.get(t, 0.5) for t in tokens]))
+    off = Candidate("a#0", "これまで「モデルを作る会社」と「インフラを貸す会社」は別物でした。", "", "ja", 1.0)
+    answer = Candidate("b#0", "同社はパリのスタートアップ「Koyeb」を買収した。", "", "ja", 0.9)
+    scorer.score_answers("Mistral AIが買収した会社はどこですか？", [off, answer])
+    assert answer.answer > off.answer
