@@ -107,21 +107,30 @@ class Calibration:
 CALIBRATION = {"keyword": Calibration(typed_weight=0.75, threshold=0.705)}
 DEFAULT_CALIBRATION = Calibration(typed_weight=0.25, threshold=0.64)
 DENSE_FLOOR = 0.815  # just under the lowest best cosine of an answerable gold question (0.819)
+# The floor is a cosine of e5-small's scale. Other embedders spread their cosines differently
+# (USE-multilingual's best cosines sit around 0.3-0.6, so this floor refused every question):
+# without a floor measured for them, they decide on the words alone, as keyword-only does.
+DENSE_FLOOR_MODELS = ("e5-small",)
 
 
 def calibration(mode: str = "hybrid") -> Calibration:
     return CALIBRATION.get(mode, DEFAULT_CALIBRATION)
 
 
-def abstain_signal(evidence: Evidence, mode: str = "hybrid") -> float:
+def dense_floor(model: str) -> float | None:
+    """The best-cosine floor for ``model``'s cosines, None where none was measured."""
+    return DENSE_FLOOR if model in DENSE_FLOOR_MODELS else None
+
+
+def abstain_signal(evidence: Evidence, mode: str = "hybrid", floor: float | None = DENSE_FLOOR) -> float:
     """Higher = stronger evidence that the documents answer the question: the word evidence
     (from 0, every term missing and nothing typed, to 1 + typed_weight), or the cosine shifted
     onto that scale when it is the weaker one. KOTAE_ABSTAIN_THRESHOLD=0 never abstains."""
     cal = calibration(mode)
     words = 1.0 + cal.typed_weight * evidence.typed_coverage - evidence.missing
-    if evidence.dense is None:
+    if evidence.dense is None or floor is None:
         return words
-    return min(words, evidence.dense - DENSE_FLOOR + cal.threshold)
+    return min(words, evidence.dense - floor + cal.threshold)
 
 
 def calibrated_threshold(model: str, mode: str = "hybrid") -> float | None:

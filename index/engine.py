@@ -10,7 +10,7 @@ import logging
 from functools import lru_cache
 from pathlib import Path
 
-from kotae.index.abstain import calibrated_threshold
+from kotae.index.abstain import calibrated_threshold, dense_floor
 from kotae.index.build import BuildConfig, IngestReport, Prepared, ingest
 from kotae.index.search import RetrievalConfig, Retriever
 from kotae.index.backends import SearchBackend, make_backend
@@ -60,6 +60,7 @@ def retrieval_config(settings: Settings) -> RetrievalConfig:
         dedup_threshold=settings.dedup_threshold,
         unquotable_last=settings.unquotable_last,
         abstain_threshold=calibrated_threshold(settings.model, settings.retrieval_mode) if settings.abstain_threshold < 0 else (settings.abstain_threshold or None),
+        dense_floor=dense_floor(settings.model),
     )
 
 

@@ -11,7 +11,7 @@ from typing import Sequence
 import numpy as np
 
 from kotae.index.fusion import Ranked, reciprocal_rank_fusion, weighted_score_fusion
-from kotae.index.abstain import EVIDENCE_DEPTH, abstain_signal
+from kotae.index.abstain import EVIDENCE_DEPTH, abstain_signal, dense_floor
 from kotae.index.crosslingual import CrossLingualConfig, CrossLingualExpander, add_scaled
 from kotae.index.dedup import collapse
 from kotae.index.rerank import Candidate, SecondStageConfig, SentenceScorer, make_reranker
@@ -65,6 +65,7 @@ class RetrievalConfig:
     unquotable_last: bool = _DEFAULT.unquotable_last  # see settings.py
     # Abstention: found = confidence >= threshold; None = always found.
     abstain_threshold: float | None = None
+    dense_floor: float | None = dense_floor(_DEFAULT.model)  # abstention's best-cosine floor (index/abstain.py); None = words only
 
     def __post_init__(self):
         if self.mode not in MODES:
@@ -274,7 +275,8 @@ class Retriever:
         """Evidence strength used for abstention (index/abstain.py)."""
         if not top:
             return None
-        return abstain_signal(self._sentences.evidence(query, lang, top, dense, passage_langs), self.config.mode)
+        return abstain_signal(self._sentences.evidence(query, lang, top, dense, passage_langs), self.config.mode,
+                              self.config.dense_floor)
 
     def _language_groups(self) -> list[tuple[str, bool]]:
         """(language, has enough passages for its own statistics) for each passage language.

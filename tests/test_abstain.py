@@ -33,12 +33,11 @@ def test_keyword_only_mode_decides_on_words_with_its_own_calibration():
     assert not found(Evidence(missing=0.9, typed_coverage=0.0), "keyword")
 
 
-@pytest.fixture(scope="module")
-def keyword_retriever(tmp_path_factory, model_cache):
-    from kotae.index.engine import open_retriever, run_ingest
+def _ingested(root, model_cache, **overrides):
+    """A two-document corpus (a Japanese food maker, an English logistics firm) ingested into root."""
+    from kotae.index.engine import run_ingest
     from kotae.settings import load_settings
 
-    root = tmp_path_factory.mktemp("abstain")
     corpus = root / "corpus"
     corpus.mkdir()
     (corpus / "hoshizora.md").write_text(
@@ -47,9 +46,16 @@ def keyword_retriever(tmp_path_factory, model_cache):
     (corpus / "minato.md").write_text(
         "# Minato Logistics annual report 2024\n\nMinato Logistics is a freight forwarding company based in Kobe.\n"
         "In 2024 its revenue was 8.2 billion yen, up 5% from the previous year.\n", encoding="utf-8")
-    settings = load_settings(corpus_dir=corpus, index_dir=root / "index", cache_dir=model_cache)
+    settings = load_settings(corpus_dir=corpus, index_dir=root / "index", cache_dir=model_cache, **overrides)
     run_ingest(settings, progress=False)
-    return open_retriever(settings.replace(retrieval_mode="keyword"))
+    return settings
+
+
+@pytest.fixture(scope="module")
+def keyword_retriever(tmp_path_factory, model_cache):
+    from kotae.index.engine import open_retriever
+
+    return open_retriever(_ingested(tmp_path_factory.mktemp("abstain"), model_cache).replace(retrieval_mode="keyword"))
 
 
 def test_keyword_only_retrieval_answers_what_is_there_and_abstains_on_the_rest(keyword_retriever):
@@ -60,3 +66,15 @@ def test_keyword_only_retrieval_answers_what_is_there_and_abstains_on_the_rest(k
     for question in ("東京タワーの高さは何メートルですか？", "What is the boiling point of liquid nitrogen?"):
         result = keyword_retriever.search(question, k=5)
         assert not result.found, (question, result.confidence)
+
+
+def test_an_embedder_without_a_measured_cosine_floor_decides_on_the_words(tmp_path, model_cache):
+    # The cosine floor is e5-small's scale; USE-multilingual's best cosines sit far below it, and
+    # with the floor applied it refused every question (make eval's use-dense row: answer@1 0.000).
+    from kotae.index.engine import open_retriever
+
+    retriever = open_retriever(_ingested(tmp_path, model_cache, model="use-multilingual"))
+    assert retriever.config.dense_floor is None
+    for question in ("星空食品の2024年度の売上高はいくら？", "What was Minato Logistics' revenue in 2024?"):
+        result = retriever.search(question, k=5)
+        assert result.found, (question, result.confidence)
