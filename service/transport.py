@@ -49,24 +49,26 @@ class _HeaderDeadline:
             self.transport.close()
 
 
-class HeaderTimeoutH11(_HeaderDeadline, H11Protocol):
-    def connection_made(self, transport) -> None:  # type: ignore[override]
-        super().connection_made(transport)
+    # The protocol hooks both stacks share; super() reaches the uvicorn protocol mixed in after.
+    def connection_made(self, transport) -> None:
+        super().connection_made(transport)  # type: ignore[misc]
         self._arm()
 
-    def data_received(self, data: bytes) -> None:
-        super().data_received(data)
-        if self._header_timer is not None and self.cycle is not self._armed_for:
-            self._disarm()  # a new request's headers arrived
-
     def on_response_complete(self) -> None:
-        super().on_response_complete()
+        super().on_response_complete()  # type: ignore[misc]
         if not self.transport.is_closing():
             self._arm()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
-        super().connection_lost(exc)
+        super().connection_lost(exc)  # type: ignore[misc]
+
+
+class HeaderTimeoutH11(_HeaderDeadline, H11Protocol):
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)
+        if self._header_timer is not None and self.cycle is not self._armed_for:
+            self._disarm()  # a new request's headers arrived
 
 
 def _httptools_protocol() -> type | None:
@@ -76,10 +78,6 @@ def _httptools_protocol() -> type | None:
 
     class HeaderTimeoutHttpTools(_HeaderDeadline, HttpToolsProtocol):
         _header_bytes = 0
-
-        def connection_made(self, transport) -> None:  # type: ignore[override]
-            super().connection_made(transport)
-            self._arm()
 
         # Parser callbacks. An exception raised in one makes httptools fail the feed, and uvicorn
         # answers 400 and closes the connection, as h11 does past h11_max_incomplete_event_size.
@@ -103,15 +101,6 @@ def _httptools_protocol() -> type | None:
         def on_headers_complete(self) -> None:
             self._disarm()  # a new request's headers arrived
             super().on_headers_complete()
-
-        def on_response_complete(self) -> None:
-            super().on_response_complete()
-            if not self.transport.is_closing():
-                self._arm()
-
-        def connection_lost(self, exc: Exception | None) -> None:
-            self._disarm()
-            super().connection_lost(exc)
 
     return HeaderTimeoutHttpTools
 

@@ -61,17 +61,21 @@ def _painters(root: Path) -> None:
     (root / "painters.md").write_text("# Painters\n\n" + "\n\n".join(en) + "\n", encoding="utf-8")
 
 
-@pytest.fixture(scope="module")
-def painters(tmp_path_factory, model_cache: Path) -> Retriever:
+def _retriever_over(root: Path, write_corpus, model_cache: Path) -> Retriever:
+    """A retriever with the default settings over the corpus write_corpus makes in root/corpus."""
     from kotae.index.engine import open_retriever, run_ingest
     from kotae.settings import load_settings
 
-    root = tmp_path_factory.mktemp("painters")
     (root / "corpus").mkdir()
-    _painters(root / "corpus")
+    write_corpus(root / "corpus")
     settings = load_settings(corpus_dir=root / "corpus", index_dir=root / "index", cache_dir=model_cache)
     run_ingest(settings, progress=False)
     return open_retriever(settings)
+
+
+@pytest.fixture(scope="module")
+def painters(tmp_path_factory, model_cache: Path) -> Retriever:
+    return _retriever_over(tmp_path_factory.mktemp("painters"), _painters, model_cache)
 
 
 @pytest.mark.parametrize("name", sorted(NAMES))
@@ -132,15 +136,7 @@ def _japan_ai(root: Path) -> None:
 
 @pytest.fixture(scope="module")
 def japan_ai(tmp_path_factory, model_cache: Path) -> Retriever:
-    from kotae.index.engine import open_retriever, run_ingest
-    from kotae.settings import load_settings
-
-    root = tmp_path_factory.mktemp("japan_ai")
-    (root / "corpus").mkdir()
-    _japan_ai(root / "corpus")
-    settings = load_settings(corpus_dir=root / "corpus", index_dir=root / "index", cache_dir=model_cache)
-    run_ingest(settings, progress=False)
-    return open_retriever(settings)
+    return _retriever_over(tmp_path_factory.mktemp("japan_ai"), _japan_ai, model_cache)
 
 
 def test_expansion_leaves_out_rare_senses_katakana_guesses_and_acronyms_read_as_names(japan_ai: Retriever):
