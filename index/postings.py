@@ -9,6 +9,7 @@ the live passages (Lucene variant, index/keyword.py's K1 and B).
 
 from __future__ import annotations
 
+import threading
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -117,6 +118,9 @@ class SegmentedBM25:
         # after query. Bounded by postings held, not terms: a common term has many.
         self._terms: dict[str, tuple[np.ndarray, np.float32, np.ndarray, np.ndarray]] = {}
         self._held = 0
+        # Searches run on several threads against one open index: two evicting at once could pop
+        # the same oldest term (KeyError, a failed search), so inserts and evictions hold a lock.
+        self._terms_lock = threading.Lock()
 
     def _postings(self, term: str) -> tuple[np.ndarray, np.ndarray]:
         """Live global rows containing `term`, with their term frequencies."""
@@ -151,11 +155,14 @@ class SegmentedBM25:
             if not len(rows):
                 return None
             tf = tfs.astype(np.float32)
-            got = self._terms[term] = (rows, lucene_idf(np.array([len(rows)]), self.n)[0], tf,
-                                       tf + K1 * (1 - B + B * self._lengths[rows] / self._avgdl))
-            self._held += len(rows)
-            while self._held > TERM_CACHE_POSTINGS and len(self._terms) > 1:
-                self._held -= len(self._terms.pop(next(iter(self._terms)))[0])
+            got = (rows, lucene_idf(np.array([len(rows)]), self.n)[0], tf,
+                   tf + K1 * (1 - B + B * self._lengths[rows] / self._avgdl))
+            with self._terms_lock:
+                if term not in self._terms:  # another thread may have cached it meanwhile
+                    self._terms[term] = got
+                    self._held += len(rows)
+                while self._held > TERM_CACHE_POSTINGS and len(self._terms) > 1:
+                    self._held -= len(self._terms.pop(next(iter(self._terms)))[0])
         return got
 
     def search(self, tokens: list[str], k: int, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
