@@ -26,7 +26,7 @@ import unicodedata
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Protocol, Sequence
+from typing import Any, Callable, Protocol, Sequence
 
 import numpy as np
 
@@ -110,28 +110,31 @@ class SentenceScorer:
     """Idf-weighted query-token coverage per sentence. Sentence token sets are cached per
     (tokenizer, passage text) since the same passages come back for related questions."""
 
-    # shared by all scorers of a process: (tokenizer, passage text) -> sentence spans and tokens
-    _cache: OrderedDict[tuple[str, str], list[tuple[tuple[int, int], frozenset[str]]]] = OrderedDict()
+    # shared by all scorers of a process, least recently used first: (tokenizer, what of which
+    # passage text) -> its sentences' spans and tokens, its answer units, its terms, ...
+    _cache: OrderedDict[tuple[str, str], Any] = OrderedDict()
     cache_size = 20000
 
     def __init__(self, tokenizer: str, idf):
         self.tokenizer = tokenizer
         self._idf = idf  # callable: list[str] -> np.ndarray
 
-    def _sentences(self, text: str) -> list[tuple[tuple[int, int], frozenset[str]]]:
-        key = (self.tokenizer, text)
-        got = self._cache.get(key)
+    def _cached(self, key: str, make: Callable[[], Any]) -> Any:
+        full = (self.tokenizer, key)
+        got = self._cache.get(full)
         if got is None:
-            got = [((s, e), frozenset(tokenize(text[s:e], self.tokenizer))) for s, e in sentence_spans(text)]
-            self._cache[key] = got
+            got = self._cache[full] = make()
             while len(self._cache) > self.cache_size:
                 self._cache.popitem(last=False)
         else:
             try:
-                self._cache.move_to_end(key)
+                self._cache.move_to_end(full)
             except KeyError:  # evicted by another thread meanwhile
                 pass
         return got
+
+    def _sentences(self, text: str) -> list[tuple[tuple[int, int], frozenset[str]]]:
+        return self._cached(text, lambda: [((s, e), frozenset(tokenize(text[s:e], self.tokenizer))) for s, e in sentence_spans(text)])
 
     def _context_tokens(self, context: str) -> frozenset[str]:
         if not context:
@@ -139,12 +142,7 @@ class SentenceScorer:
         return self._sentences_of_context(context)
 
     def _sentences_of_context(self, context: str) -> frozenset[str]:
-        key = (self.tokenizer, "\0ctx" + context)
-        got = self._cache.get(key)
-        if got is None:
-            got = [((0, len(context)), frozenset(tokenize(context, self.tokenizer)))]
-            self._cache[key] = got
-        return got[0][1]
+        return self._cached("\0ctx" + context, lambda: frozenset(tokenize(context, self.tokenizer)))
 
     def query_weights(self, query: str) -> dict[str, float]:
         tokens = sorted(set(question_tokens(query, self.tokenizer)))
@@ -177,11 +175,8 @@ class SentenceScorer:
 
     def _terms(self, text: str, context: str) -> frozenset[str]:
         """Every term of a passage's answer units and their keys (cached like the units)."""
-        key = (self.tokenizer, "\0terms" + context + "\0" + text)
-        got = self._cache.get(key)
-        if got is None:
-            got = self._cache[key] = [((0, 0), frozenset().union(*(toks | key_toks for _, toks, key_toks in self._units(text, context))))]
-        return got[0][1]
+        return self._cached("\0terms" + context + "\0" + text, lambda: frozenset().union(
+            *(toks | key_toks for _, toks, key_toks in self._units(text, context))))
 
     def answer_weights(self, query: str, texts: Sequence[tuple[str, str]], content: dict[str, float] | None = None) -> dict[str, float]:
         """Weights of the question's terms for choosing answer units: no interrogatives
@@ -260,15 +255,9 @@ class SentenceScorer:
         return Evidence(missing, typed, max(cosines) if cosines else None)
 
     def _units(self, text: str, context: str) -> list[tuple[Unit, frozenset[str], frozenset[str]]]:
-        key = (self.tokenizer, "\0units" + context + "\0" + text)
-        got = self._cache.get(key)
-        if got is None:
-            got = [(u, frozenset(tokenize(u.text, self.tokenizer)), frozenset(tokenize(u.key, self.tokenizer)) if u.key else frozenset())
-                   for u in answer_units(text, context)]
-            self._cache[key] = got
-            while len(self._cache) > self.cache_size:
-                self._cache.popitem(last=False)
-        return got
+        return self._cached("\0units" + context + "\0" + text, lambda: [
+            (u, frozenset(tokenize(u.text, self.tokenizer)), frozenset(tokenize(u.key, self.tokenizer)) if u.key else frozenset())
+            for u in answer_units(text, context)])
 
     def score_units(self, query: str, weights: dict[str, float], text: str, context: str = "",
                     full_weights: dict[str, float] | None = None,
