@@ -5,13 +5,13 @@ from __future__ import annotations
 import time
 import unicodedata
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Sequence
 
 import numpy as np
 
 from kotae.index.fusion import Ranked, reciprocal_rank_fusion, weighted_score_fusion
-from kotae.index.abstain import EVIDENCE_DEPTH, abstain_signal, dense_floor
+from kotae.index.abstain import EVIDENCE_DEPTH, abstain_signal, dense_floor, unknown_numbers
 from kotae.index.crosslingual import CrossLingualConfig, CrossLingualExpander, add_scaled
 from kotae.index.dedup import collapse
 from kotae.index.rerank import Candidate, SecondStageConfig, SentenceScorer, make_reranker
@@ -249,7 +249,8 @@ class Retriever:
             components["dense"] = raw_dense  # report cosine, not the standardised value
         # abstention looks at the same top passages whatever k the caller asked for
         top = candidates[:EVIDENCE_DEPTH]
-        confidence = self._confidence(query, lang, top, components.get("dense"), {c.id: stored[c.id].passage.lang for c in top})
+        confidence = self._confidence(query, lang, top, components.get("dense"), {c.id: stored[c.id].passage.lang for c in top},
+                                      tokens)
         candidates = candidates[:k]
 
         hits = []
@@ -271,12 +272,13 @@ class Retriever:
         return SearchResult(query, lang, hits, timings, found=found, confidence=confidence)
 
     def _confidence(self, query: str, lang: str, top: list[Candidate], dense: dict[str, float] | None,
-                    passage_langs: dict[str, str]) -> float | None:
+                    passage_langs: dict[str, str], tokens: list[str]) -> float | None:
         """Evidence strength used for abstention (index/abstain.py)."""
         if not top:
             return None
-        return abstain_signal(self._sentences.evidence(query, lang, top, dense, passage_langs), self.config.mode,
-                              self.config.dense_floor)
+        evidence = self._sentences.evidence(query, lang, top, dense, passage_langs)
+        evidence = replace(evidence, unknown_number=bool(unknown_numbers(tokens, self._idf)))
+        return abstain_signal(evidence, self.config.mode, self.config.dense_floor)
 
     def _language_groups(self) -> list[tuple[str, bool]]:
         """(language, has enough passages for its own statistics) for each passage language.

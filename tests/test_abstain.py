@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from kotae.index.abstain import Evidence, abstain_signal, calibrated_threshold
+from kotae.index.abstain import Evidence, abstain_signal, calibrated_threshold, unknown_numbers
 
 
 def found(evidence: Evidence, mode: str = "hybrid") -> bool:
@@ -26,6 +26,20 @@ def test_the_dense_floor_refuses_a_question_the_words_cannot_judge():
     # Japanese documents has no missing word: its cosine decides
     assert not found(Evidence(missing=0.0, typed_coverage=0.0, dense=0.78))
     assert found(Evidence(missing=0.0, typed_coverage=0.0, dense=0.83))
+
+
+def test_a_number_no_document_mentions_is_not_found_whatever_else_matches():
+    # "任天堂の2030年度の売上高は？" over articles that speak of its sales in other years
+    for mode in ("hybrid", "keyword"):
+        assert not found(Evidence(missing=0.0, typed_coverage=1.0, dense=0.95, unknown_number=True), mode)
+        assert found(Evidence(missing=0.0, typed_coverage=1.0, dense=0.95), mode)
+
+
+def test_unknown_numbers_are_the_digit_tokens_the_index_does_not_know():
+    known = {"2024": 2.0, "5": 0.5}
+    idf = lambda tokens: [known.get(t, 0.0) for t in tokens]  # noqa: E731
+    assert unknown_numbers(["星空", "2024", "年度", "2030", "5", "1gb"], idf) == ("2030",)
+    assert unknown_numbers(["revenue", "minato"], idf) == ()
 
 
 def test_keyword_only_mode_decides_on_words_with_its_own_calibration():
@@ -49,6 +63,22 @@ def _ingested(root, model_cache, **overrides):
     settings = load_settings(corpus_dir=corpus, index_dir=root / "index", cache_dir=model_cache, **overrides)
     run_ingest(settings, progress=False)
     return settings
+
+
+@pytest.fixture(scope="module")
+def hybrid_retriever(tmp_path_factory, model_cache):
+    from kotae.index.engine import open_retriever
+
+    return open_retriever(_ingested(tmp_path_factory.mktemp("abstain-hybrid"), model_cache))
+
+
+def test_a_question_about_a_year_the_documents_never_mention_abstains_in_both_languages(hybrid_retriever):
+    # the company, the figure asked for and its kind are all there, for 2024 only
+    for question in ("星空食品の2024年度の売上高はいくら？", "What was Minato Logistics' revenue in 2024?"):
+        assert hybrid_retriever.search(question, k=5).found, question
+    for question in ("星空食品の2030年度の売上高はいくら？", "What was Minato Logistics' revenue in 2031?"):
+        result = hybrid_retriever.search(question, k=5)
+        assert not result.found, (question, result.confidence)
 
 
 @pytest.fixture(scope="module")
