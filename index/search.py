@@ -6,18 +6,19 @@ import time
 import unicodedata
 from collections import OrderedDict
 from dataclasses import dataclass, field, replace
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
 from kotae.index.fusion import Ranked, reciprocal_rank_fusion, weighted_score_fusion
-from kotae.index.abstain import EVIDENCE_DEPTH, abstain_signal, dense_floor, unknown_numbers
-from kotae.index.crosslingual import CrossLingualConfig, CrossLingualExpander, add_scaled
+from kotae.index.abstain import ABSENT_MIN_PASSAGES, EVIDENCE_DEPTH, absent_share, abstain_signal, dense_floor, unknown_numbers
+from kotae.index.crosslingual import _MAX_SENSES, CrossLingualConfig, CrossLingualExpander, add_scaled, capitalised_words, is_katakana
 from kotae.index.dedup import collapse
+from kotae.index.dictionary import load_dictionary
 from kotae.index.rerank import Candidate, SecondStageConfig, SentenceScorer, make_reranker
 from kotae.index.backends.base import Filters, Matches, SearchBackend
 from kotae.index.keyword import K1 as _BM25_K1  # the BM25 k1 both backends score with
-from kotae.index.tokenize import question_tokens
+from kotae.index.tokenize import question_tokens, term_tokens
 from kotae.ingest.lang import detect_language
 from kotae.settings import Settings
 
@@ -277,8 +278,33 @@ class Retriever:
         if not top:
             return None
         evidence = self._sentences.evidence(query, lang, top, dense, passage_langs)
-        evidence = replace(evidence, unknown_number=bool(unknown_numbers(tokens, self._idf)))
+        absent = 0.0
+        if self.stats.passages >= ABSENT_MIN_PASSAGES:
+            absent = absent_share(self._sentences.content_tokens(query), self._idf, self._known_otherwise(query, lang))
+        evidence = replace(evidence, unknown_number=bool(unknown_numbers(tokens, self._idf)), absent=absent)
         return abstain_signal(evidence, self.config.mode, self.config.dense_floor)
+
+    def _known_otherwise(self, query: str, lang: str) -> Callable[[str], bool]:
+        """Whether a question word that the index does not know may still be there in another
+        form: one of its JMdict translations (index/dictionary.py) is in the index, or, when
+        the index holds passages in another language than the question's (English front matter
+        of Japanese reports counts), it is a name or loanword that may be transliterated there
+        (Asimov -> アシモフ; the reverse for a katakana word), a capitalised word of an English
+        question or a katakana word of a Japanese one."""
+        bilingual = any(n > 0 for other, n in self.stats.passages_by_lang.items() if other != lang)
+        names = capitalised_words(query)
+
+        def known(word: str) -> bool:
+            if bilingual and (word in names or is_katakana(word)):
+                return True
+            dictionary = load_dictionary()
+            translations = (dictionary.japanese(word) if word.isascii() else dictionary.english(word))[:_MAX_SENSES]
+            tokens = [sorted(set(term_tokens(t, self.tokenizer))) for t in translations]
+            flat = sorted({t for toks in tokens for t in toks})
+            idf = dict(zip(flat, self._idf(flat).tolist())) if flat else {}
+            return any(toks and all(idf[t] > 0 for t in toks) for toks in tokens)
+
+        return known
 
     def _language_groups(self) -> list[tuple[str, bool]]:
         """(language, has enough passages for its own statistics) for each passage language.
