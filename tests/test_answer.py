@@ -183,3 +183,15 @@ def test_a_fourth_unit_is_quoted_only_while_the_answer_stays_short():
     # the same four units, but the answer would be long with the fourth: three are quoted
     long = extractive_answer(question, SearchResult("q", "en", _bakery_hits(", every morning" * 12))).body
     assert long.count("[") == 3 and "Kenji Mori" not in long
+
+
+def test_an_english_question_quotes_a_weaker_japanese_follow_up_than_a_same_language_one():
+    # Across languages only "2026" and "Koyeb" cross: the sentence naming the author shares no word
+    # with the question and scores 0.55 of the first, below the same-language bar of 0.6.
+    def h(i: int, text: str, score: float) -> Hit:
+        return Hit(id=f"{i}.txt#0", doc_id=f"{i}.txt", title=f"Doc {i}", section=None, page=None, char_start=0, char_end=len(text),
+                   text=text, lang="ja", kind="body", score=score, scores={"dense": 0.5}, highlight=(0, len(text)))
+
+    hits = [h(0, "2026年2月、Mistral AIがKoyebを買収したと報じられた。", 1.0), h(1, "筆者はAI専門ブロガーのねぎです。", 0.88)]
+    a = extractive_answer("Who wrote the 2026 blog post about Koyeb?", SearchResult("q", "en", hits))
+    assert a.body.endswith("筆者はAI専門ブロガーのねぎです。 [2]") and len(a.citations) == 2
