@@ -151,3 +151,23 @@ def test_the_noun_a_where_question_asks_about_is_weaker_than_its_verb():
     answer = Candidate("b#0", "同社はパリのスタートアップ「Koyeb」を買収した。", "", "ja", 0.9)
     scorer.score_answers("Mistral AIが買収した会社はどこですか？", [off, answer])
     assert answer.answer > off.answer
+
+
+def test_an_attribution_line_is_not_quoted_it_tells_who_said_the_quotation():
+    from kotae.index.highlight import answer_units
+
+    # the chunker joins the lines: the attribution follows the quotation's closing bracket
+    text = ("The 24-Month Deadline\n「欧州に残された時間は、今後24ヶ月である。クラウドとは電力を知能に変える工場だ。」"
+            "— Arthur Mensch (2026年5月、国民議会にて)\nThe Final Piece: 独自チップ設計")
+    units = answer_units(text)
+    assert not any(u.text.startswith("—") for u in units)
+    said = [u for u in units if "Arthur Mensch" in u.key]
+    assert [u.text for u in said] == ["「欧州に残された時間は、今後24ヶ月である。", "クラウドとは電力を知能に変える工場だ。」"]
+    a = extractive_answer("How much time did Arthur Mensch say Europe has left?", SearchResult("q", "en", [hit(0, text)]))
+    assert answer_sentences_first(a.body) == "「欧州に残された時間は、今後24ヶ月である。", a.body
+
+
+def answer_sentences_first(body: str) -> str:
+    from kotae.evals.metrics import answer_sentences
+
+    return answer_sentences(body)[0]
