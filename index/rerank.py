@@ -145,7 +145,9 @@ class SentenceScorer:
         return self._cached("\0ctx" + context, lambda: frozenset(tokenize(context, self.tokenizer)))
 
     def query_weights(self, query: str) -> dict[str, float]:
-        tokens = sorted(set(question_tokens(query, self.tokenizer)))
+        return self._weights(sorted(set(question_tokens(query, self.tokenizer))))
+
+    def _weights(self, tokens: list[str]) -> dict[str, float]:
         if not tokens:
             return {}
         idf = self._idf(tokens)
@@ -216,8 +218,12 @@ class SentenceScorer:
                 out.append((max(found), terms))
         return out
 
+    def content_tokens(self, query: str) -> list[str]:
+        """The question's keyword tokens without its interrogatives, known to the index or not."""
+        return sorted(set(question_tokens(_INTERROGATIVES.sub(" ", query), self.tokenizer)))
+
     def content_weights(self, query: str) -> dict[str, float]:
-        return self.query_weights(_INTERROGATIVES.sub(" ", query))
+        return self._weights(self.content_tokens(query))
 
     def score_answers(self, query: str, candidates: Sequence[Candidate]) -> None:
         """Score every candidate's answer units; the best one becomes its highlight."""
@@ -242,8 +248,9 @@ class SentenceScorer:
             # Passages in another language share only numbers with the question reliably: a name
             # is often transliterated (Yamaha → ヤマハ) and a capitalised word is not always a name
             # ("In June 1979, …"). Counting names refused half the English questions whose answer
-            # exists only in Japanese articles (mixed ja+en set).
-            weights = {t: w for t, w in weights.items() if any(ch.isdigit() for ch in t)}
+            # exists only in Japanese articles (mixed ja+en set). A single digit is often a word in
+            # the other language (2つ / two): numbers of two digits or more only.
+            weights = {t: w for t, w in weights.items() if sum(ch.isdigit() for ch in t) >= 2}
         present = self._present([(c.text, c.context) for c in top])
         total = sum(weights.values())
         missing = sum(w for t, w in weights.items() if t not in present) / total if total else 0.0
