@@ -195,3 +195,23 @@ def test_an_english_question_quotes_a_weaker_japanese_follow_up_than_a_same_lang
     hits = [h(0, "2026年2月、Mistral AIがKoyebを買収したと報じられた。", 1.0), h(1, "筆者はAI専門ブロガーのねぎです。", 0.88)]
     a = extractive_answer("Who wrote the 2026 blog post about Koyeb?", SearchResult("q", "en", hits))
     assert a.body.endswith("筆者はAI専門ブロガーのねぎです。 [2]") and len(a.citations) == 2
+
+
+def test_an_attribution_line_is_not_quoted_it_tells_who_said_the_quotation():
+    from kotae.index.highlight import answer_units
+
+    # the chunker joins the lines: the attribution follows the quotation's closing bracket
+    text = ("The 24-Month Deadline\n「欧州に残された時間は、今後24ヶ月である。クラウドとは電力を知能に変える工場だ。」"
+            "— Arthur Mensch (2026年5月、国民議会にて)\nThe Final Piece: 独自チップ設計")
+    units = answer_units(text)
+    assert not any(u.text.startswith("—") for u in units)
+    said = [u for u in units if "Arthur Mensch" in u.key]
+    assert [u.text for u in said] == ["「欧州に残された時間は、今後24ヶ月である。", "クラウドとは電力を知能に変える工場だ。」"]
+    a = extractive_answer("How much time did Arthur Mensch say Europe has left?", SearchResult("q", "en", [hit(0, text)]))
+    assert answer_sentences_first(a.body) == "「欧州に残された時間は、今後24ヶ月である。", a.body
+
+
+def answer_sentences_first(body: str) -> str:
+    from kotae.evals.metrics import answer_sentences
+
+    return answer_sentences(body)[0]
