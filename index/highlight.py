@@ -7,7 +7,9 @@ A passage is cut into *answer units* with their span in the passage text:
 - ``key: value`` lines (YAML front matter, metadata blocks) with the key made readable,
   ``largest_investor: "ASML Holding NV"`` -> ``largest investor: ASML Holding NV``; a list
   item of mappings (``- name: …`` with its keys) is one unit;
-- table rows quoted with their header, ``日付: 2023-06-13 · 種別: Seed · 金額: €105m``.
+- table rows quoted with their header, ``日付: 2023-06-13 · 種別: Seed · 金額: €105m``;
+- an attribution line under a quotation (``— Arthur Mensch (2026年5月、フランス国民議会にて)``) is
+  no unit: it says who said the quotation's sentences, so it joins their key.
 
 Each unit also carries ``key``: the words that say what it is about without being part of it
 (heading, key path, column names), which the scorer (index/rerank.py) counts for the question.
@@ -16,7 +18,7 @@ Each unit also carries ``key``: the words that say what it is about without bein
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from kotae.ingest.sentences import split_sentences
 
@@ -114,6 +116,8 @@ def _context_header(context: str) -> list[str] | None:
     return _cells(line) if _TABLE_ROW.match(line) or "\t" in line else None
 
 
+# "— Name (where, when)" / "―Name" after a quotation: the dash (not a hyphen list marker) opens it
+_ATTRIBUTION = re.compile(r"^[—―]+\s*\S")
 _MAX_LABEL_CHARS = 40
 _SENTENCE_END = tuple("。．.！!？?")
 
@@ -156,6 +160,15 @@ def answer_units(text: str, context: str = "") -> list[Unit]:
     parents: list[tuple[int, str]] = []  # (indent, key) of `key:` lines without a value
     item: list | None = None  # [start, end, indent, parts, key] of an open `- key: value` list item
     units: list[Unit] = []
+    paragraph = 0  # index in `units` of the first unit of the current paragraph (or of the text under a label)
+
+    def attribute(shown: str) -> bool:
+        """An attribution after a quotation joins the key of the paragraph's units so far."""
+        if not _ATTRIBUTION.match(shown) or paragraph >= len(units):
+            return False
+        said = shown.lstrip("—― ")
+        units[paragraph:] = [replace(u, key=f"{u.key} {said}".strip()) for u in units[paragraph:]]
+        return True
 
     def close_item() -> None:
         nonlocal item
@@ -169,6 +182,7 @@ def answer_units(text: str, context: str = "") -> list[Unit]:
         if not stripped:
             close_item()
             tab_header = None
+            paragraph = len(units)
             continue
         indent = len(line) - len(line.lstrip())
         s, e = ls + indent, ls + len(line.rstrip())
@@ -219,6 +233,8 @@ def answer_units(text: str, context: str = "") -> list[Unit]:
             continue
         parents.clear()
         shown = clean_sentence(stripped)
+        if attribute(shown):
+            continue
         if shown in titles or (shown and shown == heading):
             heading = shown
             continue
@@ -227,8 +243,11 @@ def answer_units(text: str, context: str = "") -> list[Unit]:
             # ("Series C（2025年9月）の詳細", "Arthur Mensch（CEO・共同創業者）")
             units.append(Unit(s, e, shown, heading, "label"))
             heading = shown
+            paragraph = len(units)  # an attribution below speaks for the text under the label, not for it
             continue
         for ss, se in split_sentences(line):
+            if attribute(clean_sentence(line[ss:se])):
+                continue
             units.append(Unit(ls + ss, ls + se, clean_sentence(line[ss:se].replace("\t", " · ")), heading, "sentence"))
     close_item()
     return units

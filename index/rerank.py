@@ -145,7 +145,9 @@ class SentenceScorer:
         return self._cached("\0ctx" + context, lambda: frozenset(tokenize(context, self.tokenizer)))
 
     def query_weights(self, query: str) -> dict[str, float]:
-        tokens = sorted(set(question_tokens(query, self.tokenizer)))
+        return self._weights(sorted(set(question_tokens(query, self.tokenizer))))
+
+    def _weights(self, tokens: list[str]) -> dict[str, float]:
         if not tokens:
             return {}
         idf = self._idf(tokens)
@@ -216,8 +218,12 @@ class SentenceScorer:
                 out.append((max(found), terms))
         return out
 
+    def content_tokens(self, query: str) -> list[str]:
+        """The question's keyword tokens without its interrogatives, known to the index or not."""
+        return sorted(set(question_tokens(_INTERROGATIVES.sub(" ", query), self.tokenizer)))
+
     def content_weights(self, query: str) -> dict[str, float]:
-        return self.query_weights(_INTERROGATIVES.sub(" ", query))
+        return self._weights(self.content_tokens(query))
 
     def score_answers(self, query: str, candidates: Sequence[Candidate]) -> None:
         """Score every candidate's answer units; the best one becomes its highlight."""
@@ -242,17 +248,24 @@ class SentenceScorer:
             # Passages in another language share only numbers with the question reliably: a name
             # is often transliterated (Yamaha → ヤマハ) and a capitalised word is not always a name
             # ("In June 1979, …"). Counting names refused half the English questions whose answer
-            # exists only in Japanese articles (mixed ja+en set).
-            weights = {t: w for t, w in weights.items() if any(ch.isdigit() for ch in t)}
+            # exists only in Japanese articles (mixed ja+en set). A single digit is often a word in
+            # the other language (2つ / two): numbers of two digits or more only.
+            weights = {t: w for t, w in weights.items() if sum(ch.isdigit() for ch in t) >= 2}
         present = self._present([(c.text, c.context) for c in top])
         total = sum(weights.values())
         missing = sum(w for t, w in weights.items() if t not in present) / total if total else 0.0
+        # the same share among the words the passages' titles and sections do not name: what is
+        # asked about the thing (her favourite flower), not the thing (Audrey Hepburn)
+        titles = frozenset().union(*(self._context_tokens(c.context) for c in top))
+        asked = {t: w for t, w in weights.items() if t not in titles}
+        asked_total = sum(asked.values())
+        attribute = sum(w for t, w in asked.items() if t not in present) / asked_total if asked_total else 0.0
         expects = expected_type(query) is not None
         typed = max((u.coverage for c in top for u in c.units if u.typed or not expects), default=0.0)
         # the embedder compares the question with the passage's own text: its language decides the offset
         langs = passage_langs or {}
         cosines = [dense[c.id] + (CROSS_LINGUAL_OFFSET if langs.get(c.id, c.lang) != lang else 0.0) for c in top if dense and c.id in dense]
-        return Evidence(missing, typed, max(cosines) if cosines else None)
+        return Evidence(missing, typed, max(cosines) if cosines else None, attribute_missing=attribute)
 
     def _units(self, text: str, context: str) -> list[tuple[Unit, frozenset[str], frozenset[str]]]:
         return self._cached("\0units" + context + "\0" + text, lambda: [

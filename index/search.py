@@ -5,19 +5,20 @@ from __future__ import annotations
 import time
 import unicodedata
 from collections import OrderedDict
-from dataclasses import dataclass, field
-from typing import Sequence
+from dataclasses import dataclass, field, replace
+from typing import Callable, Sequence
 
 import numpy as np
 
 from kotae.index.fusion import Ranked, reciprocal_rank_fusion, weighted_score_fusion
-from kotae.index.abstain import EVIDENCE_DEPTH, abstain_signal, dense_floor
-from kotae.index.crosslingual import CrossLingualConfig, CrossLingualExpander, add_scaled
+from kotae.index.abstain import ABSENT_MIN_PASSAGES, EVIDENCE_DEPTH, absent_share, abstain_signal, dense_floor, unknown_numbers
+from kotae.index.crosslingual import _MAX_SENSES, CrossLingualConfig, CrossLingualExpander, add_scaled, capitalised_words, is_katakana
 from kotae.index.dedup import collapse
+from kotae.index.dictionary import load_dictionary
 from kotae.index.rerank import Candidate, SecondStageConfig, SentenceScorer, make_reranker
 from kotae.index.backends.base import Filters, Matches, SearchBackend
 from kotae.index.keyword import K1 as _BM25_K1  # the BM25 k1 both backends score with
-from kotae.index.tokenize import question_tokens
+from kotae.index.tokenize import question_tokens, term_tokens
 from kotae.ingest.lang import detect_language
 from kotae.settings import Settings
 
@@ -249,7 +250,8 @@ class Retriever:
             components["dense"] = raw_dense  # report cosine, not the standardised value
         # abstention looks at the same top passages whatever k the caller asked for
         top = candidates[:EVIDENCE_DEPTH]
-        confidence = self._confidence(query, lang, top, components.get("dense"), {c.id: stored[c.id].passage.lang for c in top})
+        confidence = self._confidence(query, lang, top, components.get("dense"), {c.id: stored[c.id].passage.lang for c in top},
+                                      tokens)
         candidates = candidates[:k]
 
         hits = []
@@ -271,12 +273,38 @@ class Retriever:
         return SearchResult(query, lang, hits, timings, found=found, confidence=confidence)
 
     def _confidence(self, query: str, lang: str, top: list[Candidate], dense: dict[str, float] | None,
-                    passage_langs: dict[str, str]) -> float | None:
+                    passage_langs: dict[str, str], tokens: list[str]) -> float | None:
         """Evidence strength used for abstention (index/abstain.py)."""
         if not top:
             return None
-        return abstain_signal(self._sentences.evidence(query, lang, top, dense, passage_langs), self.config.mode,
-                              self.config.dense_floor)
+        evidence = self._sentences.evidence(query, lang, top, dense, passage_langs)
+        absent = 0.0
+        if self.stats.passages >= ABSENT_MIN_PASSAGES:
+            absent = absent_share(self._sentences.content_tokens(query), self._idf, self._known_otherwise(query, lang))
+        evidence = replace(evidence, unknown_number=bool(unknown_numbers(tokens, self._idf)), absent=absent)
+        return abstain_signal(evidence, self.config.mode, self.config.dense_floor)
+
+    def _known_otherwise(self, query: str, lang: str) -> Callable[[str], bool]:
+        """Whether a question word that the index does not know may still be there in another
+        form: one of its JMdict translations (index/dictionary.py) is in the index, or, when
+        the index holds passages in another language than the question's (English front matter
+        of Japanese reports counts), it is a name or loanword that may be transliterated there
+        (Asimov -> アシモフ; the reverse for a katakana word), a capitalised word of an English
+        question or a katakana word of a Japanese one."""
+        bilingual = any(n > 0 for other, n in self.stats.passages_by_lang.items() if other != lang)
+        names = capitalised_words(query)
+
+        def known(word: str) -> bool:
+            if bilingual and (word in names or is_katakana(word)):
+                return True
+            dictionary = load_dictionary()
+            translations = (dictionary.japanese(word) if word.isascii() else dictionary.english(word))[:_MAX_SENSES]
+            tokens = [sorted(set(term_tokens(t, self.tokenizer))) for t in translations]
+            flat = sorted({t for toks in tokens for t in toks})
+            idf = dict(zip(flat, self._idf(flat).tolist())) if flat else {}
+            return any(toks and all(idf[t] > 0 for t in toks) for toks in tokens)
+
+        return known
 
     def _language_groups(self) -> list[tuple[str, bool]]:
         """(language, has enough passages for its own statistics) for each passage language.

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from kotae.index.abstain import Evidence, abstain_signal, calibrated_threshold
+from kotae.index.abstain import ABSENT_SHARE, Evidence, absent_share, abstain_signal, calibrated_threshold, unknown_numbers
 
 
 def found(evidence: Evidence, mode: str = "hybrid") -> bool:
@@ -28,6 +28,58 @@ def test_the_dense_floor_refuses_a_question_the_words_cannot_judge():
     assert found(Evidence(missing=0.0, typed_coverage=0.0, dense=0.83))
 
 
+def test_a_number_no_document_mentions_is_not_found_whatever_else_matches():
+    # "任天堂の2030年度の売上高は？" over articles that speak of its sales in other years
+    for mode in ("hybrid", "keyword"):
+        assert not found(Evidence(missing=0.0, typed_coverage=1.0, dense=0.95, unknown_number=True), mode)
+        assert found(Evidence(missing=0.0, typed_coverage=1.0, dense=0.95), mode)
+
+
+def test_unknown_numbers_are_the_digit_tokens_the_index_does_not_know():
+    known = {"2024": 2.0, "5": 0.5}
+    idf = lambda tokens: [known.get(t, 0.0) for t in tokens]  # noqa: E731
+    assert unknown_numbers(["星空", "2024", "年度", "2030", "5", "7", "1gb"], idf) == ("2030",)
+    assert unknown_numbers(["revenue", "minato"], idf) == ()
+
+
+def test_half_the_question_words_unknown_to_the_index_is_not_found():
+    # "液体窒素の沸点は？" over company reports: the words the index knows all match (there are
+    # none), the cosine is just above the floor
+    for mode in ("hybrid", "keyword"):
+        assert not found(Evidence(missing=0.0, typed_coverage=1.0, dense=0.83, absent=ABSENT_SHARE), mode)
+        assert found(Evidence(missing=0.0, typed_coverage=1.0, dense=0.83, absent=0.25), mode)
+
+
+def test_what_is_asked_about_the_thing_missing_is_not_found_though_the_thing_is_everywhere():
+    # "リチャード・ホルブルックの好きな映画は？" over his article: his name (three words of five
+    # here) is in every passage and its title, 好き and 映画 in none
+    assert found(Evidence(missing=0.35, typed_coverage=0.4, dense=0.9))
+    assert not found(Evidence(missing=0.35, typed_coverage=0.4, dense=0.9, attribute_missing=1.0))
+    assert found(Evidence(missing=0.35, typed_coverage=0.4, dense=0.9, attribute_missing=0.5))
+
+
+def test_attribute_missing_leaves_out_the_words_the_titles_name():
+    import numpy as np
+
+    from kotae.index.rerank import Candidate, SentenceScorer
+
+    scorer = SentenceScorer("sudachi", lambda tokens: np.full(len(tokens), 3.0, dtype=np.float32))
+    question = "オードリー・ヘプバーンが最も好きだった花は何ですか？"
+    passage = Candidate("p1", "オードリー・ヘプバーンはベルギー生まれの女優である。1953年の映画『ローマの休日』で主演した。",
+                        "オードリー・ヘプバーン › 生涯", "ja", 1.0)
+    scorer.score(scorer.query_weights(question), [passage], question)
+    evidence = scorer.evidence(question, "ja", [passage])
+    assert evidence.missing == pytest.approx(3 / 5)  # 最も, 好き, 花 of five words
+    assert evidence.attribute_missing == 1.0  # all three of the words the title does not name
+
+
+def test_absent_words_are_those_unknown_in_every_form():
+    idf = lambda tokens: [2.0 if t in ("星空", "2030") else 0.0 for t in tokens]  # noqa: E731
+    translated = {"倉庫"}  # e.g. its translation "warehouse" is in the index
+    share = absent_share(["星空", "倉庫", "沸点", "液体", "2030"], idf, translated.__contains__)
+    assert share == 2 / 4  # 沸点 and 液体 of the four words; numbers are unknown_numbers' business
+
+
 def test_keyword_only_mode_decides_on_words_with_its_own_calibration():
     assert found(Evidence(missing=0.3, typed_coverage=0.5), "keyword")
     assert not found(Evidence(missing=0.9, typed_coverage=0.0), "keyword")
@@ -45,10 +97,42 @@ def _ingested(root, model_cache, **overrides):
         "2024年度の売上高は412億円で、前年度から8%増加した。\n主力商品は冷凍ラーメン「北の星」である。\n", encoding="utf-8")
     (corpus / "minato.md").write_text(
         "# Minato Logistics annual report 2024\n\nMinato Logistics is a freight forwarding company based in Kobe.\n"
-        "In 2024 its revenue was 8.2 billion yen, up 5% from the previous year.\n", encoding="utf-8")
+        "In 2024 its revenue was 8.2 billion yen, up 5% from the previous year.\n"
+        "It runs two warehouses, one in Kobe and one in Osaka.\n", encoding="utf-8")
     settings = load_settings(corpus_dir=corpus, index_dir=root / "index", cache_dir=model_cache, **overrides)
     run_ingest(settings, progress=False)
     return settings
+
+
+@pytest.fixture(scope="module")
+def hybrid_retriever(tmp_path_factory, model_cache):
+    from kotae.index.engine import open_retriever
+
+    return open_retriever(_ingested(tmp_path_factory.mktemp("abstain-hybrid"), model_cache))
+
+
+def test_a_question_about_a_year_the_documents_never_mention_abstains_in_both_languages(hybrid_retriever):
+    # the company, the figure asked for and its kind are all there, for 2024 only
+    for question in ("星空食品の2024年度の売上高はいくら？", "What was Minato Logistics' revenue in 2024?"):
+        assert hybrid_retriever.search(question, k=5).found, question
+    for question in ("星空食品の2030年度の売上高はいくら？", "What was Minato Logistics' revenue in 2031?"):
+        result = hybrid_retriever.search(question, k=5)
+        assert not result.found, (question, result.confidence)
+
+
+def test_a_single_digit_is_not_a_number_the_documents_must_contain(hybrid_retriever):
+    # the English report says "two warehouses": 2 is in no passage, the answer is
+    result = hybrid_retriever.search("Minato Logisticsは2つの倉庫をどこに持っている？", k=5)
+    assert result.found, result.confidence
+
+
+def test_questions_whose_words_the_index_does_not_know_abstain(corpus_retriever):
+    # corpus/ (company reports on AI): before absent_share these were answered, their few known
+    # words all matching and their best cosines (0.82-0.83) just above the floor
+    for question in ("液体窒素の沸点は何度ですか？", "自転車のタイヤの適正な空気圧はいくつ？"):
+        result = corpus_retriever.search(question, k=5)
+        assert not result.found, (question, result.confidence)
+    assert corpus_retriever.search("Koyebのサーバーレス基盤はどんな仮想化技術で動いているの？", k=5).found
 
 
 @pytest.fixture(scope="module")

@@ -151,3 +151,67 @@ def test_the_noun_a_where_question_asks_about_is_weaker_than_its_verb():
     answer = Candidate("b#0", "同社はパリのスタートアップ「Koyeb」を買収した。", "", "ja", 0.9)
     scorer.score_answers("Mistral AIが買収した会社はどこですか？", [off, answer])
     assert answer.answer > off.answer
+
+
+def test_the_sentence_next_to_the_first_quote_comes_before_an_equal_one_elsewhere():
+    # "It was founded by …" continues the first quoted sentence and names what is asked; the
+    # other passages' sentences repeat more of the question's words but answer nothing.
+    def h(i: int, text: str, score: float) -> Hit:
+        return Hit(id=f"{i}.txt#0", doc_id=f"{i}.txt", title=f"Doc {i}", section=None, page=None, char_start=0, char_end=len(text),
+                   text=text, lang="en", kind="body", score=score, scores={"dense": 0.5}, highlight=(0, len(text)))
+
+    hits = [h(0, "The Aozora bakery opened in Kyoto in 1998. It was founded by Kenji Mori, a former hotel chef.", 1.0),
+            h(1, "Bread from the Aozora bakery sells out early.", 0.8),
+            h(2, "Tourists queue at the Aozora bakery.", 0.8)]
+    body = extractive_answer("Who founded the Aozora bakery in Kyoto?", SearchResult("q", "en", hits)).body
+    assert body.startswith("The Aozora bakery opened in Kyoto in 1998. [1] It was founded by Kenji Mori, a former hotel chef. [1]")
+
+
+def _bakery_hits(filler: str) -> list[Hit]:
+    def h(i: int, text: str, score: float) -> Hit:
+        return Hit(id=f"{i}.txt#0", doc_id=f"{i}.txt", title=f"Doc {i}", section=None, page=None, char_start=0, char_end=len(text),
+                   text=text, lang="en", kind="body", score=score, scores={"dense": 0.5}, highlight=(0, len(text)))
+
+    return [h(0, "The Aozora bakery opened in Kyoto in 1998.", 1.0), h(1, f"Bread from the Aozora bakery sells out early{filler}.", 0.8),
+            h(2, "Tourists queue at the Aozora bakery.", 0.8), h(3, "Founded by Kenji Mori.", 0.8)]
+
+
+def test_a_fourth_unit_is_quoted_only_while_the_answer_stays_short():
+    question = "Who founded the Aozora bakery in Kyoto?"
+    short = extractive_answer(question, SearchResult("q", "en", _bakery_hits(""))).body
+    assert short.count("[") == 4 and short.endswith("Founded by Kenji Mori. [4]")
+    # the same four units, but the answer would be long with the fourth: three are quoted
+    long = extractive_answer(question, SearchResult("q", "en", _bakery_hits(", every morning" * 12))).body
+    assert long.count("[") == 3 and "Kenji Mori" not in long
+
+
+def test_an_english_question_quotes_a_weaker_japanese_follow_up_than_a_same_language_one():
+    # Across languages only "2026" and "Koyeb" cross: the sentence naming the author shares no word
+    # with the question and scores 0.55 of the first, below the same-language bar of 0.6.
+    def h(i: int, text: str, score: float) -> Hit:
+        return Hit(id=f"{i}.txt#0", doc_id=f"{i}.txt", title=f"Doc {i}", section=None, page=None, char_start=0, char_end=len(text),
+                   text=text, lang="ja", kind="body", score=score, scores={"dense": 0.5}, highlight=(0, len(text)))
+
+    hits = [h(0, "2026年2月、Mistral AIがKoyebを買収したと報じられた。", 1.0), h(1, "筆者はAI専門ブロガーのねぎです。", 0.88)]
+    a = extractive_answer("Who wrote the 2026 blog post about Koyeb?", SearchResult("q", "en", hits))
+    assert a.body.endswith("筆者はAI専門ブロガーのねぎです。 [2]") and len(a.citations) == 2
+
+
+def test_an_attribution_line_is_not_quoted_it_tells_who_said_the_quotation():
+    from kotae.index.highlight import answer_units
+
+    # the chunker joins the lines: the attribution follows the quotation's closing bracket
+    text = ("The 24-Month Deadline\n「欧州に残された時間は、今後24ヶ月である。クラウドとは電力を知能に変える工場だ。」"
+            "— Arthur Mensch (2026年5月、国民議会にて)\nThe Final Piece: 独自チップ設計")
+    units = answer_units(text)
+    assert not any(u.text.startswith("—") for u in units)
+    said = [u for u in units if "Arthur Mensch" in u.key]
+    assert [u.text for u in said] == ["「欧州に残された時間は、今後24ヶ月である。", "クラウドとは電力を知能に変える工場だ。」"]
+    a = extractive_answer("How much time did Arthur Mensch say Europe has left?", SearchResult("q", "en", [hit(0, text)]))
+    assert answer_sentences_first(a.body) == "「欧州に残された時間は、今後24ヶ月である。", a.body
+
+
+def answer_sentences_first(body: str) -> str:
+    from kotae.evals.metrics import answer_sentences
+
+    return answer_sentences(body)[0]
