@@ -87,8 +87,11 @@ class BodyLimit:
             if complete:  # later calls wait for the client to hang up: no time limit
                 return await receive()
             try:
-                message = await asyncio.wait_for(receive(), BODY_IDLE_TIMEOUT)
-            except asyncio.TimeoutError:
+                # asyncio.timeout, not wait_for: on Python 3.11 wait_for runs receive() as a new
+                # task, a task per body chunk of every request.
+                async with asyncio.timeout(BODY_IDLE_TIMEOUT):
+                    message = await receive()
+            except TimeoutError:
                 raise StarletteHTTPException(408, {"message": f"{field}: the request body stalled for {BODY_IDLE_TIMEOUT:g} s",
                                                    "field": field, "code": "timeout"}) from None
             if message["type"] == "http.request":
