@@ -264,12 +264,18 @@ class SentenceScorer:
         present = self._present([(c.text, c.context) for c in top])
         total = sum(weights.values())
         missing = sum(w for t, w in weights.items() if t not in present) / total if total else 0.0
+        # the same share among the words the passages' titles and sections do not name: what is
+        # asked about the thing (her favourite flower), not the thing (Audrey Hepburn)
+        titles = frozenset().union(*(self._context_tokens(c.context) for c in top))
+        asked = {t: w for t, w in weights.items() if t not in titles}
+        asked_total = sum(asked.values())
+        attribute = sum(w for t, w in asked.items() if t not in present) / asked_total if asked_total else 0.0
         expects = expected_type(query) is not None
         typed = max((u.coverage for c in top for u in c.units if u.typed or not expects), default=0.0)
         # the embedder compares the question with the passage's own text: its language decides the offset
         langs = passage_langs or {}
         cosines = [dense[c.id] + (CROSS_LINGUAL_OFFSET if langs.get(c.id, c.lang) != lang else 0.0) for c in top if dense and c.id in dense]
-        return Evidence(missing, typed, max(cosines) if cosines else None)
+        return Evidence(missing, typed, max(cosines) if cosines else None, attribute_missing=attribute)
 
     def _units(self, text: str, context: str) -> list[tuple[Unit, frozenset[str], frozenset[str]]]:
         return self._cached("\0units" + context + "\0" + text, lambda: [

@@ -50,6 +50,29 @@ def test_half_the_question_words_unknown_to_the_index_is_not_found():
         assert found(Evidence(missing=0.0, typed_coverage=1.0, dense=0.83, absent=0.25), mode)
 
 
+def test_what_is_asked_about_the_thing_missing_is_not_found_though_the_thing_is_everywhere():
+    # "リチャード・ホルブルックの好きな映画は？" over his article: his name (three words of five
+    # here) is in every passage and its title, 好き and 映画 in none
+    assert found(Evidence(missing=0.35, typed_coverage=0.4, dense=0.9))
+    assert not found(Evidence(missing=0.35, typed_coverage=0.4, dense=0.9, attribute_missing=1.0))
+    assert found(Evidence(missing=0.35, typed_coverage=0.4, dense=0.9, attribute_missing=0.5))
+
+
+def test_attribute_missing_leaves_out_the_words_the_titles_name():
+    import numpy as np
+
+    from kotae.index.rerank import Candidate, SentenceScorer
+
+    scorer = SentenceScorer("sudachi", lambda tokens: np.full(len(tokens), 3.0, dtype=np.float32))
+    question = "オードリー・ヘプバーンが最も好きだった花は何ですか？"
+    passage = Candidate("p1", "オードリー・ヘプバーンはベルギー生まれの女優である。1953年の映画『ローマの休日』で主演した。",
+                        "オードリー・ヘプバーン › 生涯", "ja", 1.0)
+    scorer.score(scorer.query_weights(question), [passage], question)
+    evidence = scorer.evidence(question, "ja", [passage])
+    assert evidence.missing == pytest.approx(3 / 5)  # 最も, 好き, 花 of five words
+    assert evidence.attribute_missing == 1.0  # all three of the words the title does not name
+
+
 def test_absent_words_are_those_unknown_in_every_form():
     idf = lambda tokens: [2.0 if t in ("星空", "2030") else 0.0 for t in tokens]  # noqa: E731
     translated = {"倉庫"}  # e.g. its translation "warehouse" is in the index
