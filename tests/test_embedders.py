@@ -159,6 +159,37 @@ def test_onnx_query_vectors_match_torch_on_japanese_and_english(e5):
     np.testing.assert_allclose(e5.embed_queries(questions[:1])[0], onnx[0], atol=1e-5)
 
 
+def test_small_batches_run_the_fused_graph_with_the_plain_graphs_vectors(e5, monkeypatch):
+    import onnx
+
+    from kotae.index.embedders import onnx_query
+
+    encoder = e5.query_encoder
+    assert encoder.small_session is not encoder.session  # the fused graph was built and opened
+    fused_ops = {n.op_type for n in onnx.load(str(encoder.folder / "model-small.onnx")).graph.node}
+    assert {"Attention", "SkipLayerNormalization"} <= fused_ops
+    questions = ["query: 確定申告の期限はいつですか？", "query: Who was the lead investor of the Series C?",
+                 "query: Mistral NeMoで使われているトークナイザは何という名前？", "query: " + "x " * 700]
+    ran = []
+
+    class Spy:
+        def __init__(self, name, session):
+            self.name, self.session = name, session
+
+        def run(self, *args):
+            ran.append(self.name)
+            return self.session.run(*args)
+
+    for name in ("session", "small_session"):
+        monkeypatch.setattr(encoder, name, Spy(name, getattr(encoder, name)))
+    small = np.vstack([encoder.encode([q]) for q in questions])  # one by one: the fused graph
+    assert ran == ["small_session"] * 4
+    plain = encoder.encode(questions * 2)[:4]  # 8 > SMALL_BATCH: the plain graph
+    assert ran[-1] == "session" and onnx_query.SMALL_BATCH < 8
+    np.testing.assert_allclose(small, plain, atol=1e-4)
+    assert float(np.min(np.sum(small * plain, axis=1))) >= 0.9999
+
+
 def test_token_counts_match_the_models_own_tokenizer(e5):
     texts = ["東京は日本の首都です。 ", "Trailing white space\n", "  leading", "a" * 3000, "ｱｲｳ ① mixed　全角"]
     want = [len(ids) for ids in e5.model.tokenizer([e5.prefixes.passage + t for t in texts], truncation=False)["input_ids"]]
