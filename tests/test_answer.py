@@ -215,3 +215,18 @@ def answer_sentences_first(body: str) -> str:
     from kotae.evals.metrics import answer_sentences
 
     return answer_sentences(body)[0]
+
+
+def test_the_passage_topic_named_in_most_sentences_does_not_choose_among_them():
+    # "Aozora bakery" is in every sentence of the passage: what singles the answer out is
+    # "founded", not the topic's words repeated with "Kyoto" in the opening sentence
+    import numpy as np
+
+    from kotae.index.rerank import Candidate, SentenceScorer
+
+    text = ("The Aozora bakery sells bread in Kyoto. The Aozora bakery opens at seven. "
+            "The bakery was founded by Kenji Mori, a former hotel chef. The Aozora bakery also sells coffee.")
+    scorer = SentenceScorer("bigram", lambda tokens: np.ones(len(tokens), np.float32))
+    c = Candidate("a#0", text, "", "en", 1.0)
+    scorer.score_answers("Who founded the Aozora bakery in Kyoto?", [c])
+    assert text[slice(*c.highlight)] == "The bakery was founded by Kenji Mori, a former hotel chef."
