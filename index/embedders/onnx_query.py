@@ -123,6 +123,10 @@ class OnnxQueryEncoder:
         options.intra_op_num_threads = threads or os.cpu_count() or 1
         options.inter_op_num_threads = 1
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        # Smaller first blocks in ONNX Runtime's parallel loops, so both threads start sooner on the
+        # small matrices of a short query: ~2.5% less per single query (7.99 -> 7.78 ms p50, paired,
+        # load ~0.6), batches of 16 unchanged (114 -> 112 ms).
+        options.add_session_config_entry("session.dynamic_block_base", "4")
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         self.folder = folder
         self.session = ort.InferenceSession(str(folder / _GRAPH), options, providers=["CPUExecutionProvider"])
