@@ -355,15 +355,24 @@ class Retriever:
         order = sorted(merged, key=lambda r: (-merged[r], r))[:n]
         return Ranked(tuple(order), np.array([merged[r] for r in order], dtype=np.float32)), {r: raw[r] for r in order}
 
+    def _lifted_languages(self, lang: str) -> list[str]:
+        """The languages whose passages the cross-language offset lifts for a question in `lang`:
+        those of lang_min_passages passages of documents or more (the cross-language keyword
+        query's targets), in an index that also holds passages in the question's language. Not
+        the English front matter inside Japanese reports for a Japanese question: a few fields
+        are no half of the corpus the embedder under-rates, and lifting them above the reports'
+        text hid from abstention that the question's words are nowhere (its word evidence is
+        relaxed when the first passage is in another language)."""
+        if self.stats.passages_by_lang.get(lang, 0) == 0:
+            return []
+        return sorted(o for o, count in self.stats.passages_by_doc_lang.items()
+                      if o != lang and count >= self.config.lang_min_passages and self.stats.passages_by_lang.get(o, 0) > 0)
+
     def _cross_lang_offset(self, lang: str, match: float, filters: Filters | None) -> float:
-        """What the dense side adds to the cosine of a passage in another language than the
-        question's: dense_cross_lang_offset x (1 - `match`, how well the keyword side found the
-        question's words), in an index holding passages of the question's language and another;
-        0 under per-language z-scores (which remove the same bias) or a language filter."""
-        langs = self.stats.passages_by_lang
-        if lang not in langs or not any(count > 0 for other, count in langs.items() if other != lang):
-            return 0.0
-        if self.lang_z_active or (filters is not None and filters.lang):
+        """What the dense side adds to the cosine of a passage in a lifted language (above):
+        dense_cross_lang_offset x (1 - `match`, how well the keyword side found the question's
+        words); 0 under per-language z-scores (which remove the same bias) or a language filter."""
+        if not self._lifted_languages(lang) or self.lang_z_active or (filters is not None and filters.lang):
             return 0.0
         # A question whose words the index holds (an English question about an English
         # front-matter field, a Japanese one about a Japanese article) is answered where they
@@ -373,11 +382,12 @@ class Retriever:
 
     def _offset_other_languages(self, qvec: np.ndarray, n: int, filters: Filters | None, doc_langs: dict[str, str],
                                 lang: str, offset: float) -> tuple[Ranked, dict[str, float]]:
-        """The top n cosines, and the passages in another language whose cosine + offset reaches
+        """The top n cosines, and the passages in a lifted language whose cosine + offset reaches
         the last of them, shifted by the offset: the question's language cannot crowd them out,
         and the list's floor, which weighted fusion normalises from, stays where it was, so the
         other candidates' fused scores do not move. Returns the shifted list and the raw
         cosines (abstention reads cosines)."""
+        lifted = self._lifted_languages(lang)
         depth = n * _OFFSET_DEPTH
         found = self.backend.dense(qvec, depth, filters)
         if not len(found.ids):
@@ -386,11 +396,11 @@ class Retriever:
         ids, scores, langs, doc_lang_of = list(found.ids), found.scores, list(found.langs), list(found.doc_langs)
         # The deeper list holds every passage that could join unless its last cosine is still
         # within the offset of the floor, or the backend does not say passage languages: then
-        # the top n stay and each other language is searched on its own (its top n holds any
+        # the top n stay and each lifted language is searched on its own (its top n holds any
         # of its passages among the top n).
         if not found.langs or (len(ids) == depth and float(scores[-1]) + offset >= floor):
             pool = {pid: (score, lang, dlang) for pid, score, dlang in zip(ids[:n], scores[:n].tolist(), doc_lang_of[:n])}
-            for other in (o for o, count in self.stats.passages_by_lang.items() if o != lang and count > 0):
+            for other in lifted:
                 group = self.backend.dense(qvec, n, Filters(lang=other, doc_lang=filters.doc_lang if filters else None,
                                                             doc_ids=filters.doc_ids if filters else None))
                 pool.update((pid, (score, other, dlang)) for pid, score, dlang in zip(group.ids, group.scores.tolist(), group.doc_langs))
@@ -398,10 +408,10 @@ class Retriever:
             scores = np.array([pool[pid][0] for pid in ids], dtype=np.float32)
             langs, doc_lang_of = [pool[pid][1] for pid in ids], [pool[pid][2] for pid in ids]
         plangs = np.array(langs, dtype=object)
-        other = plangs != lang
+        other = np.isin(plangs, lifted)
         shifted = scores + offset * other
         top = set(found.ids[:n])
-        # the top n, and the other languages' passages that reach the last of them
+        # the top n, and the lifted languages' passages that reach the last of them
         keep = np.array([pid in top for pid in ids]) | (other & (shifted >= floor))
         for each in set(plangs[other].tolist()):  # at most n of each, as its own search gives
             mine = plangs == each

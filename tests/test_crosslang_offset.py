@@ -51,7 +51,7 @@ JAPANESE = {"ja0#0": ("ja", 0.812, 0.0), "ja1#0": ("ja", 0.70, 0.0)}
 
 def _dense(passages, offset: float, match: float = 0.0, says_langs: bool = True):
     """The dense side of an English question whose words the keyword side found `match` well."""
-    r = Retriever(_Backend(passages, says_langs), None, RetrievalConfig(dense_cross_lang_offset=offset, rerank="none",
+    r = Retriever(_Backend(passages, says_langs), None, RetrievalConfig(dense_cross_lang_offset=offset, rerank="none", lang_min_passages=1,
                                                             cross_lang_expansion="none"))
     return r._dense(np.zeros(4, np.float32), 3, None, {}, "en", match)
 
@@ -105,3 +105,19 @@ def test_an_other_language_passage_below_the_deeper_list_is_still_found():
     close = {f"en{i}#0": ("en", 0.835 - 0.001 * i, 0.0) for i in range(12)}
     ranked, raw = _dense({**close, "ja0#0": ("ja", 0.8235, 0.0)}, 0.015)
     assert ranked.ids[0] == "ja0#0" and raw["ja0#0"] == pytest.approx(0.8235)
+
+
+@pytest.mark.parametrize(
+    "by_doc_lang, by_lang, question, lifted",
+    [
+        ({"ja": 60}, {"ja": 40, "en": 20}, "en", ["ja"]),  # English question, Japanese reports: lift their text
+        ({"ja": 60}, {"ja": 40, "en": 20}, "ja", []),  # not their English front matter for a Japanese question
+        ({"ja": 40, "en": 25}, {"ja": 40, "en": 25}, "ja", ["en"]),  # English documents: lifted
+        ({"ja": 60}, {"ja": 60}, "en", []),  # no passage in the question's language: nothing to correct
+    ],
+)
+def test_the_lifted_languages_are_those_of_enough_documents(by_doc_lang, by_lang, question, lifted):
+    backend = _Backend({})
+    backend._stats = IndexStats(60, 60, by_doc_lang, backend._stats.config, None, None, passages_by_lang=by_lang)
+    r = Retriever(backend, None, RetrievalConfig(rerank="none", cross_lang_expansion="none"))
+    assert r._lifted_languages(question) == lifted
