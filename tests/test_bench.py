@@ -119,7 +119,7 @@ def test_ab_alternates_the_order_and_compares_medians(monkeypatch, tmp_path):
         side = "this" if checkout == ab.REPO else "other"
         order.append(side)
         rps = {"this": [100.0, 90.0, 110.0], "other": [80.0, 100.0, 90.0]}[side][len([s for s in order if s == side]) - 1]
-        http = {name: {"throughput_rps": {"median": rps}, "latency_ms": {"median": 12.0}}
+        http = {name: {"throughput_rps": {"median": rps}, "latency_ms": {"median": 12.0}, "server_cpu_s_per_request": 0.015}
                 for name in ("search_c1", "search_c4", "search_c16", "ask_c16")}
         return {"http": http, "inprocess_search": {"latency_ms": {"median": 10.0}}}
 
@@ -128,5 +128,6 @@ def test_ab_alternates_the_order_and_compares_medians(monkeypatch, tmp_path):
     assert order == ["other", "this", "this", "other", "other", "this"]  # swapped every round
     assert res["medians"]["this"]["/v1/search c=16 req/s"] == 100.0 and res["medians"]["other"]["/v1/search c=16 req/s"] == 90.0
     assert res["c16_this_over_other"] == round(100 / 90, 3)
+    assert res["medians"]["this"]["server CPU ms per /v1/search, c=16"] == 15.0
     assert res["c16_this_over_other_per_round"] == [1.25, 0.9, round(110 / 90, 3)]
     assert "**1.111**" in ab.markdown(res)
