@@ -54,9 +54,9 @@ MAX_DELETED_SHARE = 0.3
 # Deleted rows of a segment are skipped by fetching this many more neighbours and dropping them;
 # more deletions than this use a FAISS id selector instead.
 OVERFETCH_MAX = 1000
-# Stored passages kept in memory per open view (~1-2 kB each): every search reads its top
-# candidates' rows, and the same passages come back question after question.
-PASSAGE_CACHE = 20_000
+# Stored passages kept in memory per open view (~1-2 kB each, so at most ~20 MB): every search
+# reads its top candidates' rows (10-20), and the same passages come back question after question.
+PASSAGE_CACHE = 10_000
 
 
 def _config(manifest: dict[str, Any]) -> IndexConfig:
