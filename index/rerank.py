@@ -282,19 +282,24 @@ class SentenceScorer:
         return Evidence(missing, typed, max(cosines) if cosines else None, attribute_missing=attribute,
                         unstated=self._unstated(query, lang, top, full))
 
-    def _unstated(self, query: str, lang: str, top: Sequence[Candidate], known: dict[str, float]) -> bool:
+    def _unstated(self, query: str, lang: str, top: Sequence[Candidate], idf: dict[str, float]) -> bool:
         """Whether the question asks for an amount or a count (abstain.UNSTATED_KINDS) of a thing
         it names, the first of the top passages names that thing, and no passage naming it holds
         a number of that kind ("How much did a new Airbus A310 cost?" over the A310's article,
-        which gives no price). The passages that name the thing, not the single units: the amount
-        is often in the sentence after the name ("「マジコン」と呼ばれる装置… 被害総額は…4兆円").
-        Names cross languages as written (Tails, Canonical社, Airbus A310 in a Japanese article),
-        so this judges cross-language questions as it does the others; a question whose names
-        the passages never write (Justinian / ユスティニアヌス) is left to the other signals."""
+        which gives no price). The thing is the question's rarest name in the index (Emmi in
+        "How much did Mistral pay to acquire Emmi AI?": Mistral's passages hold other amounts).
+        The passages that name it, not the single units: the amount is often in the sentence
+        after the name ("「マジコン」と呼ばれる装置… 被害総額は…4兆円"). Names cross languages as
+        written (Tails, Canonical社, Airbus A310 in a Japanese article), so this judges
+        cross-language questions as it does the others; a question whose names the passages never
+        write (Justinian / ユスティニアヌス) is left to the other signals."""
         if expected_type(query) not in UNSTATED_KINDS:
             return False
-        subject = self.subject_tokens(query, lang) & known.keys()  # words of the index
-        naming = [c for c in top if subject & (self._terms(c.text, c.context) | self._context_tokens(c.context))]
+        names = self.subject_tokens(query, lang) & idf.keys()  # those the index knows
+        if not names:
+            return False
+        subject = max(names, key=lambda t: (idf[t], t))
+        naming = [c for c in top if subject in self._terms(c.text, c.context) or subject in self._context_tokens(c.context)]
         return bool(naming) and naming[0] is top[0] and not any(u.typed for c in naming for u in c.units)
 
     def subject_tokens(self, query: str, lang: str) -> set[str]:
