@@ -24,7 +24,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import OrderedDict
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Callable, Protocol, Sequence
 
@@ -347,13 +347,15 @@ class SentenceScorer:
             _, local = self._lexical(unit, toks, key_toks, spread, spread_total, bridged, typed, kind, phrases, elsewhere)
             coverage = sum(w for t, w in full_weights.items() if t in toks or t in key_toks) / full_total
             bonus = TYPE_WEIGHT if typed else 0.0
-            scored.append((ScoredUnit(unit, lexical + bonus, own, typed, coverage, lexical), local + bonus))
+            scored.append((unit, lexical + bonus, local + bonus, own, typed, coverage, lexical))
         if not scored:
             return ()
         # the topic's words choose among the passage's units, not between passages: the passage's
         # best score stays what the question's own weights give
-        shift = max(u.score for u, _ in scored) - max(local for _, local in scored)
-        return tuple(replace(u, score=local + shift) for u, local in scored)
+        shift = max(s[1] for s in scored) - max(s[2] for s in scored)
+        # each ScoredUnit is built once, with its final score (a frozen dataclass is slow to build)
+        return tuple(ScoredUnit(unit, local + shift, own, typed, coverage, relevance)
+                     for unit, _, local, own, typed, coverage, relevance in scored)
 
     @staticmethod
     def _lexical(unit: Unit, toks: frozenset[str], key_toks: frozenset[str], weights: dict[str, float], total: float,
