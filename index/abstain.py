@@ -178,16 +178,16 @@ class Evidence:
     # ``missing`` among the question's words that the top passages' titles and sections do not name
     attribute_missing: float = 0.0
     # the question asks for an amount or a count (UNSTATED_KINDS) of something it names, and the top
-    # passages that name it, the first passage among them, hold no number of that kind
+    # passages that name it (its rarest name; the first passage among them) hold no number of that kind
     unstated: bool = False
 
 
 CROSS_LINGUAL_OFFSET = 0.035
 # The kinds of answer (index/answer_type.py) whose absence from the passages that name the
 # question's subject refuses it (``unstated``): amounts and counts are numbers with a currency or
-# a counter, found reliably in both languages. Dates, shares, durations and quantities were
-# measured too and refused answerable questions without catching any more ("何時代" reads as a
-# date, "up to date" too; a date or length is often in the sentence next to the name's passage).
+# a counter, found reliably in both languages. Dates and durations, measured too, refused 2 and 1
+# answerable questions and caught none more ("何時代" and "up to date" read as dates); shares,
+# quantities, people, places and names changed nothing (names are found in nearly every passage).
 UNSTATED_KINDS = frozenset({"amount", "count"})
 # At least this share of the question's words unknown to the index: the question is about
 # something else (see absent_share).
