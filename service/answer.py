@@ -15,12 +15,12 @@ from __future__ import annotations
 import re
 import time
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 
-from kotae.index.highlight import clean_sentence
+from kotae.index.highlight import ANNOUNCES, Unit, clean_sentence
 from kotae.index.rerank import ScoredUnit, SentenceScorer, best_unit
 from kotae.index.search import Hit, SearchResult
 from kotae.index.tokenize import tokenize
@@ -152,8 +152,23 @@ def _candidates(question: str, hits: Sequence[Hit]) -> list[_Candidate]:
         units = hit.units or _fallback_units(question, hit)
         top = best_unit(units)
         prior = RANK_WEIGHT * _retrieval_prior(hit, hits[0]) + (SAME_LANGUAGE_BONUS if hit.lang == lang else 0.0)
-        for u in units:
-            out.append(_Candidate(i, u, set(tokenize(u.unit.text)), u.score + prior, u is top, hit.lang == lang))
+        for u, quoted in zip(units, _with_lead_ins_attached(units)):
+            out.append(_Candidate(i, quoted, set(tokenize(quoted.unit.text)), u.score + prior, u is top, hit.lang == lang))
+    return out
+
+
+def _with_lead_ins_attached(units: Sequence[ScoredUnit]) -> list[ScoredUnit]:
+    """A unit ending with a colon (「このラウンドの特徴は：」, "It offers:") only announces the lines
+    after it and says nothing quoted alone: it is quoted with the first of them, at its own score,
+    so it is chosen as before but reads as what it introduces. The line stays a unit of its own
+    too (the duplicate test keeps the two from both being quoted)."""
+    out = []
+    for u, nxt in zip(units, [*units[1:], None]):
+        if u.unit.text.endswith(ANNOUNCES) and nxt is not None:
+            glue = "" if u.unit.text.endswith("：") else " "
+            joined = Unit(u.unit.start, nxt.unit.end, u.unit.text + glue + nxt.unit.text, u.unit.key, u.unit.kind)
+            u = replace(u, unit=joined)
+        out.append(u)
     return out
 
 

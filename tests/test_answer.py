@@ -230,3 +230,15 @@ def test_the_passage_topic_named_in_most_sentences_does_not_choose_among_them():
     c = Candidate("a#0", text, "", "en", 1.0)
     scorer.score_answers("Who founded the Aozora bakery in Kyoto?", [c])
     assert text[slice(*c.highlight)] == "The bakery was founded by Kenji Mori, a former hotel chef."
+
+
+def test_a_line_ending_with_a_colon_is_quoted_only_with_the_line_it_introduces():
+    text = ("2025年9月にシリーズCで€1.7Bを調達し、企業価値は€11.7Bに達した。このラウンドの特徴は：\n"
+            "- 主導投資家: ASML Holding NVが€1.3Bを投資\n- 戦略的意義: 欧州のAIインフラ建設への本格的なコミット")
+    for question, lang in (("シリーズCのラウンドの主導投資家は？", "ja"), ("What was special about the Series C round?", "en")):
+        body = extractive_answer(question, SearchResult("q", lang, [hit(0, text)])).body
+        quotes = [q.strip() for q in re.split(r"\s*\[\d+\]", body) if q.strip()]
+        assert not any(q.endswith(("：", ":")) for q in quotes), body
+        assert all(q in body for q in ("€1.7B", "主導投資家: ASML Holding NVが€1.3Bを投資")), body
+    # where the introduction is quoted, it reads with what it introduces
+    assert "このラウンドの特徴は：主導投資家: ASML Holding NVが€1.3Bを投資 [1]" in body
