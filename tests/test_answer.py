@@ -242,3 +242,20 @@ def test_a_line_ending_with_a_colon_is_quoted_only_with_the_line_it_introduces()
         assert all(q in body for q in ("€1.7B", "主導投資家: ASML Holding NVが€1.3Bを投資")), body
     # where the introduction is quoted, it reads with what it introduces
     assert "このラウンドの特徴は：主導投資家: ASML Holding NVが€1.3Bを投資 [1]" in body
+
+
+def test_a_front_matter_title_is_not_quoted_the_source_line_names_the_document():
+    # the title repeats the question's names, so it outscores the sentence that answers
+    title = "Aozora Bakery Kyoto — Annual Report 2025 (fictional)"
+
+    def h(i: int, text: str, score: float, section: str | None = None) -> Hit:
+        return Hit(id=f"r.md#{i}", doc_id="r.md", title=title, section=section, page=None, char_start=i * 100,
+                   char_end=i * 100 + len(text), text=text, lang="en", kind="body", score=score, scores={"dense": 0.5},
+                   highlight=(0, len(text)))
+
+    for scores in ((1.0, 0.9), (0.9, 1.0)):
+        hits = [h(0, "Revenue of the Aozora Bakery in 2025 was 41 million yen, up 8%.", scores[0], "Results"),
+                h(1, f'title: "{title}"\nauthor: "K. Mori"', scores[1])]
+        a = extractive_answer("What was the revenue of Aozora Bakery Kyoto in 2025?", SearchResult("q", "en", hits))
+        assert a.body == "Revenue of the Aozora Bakery in 2025 was 41 million yen, up 8%. [1]", a.body
+        assert [c["char_start"] for c in a.citations] == [0]
