@@ -12,7 +12,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install models index run ask test eval eval-report eval-suite eval-suite-report eval-sets bench bench-speed bench-peer bench-read bench-int8 bench-soak bench-scale bench-scale-1m bench-backends system-deps clean
+.PHONY: install models index run ask test eval eval-report eval-suite eval-suite-report eval-sets bench bench-speed bench-peer bench-ab bench-read bench-int8 bench-soak bench-scale bench-scale-1m bench-backends system-deps clean
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -114,6 +114,12 @@ bench-soak: models
 bench-peer: models
 	$(PIP) install --quiet -e '.[peer]'
 	$(PY) -m kotae.bench.peer
+
+# The query benchmark of this checkout and of another (AGAINST=<checkout>, e.g. a git worktree of an
+# older commit) in alternating rounds on one machine (bench/ab.py): a throughput change of a few
+# percent shows only so on a shared machine.
+bench-ab: models
+	$(PY) -m kotae.bench.ab --against $(AGAINST)
 
 # read_document speed on >= 1 MB of English and of Japanese prose (bench/read.py).
 bench-read: models

@@ -12,6 +12,7 @@ import os
 import platform
 import resource
 import statistics
+import subprocess
 import time
 from pathlib import Path
 from typing import Any, Callable
@@ -99,6 +100,24 @@ def machine() -> dict[str, Any]:
         "platform": platform.platform(),
         "load_avg_at_start": [round(x, 2) for x in os.getloadavg()],
     }
+
+
+def checkout_env(checkout: Path) -> dict[str, str]:
+    """The environment that makes a subprocess import kotae from ``checkout`` (another version
+    of the code, e.g. a git worktree at an older commit): PYTHONPATH names a folder holding a
+    ``kotae`` link to it, kept in the checkout's ignored .kotae/ folder."""
+    folder = Path(checkout).resolve() / ".kotae" / "import"
+    folder.mkdir(parents=True, exist_ok=True)
+    link = folder / "kotae"
+    if not link.is_symlink():
+        link.symlink_to(Path(checkout).resolve(), target_is_directory=True)
+    return {**os.environ, "PYTHONPATH": str(folder)}
+
+
+def git_commit(checkout: Path) -> str | None:
+    """The short commit id a checkout is at (None outside git)."""
+    done = subprocess.run(["git", "-C", str(checkout), "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+    return done.stdout.strip() or None
 
 
 def write_result(name: str, data: dict[str, Any], markdown: str, out_dir: Path | None = None) -> tuple[Path, Path]:

@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from kotae.bench.common import md_table, summary
+from kotae.bench.common import checkout_env, md_table, summary
 
 REPO = Path(__file__).resolve().parents[1]
 GOLD = REPO / "evals" / "gold.jsonl"
@@ -70,15 +70,18 @@ def server_env(index_dir: Path, cache_dir: Path, port: int) -> dict[str, str]:
 class Server:
     """One `kotae serve` process on a free loopback port."""
 
-    def __init__(self, index_dir: Path, cache_dir: Path, corpus_dir: Path):
+    def __init__(self, index_dir: Path, cache_dir: Path, corpus_dir: Path, checkout: Path | None = None):
+        """``checkout``: serve another checkout's code (bench/common.checkout_env) instead of this one's."""
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.started = time.perf_counter()
         # The server's log goes to a file: a pipe nobody reads fills up (64 kB of access-log lines)
         # and then blocks the server's event loop on its next log write.
         self.log = tempfile.TemporaryFile()
-        self.proc = subprocess.Popen(_kotae_command() + ["serve", "--corpus", str(corpus_dir)],
-                                     env=server_env(index_dir, cache_dir, self.port),
+        env = server_env(index_dir, cache_dir, self.port)
+        if checkout is not None:
+            env["PYTHONPATH"] = checkout_env(checkout)["PYTHONPATH"]
+        self.proc = subprocess.Popen(_kotae_command() + ["serve", "--corpus", str(corpus_dir)], env=env,
                                      stdout=subprocess.DEVNULL, stderr=self.log)
 
     def wait_ready(self, timeout: float = 300.0) -> float:

@@ -20,7 +20,8 @@ import numpy as np
 from kotae.index.keyword import B, K1, lucene_idf, top_positive
 
 ARRAYS = ("terms", "indptr", "rows", "tfs", "lengths")
-TERM_CACHE_POSTINGS = 2_000_000  # ~32 MB of cached term postings per open index (SegmentedBM25._term)
+TERM_CACHE_POSTINGS = 2_000_000
+_NO_IDF = lucene_idf(np.array([0]), 1)[0]  # a term in no live passage  # ~32 MB of cached term postings per open index (SegmentedBM25._term)
 
 
 @dataclass
@@ -91,6 +92,9 @@ class Postings:
         queries touch them, and shared between processes."""
         return cls(*(np.load(directory / f"postings-{name}.npy", mmap_mode="r") for name in ARRAYS))
 
+    def __contains__(self, term: str) -> bool:
+        return term in self._vocab
+
     def postings(self, term: str) -> tuple[np.ndarray, np.ndarray]:
         i = self._vocab.get(term)
         if i is None:
@@ -109,10 +113,12 @@ class SegmentedBM25:
         self._lengths = lengths.astype(np.float32)
         self.n = int(live.sum())
         self._avgdl = float(lengths[live].sum()) / max(self.n, 1)
-        # Document frequencies never change in one generation; answer scoring asks for the idf of
-        # the same question and translation terms once per candidate sentence. Only indexed terms
-        # are kept (unknown ones are a dictionary miss anyway), so the cache is bounded by the vocabulary.
-        self._df: dict[str, int] = {}
+        # Idfs never change in one generation, and one search asks for the same question and
+        # translation terms several times (query weights, answer units, abstention, the other
+        # language's query): each term's idf is computed once, as lucene_idf computes it over an
+        # array. Only indexed terms are kept (unknown ones are a dictionary miss anyway), so the
+        # cache is bounded by the vocabulary.
+        self._idf: dict[str, np.float32] = {}
         # Per term, its live rows with their term frequency and BM25 length norm: fixed in one
         # generation too, and the same terms (a question's, their translations) come back query
         # after query. Bounded by postings held, not terms: a common term has many.
@@ -136,16 +142,19 @@ class SegmentedBM25:
             return np.zeros(0, np.int64), np.zeros(0, np.int32)
         return np.concatenate(rows), np.concatenate(tfs)
 
-    def _document_frequency(self, term: str) -> int:
-        df = self._df.get(term)
-        if df is None:
-            df = len(self._postings(term)[0]) if term else 0
-            if df:
-                self._df[term] = df
-        return df
+    def _term_idf(self, term: str) -> np.float32:
+        idf = self._idf.get(term)
+        if idf is None:
+            # most terms asked about are not indexed (a question's translations, its rarer words):
+            # a vocabulary look-up settles them, without postings or arithmetic
+            df = len(self._postings(term)[0]) if any(term in s for s in self._segments) else 0
+            if not df:
+                return _NO_IDF
+            idf = self._idf[term] = lucene_idf(np.array([df]), max(self.n, 1))[0]
+        return idf
 
     def idf(self, tokens: list[str]) -> np.ndarray:
-        return lucene_idf(np.array([self._document_frequency(t) for t in tokens]), max(self.n, 1))
+        return np.array([self._term_idf(t) for t in tokens], dtype=np.float32)
 
     def _term(self, term: str) -> tuple[np.ndarray, np.float32, np.ndarray, np.ndarray] | None:
         """(rows, idf, tf, tf + length norm) of a term in the live passages; None if it is in none."""

@@ -24,15 +24,16 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import OrderedDict
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Callable, Protocol, Sequence
 
 import numpy as np
 
-from kotae.index.abstain import CROSS_LINGUAL_OFFSET, Evidence
+from kotae.index.abstain import CROSS_LINGUAL_OFFSET, UNSTATED_KINDS, Evidence
 from kotae.index.answer_type import expected_type, holds_type, relative_focus
 from kotae.index.bridge import japanese_groups
+from kotae.index.crosslingual import is_katakana
 from kotae.index.highlight import ANNOUNCES, Unit, answer_units, sentence_spans
 from kotae.index.tokenize import question_tokens, term_tokens, tokenize
 from kotae.ingest.lang import detect_language
@@ -256,7 +257,7 @@ class SentenceScorer:
     def evidence(self, query: str, lang: str, top: Sequence[Candidate], dense: dict[str, float] | None = None,
                  passage_langs: dict[str, str] | None = None) -> Evidence:
         """What abstention decides on (index/abstain.py), from the top passages scored for the question."""
-        weights = self.content_weights(query)
+        weights = full = self.content_weights(query)
         if top[0].lang != lang:
             # Passages in another language share only numbers with the question reliably: a name
             # is often transliterated (Yamaha → ヤマハ) and a capitalised word is not always a name
@@ -278,7 +279,36 @@ class SentenceScorer:
         # the embedder compares the question with the passage's own text: its language decides the offset
         langs = passage_langs or {}
         cosines = [dense[c.id] + (CROSS_LINGUAL_OFFSET if langs.get(c.id, c.lang) != lang else 0.0) for c in top if dense and c.id in dense]
-        return Evidence(missing, typed, max(cosines) if cosines else None, attribute_missing=attribute)
+        return Evidence(missing, typed, max(cosines) if cosines else None, attribute_missing=attribute,
+                        unstated=self._unstated(query, lang, top, full))
+
+    def _unstated(self, query: str, lang: str, top: Sequence[Candidate], idf: dict[str, float]) -> bool:
+        """Whether the question asks for an amount or a count (abstain.UNSTATED_KINDS) of a thing
+        it names, the first of the top passages names that thing, and no passage naming it holds
+        a number of that kind ("How much did a new Airbus A310 cost?" over the A310's article,
+        which gives no price). The thing is the question's rarest name in the index (Emmi in
+        "How much did Mistral pay to acquire Emmi AI?": Mistral's passages hold other amounts).
+        The passages that name it, not the single units: the amount is often in the sentence
+        after the name ("「マジコン」と呼ばれる装置… 被害総額は…4兆円"). Names cross languages as
+        written (Tails, Canonical社, Airbus A310 in a Japanese article), so this judges
+        cross-language questions as it does the others; a question whose names the passages never
+        write (Justinian / ユスティニアヌス) is left to the other signals."""
+        if expected_type(query) not in UNSTATED_KINDS:
+            return False
+        names = self.subject_tokens(query, lang) & idf.keys()  # those the index knows
+        if not names:
+            return False
+        subject = max(names, key=lambda t: (idf[t], t))
+        naming = [c for c in top if subject in self._terms(c.text, c.context) or subject in self._context_tokens(c.context)]
+        return bool(naming) and naming[0] is top[0] and not any(u.typed for c in naming for u in c.units)
+
+    def subject_tokens(self, query: str, lang: str) -> set[str]:
+        """The tokens of the names in a question: its capitalised words and acronyms (Airbus,
+        A310, AI) in English, its katakana and Latin words (ムカシトカゲ, Tails) in Japanese."""
+        if lang == "en":
+            words = [w for w in _NAME_WORD.findall(query) if w.casefold() not in _QUESTION_WORDS]
+            return set(self.content_tokens(" ".join(words))) if words else set()
+        return {t for t in self.content_tokens(query) if (t.isascii() and t.isalpha()) or is_katakana(t)}
 
     def _units(self, text: str, context: str) -> list[tuple[Unit, frozenset[str], frozenset[str]]]:
         return self._cached("\0units" + context + "\0" + text, lambda: [
@@ -317,13 +347,15 @@ class SentenceScorer:
             _, local = self._lexical(unit, toks, key_toks, spread, spread_total, bridged, typed, kind, phrases, elsewhere)
             coverage = sum(w for t, w in full_weights.items() if t in toks or t in key_toks) / full_total
             bonus = TYPE_WEIGHT if typed else 0.0
-            scored.append((ScoredUnit(unit, lexical + bonus, own, typed, coverage, lexical), local + bonus))
+            scored.append((unit, lexical + bonus, local + bonus, own, typed, coverage, lexical))
         if not scored:
             return ()
         # the topic's words choose among the passage's units, not between passages: the passage's
         # best score stays what the question's own weights give
-        shift = max(u.score for u, _ in scored) - max(local for _, local in scored)
-        return tuple(replace(u, score=local + shift) for u, local in scored)
+        shift = max(s[1] for s in scored) - max(s[2] for s in scored)
+        # each ScoredUnit is built once, with its final score (a frozen dataclass is slow to build)
+        return tuple(ScoredUnit(unit, local + shift, own, typed, coverage, relevance)
+                     for unit, _, local, own, typed, coverage, relevance in scored)
 
     @staticmethod
     def _lexical(unit: Unit, toks: frozenset[str], key_toks: frozenset[str], weights: dict[str, float], total: float,
@@ -356,6 +388,7 @@ class SentenceScorer:
 
 
 _NAME = re.compile(r"[A-Z][A-Za-z0-9.&-]*(?:[ \t]+(?:[A-Z][A-Za-z0-9.&-]*|\d[A-Za-z0-9.]*))+(?![A-Za-z0-9'])")
+_NAME_WORD = re.compile(r"\b[A-Za-z]*[A-Z][A-Za-z0-9]*\b")  # a word with a capital: Airbus, A310, AI
 _POSSESSIVE = re.compile(r"(?<=[A-Za-z0-9])['’](?:s\b)?")
 _OWNER = "\0"
 _QUESTION_WORDS = {"how", "what", "what's", "who", "whom", "whose", "when", "where", "which", "why", "does", "did", "do",

@@ -162,3 +162,59 @@ def test_an_embedder_without_a_measured_cosine_floor_decides_on_the_words(tmp_pa
     for question in ("星空食品の2024年度の売上高はいくら？", "What was Minato Logistics' revenue in 2024?"):
         result = retriever.search(question, k=5)
         assert result.found, (question, result.confidence)
+
+
+def test_no_number_of_the_asked_kind_where_the_documents_name_the_subject_is_not_found():
+    # "How much did a new Airbus A310 cost?" over the A310's article, which gives no price: every
+    # word of the question can be there ("cost"), the cosine is high, the amount is not
+    assert not found(Evidence(missing=0.0, typed_coverage=0.0, dense=0.9, unstated=True))
+    assert found(Evidence(missing=0.0, typed_coverage=0.0, dense=0.9))
+    # keyword-only retrieval's first passage is not the question's topic but its best word match:
+    # there the rule refused answerable gold questions
+    assert found(Evidence(missing=0.0, typed_coverage=0.0, unstated=True), "keyword")
+
+
+@pytest.fixture(scope="module")
+def products(tmp_path_factory, model_cache):
+    """Products and projects, some with the price or head count a question asks for, some without."""
+    from kotae.index.engine import run_ingest
+    from kotae.settings import load_settings
+
+    root = tmp_path_factory.mktemp("abstain-unstated")
+    corpus = root / "corpus"
+    corpus.mkdir()
+    docs = {
+        "mistral.md": "# Mistral AI\n\nMistral AI raised €1.7 billion in its Series C round in 2025.\n",
+        "emmi.md": "# Emmi AI\n\nIn May 2026 Mistral agreed to acquire Emmi AI, a start-up in Paris, and to pay its founders over three years.\n",
+        "steamdeck.md": "# Steam Deck\n\nValve sells the Steam Deck, a handheld gaming computer, in its online store.\n"
+                        "What it costs depends on the storage model and the screen.\n",
+        "scooter.md": "# Aozora Scooter\n\nThe Aozora Scooter is an electric scooter made in Osaka.\nIt costs ¥98,000 in Japan.\n",
+        "tails.md": "# Tails\n\nTails is a portable Linux distribution that protects its users' privacy.\n"
+                    "It sends all traffic through Tor and is developed by an anonymous team of developers.\n",
+        "tuatara.md": "# ムカシトカゲ\n\nムカシトカゲはニュージーランドだけに住む爬虫類である。\n"
+                      "ペットとして飼うことは法律で禁じられており、費用を払っても手に入らない。\n",
+        "hokusei.md": "# ホクセイ\n\n星空食品の冷凍ラーメン「ホクセイ」は札幌の工場で作られている。\nホクセイは1袋480円で売られている。\n",
+    }
+    for name, text in docs.items():
+        (corpus / name).write_text(text, encoding="utf-8")
+    settings = load_settings(corpus_dir=corpus, index_dir=root / "index", cache_dir=model_cache)
+    run_ingest(settings, progress=False)
+    return settings
+
+
+def test_an_amount_or_count_the_passages_naming_the_subject_lack_abstains_in_both_languages(products):
+    from kotae.index.engine import open_retriever
+
+    retriever = open_retriever(products)
+    # each question's words are all in the passages about its subject, which hold no price or
+    # head count (before this rule all four were answered); the subject is the rarest name (Emmi,
+    # not Mistral, whose passage has an amount); the Japanese question over the English Tails
+    # page is judged by the name it writes as the page does
+    for question in ("What does a Steam Deck cost?", "ムカシトカゲをペットとして飼うにはいくらかかりますか？",
+                     "Tailsの開発者は何人いますか？", "How much did Mistral pay to acquire Emmi AI?"):
+        result = retriever.search(question, k=5)
+        assert not result.found, (question, result.confidence)
+    for question in ("What does the Aozora Scooter cost?", "ホクセイはいくらで売られていますか？",
+                     "How much did Mistral AI raise in its Series C round?"):
+        result = retriever.search(question, k=5)
+        assert result.found, (question, result.confidence)

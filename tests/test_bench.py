@@ -95,3 +95,39 @@ def test_embed_backend_setting_reads_from_the_environment():
     assert load_settings(env={}).embed_backend == "auto"
     assert load_settings(env={"KOTAE_EMBED_BACKEND": "onnx"}).embed_backend == "onnx"
     assert load_settings(env={"KOTAE_QUERY_CACHE_SIZE": "0"}).query_cache_size == 0
+
+
+def test_checkout_env_makes_a_subprocess_import_kotae_from_the_other_checkout(tmp_path):
+    import subprocess
+    import sys
+
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "__init__.py").write_text("WHERE = 'the other checkout'\n", encoding="utf-8")
+    common.checkout_env(other)  # a second call reuses the link
+    out = subprocess.run([sys.executable, "-c", "import kotae; print(kotae.WHERE)"], env=common.checkout_env(other),
+                         capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "the other checkout"
+
+
+def test_ab_alternates_the_order_and_compares_medians(monkeypatch, tmp_path):
+    from kotae.bench import ab
+
+    order: list[str] = []
+
+    def fake(checkout, questions):
+        side = "this" if checkout == ab.REPO else "other"
+        order.append(side)
+        rps = {"this": [100.0, 90.0, 110.0], "other": [80.0, 100.0, 90.0]}[side][len([s for s in order if s == side]) - 1]
+        http = {name: {"throughput_rps": {"median": rps}, "latency_ms": {"median": 12.0}, "server_cpu_s_per_request": 0.015}
+                for name in ("search_c1", "search_c4", "search_c16", "ask_c16")}
+        return {"http": http, "inprocess_search": {"latency_ms": {"median": 10.0}}}
+
+    monkeypatch.setattr(ab, "bench_once", fake)
+    res = ab.run(tmp_path, rounds=3, questions=5)
+    assert order == ["other", "this", "this", "other", "other", "this"]  # swapped every round
+    assert res["medians"]["this"]["/v1/search c=16 req/s"] == 100.0 and res["medians"]["other"]["/v1/search c=16 req/s"] == 90.0
+    assert res["c16_this_over_other"] == round(100 / 90, 3)
+    assert res["medians"]["this"]["server CPU ms per /v1/search, c=16"] == 15.0
+    assert res["c16_this_over_other_per_round"] == [1.25, 0.9, round(110 / 90, 3)]
+    assert "**1.111**" in ab.markdown(res)

@@ -21,6 +21,7 @@ search holds it (it is then unusable).
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections import Counter
 from dataclasses import replace
@@ -53,6 +54,9 @@ MAX_DELETED_SHARE = 0.3
 # Deleted rows of a segment are skipped by fetching this many more neighbours and dropping them;
 # more deletions than this use a FAISS id selector instead.
 OVERFETCH_MAX = 1000
+# Stored passages kept in memory per open view (~1-2 kB each, so at most ~20 MB): every search
+# reads its top candidates' rows (10-20), and the same passages come back question after question.
+PASSAGE_CACHE = 10_000
 
 
 def _config(manifest: dict[str, Any]) -> IndexConfig:
@@ -130,6 +134,8 @@ class LocalView:
         self._ids = ids
         self._rows = {pid: row for row, pid in enumerate(ids) if self._live[row]}
         self._bm25 = SegmentedBM25([s.postings for s in self._segments], self._live)
+        self._passages: dict[int, StoredPassage] = {}  # row -> its passage, oldest first (PASSAGE_CACHE)
+        self._passages_lock = threading.Lock()  # searches of several threads may evict at once
         langs, counts = np.unique(self._langs[self._live].astype(str), return_counts=True)
         self._stats = replace(_stats(generation, self._manifest),
                               passages_by_lang={str(la): int(c) for la, c in zip(langs, counts)})
@@ -192,14 +198,25 @@ class LocalView:
 
     def passages(self, ids: Sequence[str]) -> list[StoredPassage]:
         rows = [self._rows[i] for i in ids if i in self._rows]
+        found: dict[int, StoredPassage] = {}
         by_segment: dict[int, list[int]] = {}
         for row in rows:
-            by_segment.setdefault(self._segment_of(row), []).append(row)
-        found: dict[int, StoredPassage] = {}
+            stored = self._passages.get(row)  # get, not `in` then [], which an eviction could split
+            if stored is not None:
+                found[row] = stored
+            else:
+                by_segment.setdefault(self._segment_of(row), []).append(row)
+        fetched: dict[int, StoredPassage] = {}
         for si, seg_rows in by_segment.items():
             offset = int(self._offsets[si])
             for local, p, title in self._segments[si].meta.passages([r - offset for r in seg_rows]):
-                found[local + offset] = self._stored(local + offset, p, title)
+                fetched[local + offset] = self._stored(local + offset, p, title)
+        if fetched:
+            found.update(fetched)
+            with self._passages_lock:
+                self._passages.update(fetched)
+                while len(self._passages) > PASSAGE_CACHE:
+                    del self._passages[next(iter(self._passages))]
         return [found[r] for r in rows if r in found]
 
     def document_passages(self, doc_id: str) -> list[StoredPassage]:
