@@ -15,7 +15,7 @@ import re
 from functools import lru_cache
 from typing import Sequence
 
-from kotae.index.crosslingual import _MAX_SENSES
+from kotae.index.crosslingual import MAX_SENSES
 
 _EN_JA: dict[str, tuple[str, ...]] = {
     r"found(?:ed|er|ers|ing)?|establish(?:ed|ment)?|start(?:ed)?": ("設立", "創業", "創設", "創業者", "設立者"),
@@ -69,7 +69,7 @@ def japanese_groups(question: str, words: Sequence[str] = ()) -> list[tuple[str,
     (founded -> 設立, 創業, ...): a unit that holds any term of a group has that word. The
     question vocabulary above first; the question's other content ``words`` (the keyword
     tokenizer's tokens: stop words out, plurals singular) through JMdict's common entries
-    (index/dictionary.py), every translation of a word with at most _MAX_SENSES of them (more
+    (index/dictionary.py), every translation of a word with at most MAX_SENSES of them (more
     mark a function-like word: make, close, run; the cross-language keyword query's limit). Transliterating names into katakana was
     tried and lost a gold question: names are matched by the dense side already."""
     groups = [terms for pattern, terms in _PATTERNS if pattern.search(question)]
@@ -78,7 +78,7 @@ def japanese_groups(question: str, words: Sequence[str] = ()) -> list[tuple[str,
         from kotae.index.dictionary import load_dictionary
 
         lookup = load_dictionary().japanese
-        groups += [found for found in map(lookup, rest) if 0 < len(found) <= _MAX_SENSES]
+        groups += [found for found in map(lookup, rest) if 0 < len(found) <= MAX_SENSES]
     return groups
 
 

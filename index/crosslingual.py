@@ -41,7 +41,10 @@ EXPANSIONS = ("translit", "dict", "prf")  # KOTAE_CROSS_LANG_EXPANSION: "none" o
 _MIN_IDF = 3.0
 _MAX_WORDS = 8  # Latin words of one question transliterated at most (each costs ~4 ms)
 _MAX_TRANSLATIONS = 3  # per word: the first the index knows, in dictionary order
-_MAX_SENSES = 20  # English words with more common translations than this are not translated
+# A dictionary word with more common translations than this is function-like (make, close, run):
+# the cross-language keyword query does not translate it, index/bridge.py does not bridge it and
+# index/search.py reads at most this many of a word's translations. Public: all three share it.
+MAX_SENSES = 20
 
 
 @dataclass(frozen=True)
@@ -199,7 +202,7 @@ class CrossLingualExpander:
             if not found and other == "ja" and word in names:
                 # a romanised Japanese name (written Tokugawa, not AI or ai): its kanji spellings
                 found = name_spellings(word)
-            if len(found) <= _MAX_SENSES or not lookup(word):
+            if len(found) <= MAX_SENSES or not lookup(word):
                 options.append(list(dict.fromkeys(t for tr in found for t in self._as_tokens(tr))))
         flat = sorted({t for o in options for t in o})
         if not flat:

@@ -12,7 +12,7 @@ import numpy as np
 
 from kotae.index.fusion import Ranked, reciprocal_rank_fusion, weighted_score_fusion
 from kotae.index.abstain import ABSENT_MIN_PASSAGES, EVIDENCE_DEPTH, absent_share, abstain_signal, dense_floor, unknown_numbers
-from kotae.index.crosslingual import _MAX_SENSES, CrossLingualConfig, CrossLingualExpander, add_scaled, capitalised_words, is_katakana
+from kotae.index.crosslingual import MAX_SENSES, CrossLingualConfig, CrossLingualExpander, add_scaled, capitalised_words, is_katakana
 from kotae.index.dedup import collapse
 from kotae.index.dictionary import load_dictionary
 from kotae.index.rerank import Candidate, SecondStageConfig, SentenceScorer, make_reranker
@@ -298,7 +298,7 @@ class Retriever:
             if bilingual and (word in names or is_katakana(word)):
                 return True
             dictionary = load_dictionary()
-            translations = (dictionary.japanese(word) if word.isascii() else dictionary.english(word))[:_MAX_SENSES]
+            translations = (dictionary.japanese(word) if word.isascii() else dictionary.english(word))[:MAX_SENSES]
             tokens = [sorted(set(term_tokens(t, self.tokenizer))) for t in translations]
             flat = sorted({t for toks in tokens for t in toks})
             idf = dict(zip(flat, self._idf(flat).tolist())) if flat else {}

@@ -15,12 +15,13 @@ from __future__ import annotations
 import re
 import time
 import unicodedata
-from dataclasses import dataclass, field
+from collections import Counter
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 
-from kotae.index.highlight import clean_sentence
+from kotae.index.highlight import ANNOUNCES, Unit, clean_sentence
 from kotae.index.rerank import ScoredUnit, SentenceScorer, best_unit
 from kotae.index.search import Hit, SearchResult
 from kotae.index.tokenize import tokenize
@@ -74,17 +75,25 @@ class Answer:
         return f"{self.body}\n\n{sources}" if sources else self.body
 
 
-def source_line(c: dict[str, Any], lang: str) -> str:
+def source_line(c: dict[str, Any], lang: str, span: bool = False) -> str:
     where = " › ".join(x for x in (c.get("title"), c.get("section")) if x)
     page = f" ({PAGE[ui_lang(lang)].format(n=c['page'])})" if c.get("page") else ""
-    return f"- [{c['citation']}] {where}{page} — `{c['doc_id']}`"
+    doc = f"{c['doc_id']}:{c['char_start']}-{c['char_end']}" if span else c["doc_id"]
+    return f"- [{c['citation']}] {where}{page} — `{doc}`"
+
+
+def _place(c: dict[str, Any]) -> tuple[Any, ...]:
+    return c.get("title"), c.get("section"), c.get("page"), c["doc_id"]
 
 
 def sources_block(citations: Sequence[dict[str, Any]], lang: str) -> str:
     if not citations:
         return ""
     lines = [f"**{SOURCES_HEADING[ui_lang(lang)]}**"]
-    lines.extend(source_line(c, lang) for c in citations)
+    # Two passages of one section (or page) would read as the same source twice: their character
+    # spans in the document (as `kotae ask` shows them) tell the reader which [n] is which.
+    places = Counter(_place(c) for c in citations)
+    lines.extend(source_line(c, lang, span=places[_place(c)] > 1) for c in citations)
     return "\n".join(lines)
 
 
@@ -151,9 +160,35 @@ def _candidates(question: str, hits: Sequence[Hit]) -> list[_Candidate]:
     for i, hit in enumerate(hits):
         units = hit.units or _fallback_units(question, hit)
         top = best_unit(units)
+        if top is not None and _names_the_document(top.unit, hit.title):
+            continue  # its highlight is the document's title, which its source line shows
+        units = [u for u in units if not _names_the_document(u.unit, hit.title)]
         prior = RANK_WEIGHT * _retrieval_prior(hit, hits[0]) + (SAME_LANGUAGE_BONUS if hit.lang == lang else 0.0)
-        for u in units:
-            out.append(_Candidate(i, u, set(tokenize(u.unit.text)), u.score + prior, u is top, hit.lang == lang))
+        for u, quoted in zip(units, _with_lead_ins_attached(units)):
+            out.append(_Candidate(i, quoted, set(tokenize(quoted.unit.text)), u.score + prior, u is top, hit.lang == lang))
+    return out
+
+
+def _names_the_document(unit: Unit, title: str) -> bool:
+    """A front-matter field that only gives the document's title (`title: "…"`): it repeats the
+    question's names, so it can outscore every sentence, yet it answers nothing the source line
+    under the answer does not already say. A passage whose best unit it is is not quoted at all,
+    so that a passage is still first quoted by its highlight."""
+    return bool(title) and unit.kind == "field" and unit.text in (title, f"title: {title}")
+
+
+def _with_lead_ins_attached(units: Sequence[ScoredUnit]) -> list[ScoredUnit]:
+    """A unit ending with a colon (「このラウンドの特徴は：」, "It offers:") only announces the lines
+    after it and says nothing quoted alone: it is quoted with the first of them, at its own score,
+    so it is chosen as before but reads as what it introduces. The line stays a unit of its own
+    too (the duplicate test keeps the two from both being quoted)."""
+    out = []
+    for u, nxt in zip(units, [*units[1:], None]):
+        if u.unit.text.endswith(ANNOUNCES) and nxt is not None:
+            glue = "" if u.unit.text.endswith("：") else " "
+            joined = Unit(u.unit.start, nxt.unit.end, u.unit.text + glue + nxt.unit.text, u.unit.key, u.unit.kind)
+            u = replace(u, unit=joined)
+        out.append(u)
     return out
 
 

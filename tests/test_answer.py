@@ -230,3 +230,45 @@ def test_the_passage_topic_named_in_most_sentences_does_not_choose_among_them():
     c = Candidate("a#0", text, "", "en", 1.0)
     scorer.score_answers("Who founded the Aozora bakery in Kyoto?", [c])
     assert text[slice(*c.highlight)] == "The bakery was founded by Kenji Mori, a former hotel chef."
+
+
+def test_a_line_ending_with_a_colon_is_quoted_only_with_the_line_it_introduces():
+    text = ("2025年9月にシリーズCで€1.7Bを調達し、企業価値は€11.7Bに達した。このラウンドの特徴は：\n"
+            "- 主導投資家: ASML Holding NVが€1.3Bを投資\n- 戦略的意義: 欧州のAIインフラ建設への本格的なコミット")
+    for question, lang in (("シリーズCのラウンドの主導投資家は？", "ja"), ("What was special about the Series C round?", "en")):
+        body = extractive_answer(question, SearchResult("q", lang, [hit(0, text)])).body
+        quotes = [q.strip() for q in re.split(r"\s*\[\d+\]", body) if q.strip()]
+        assert not any(q.endswith(("：", ":")) for q in quotes), body
+        assert all(q in body for q in ("€1.7B", "主導投資家: ASML Holding NVが€1.3Bを投資")), body
+    # where the introduction is quoted, it reads with what it introduces
+    assert "このラウンドの特徴は：主導投資家: ASML Holding NVが€1.3Bを投資 [1]" in body
+
+
+def test_a_front_matter_title_is_not_quoted_the_source_line_names_the_document():
+    # the title repeats the question's names, so it outscores the sentence that answers
+    title = "Aozora Bakery Kyoto — Annual Report 2025 (fictional)"
+
+    def h(i: int, text: str, score: float, section: str | None = None) -> Hit:
+        return Hit(id=f"r.md#{i}", doc_id="r.md", title=title, section=section, page=None, char_start=i * 100,
+                   char_end=i * 100 + len(text), text=text, lang="en", kind="body", score=score, scores={"dense": 0.5},
+                   highlight=(0, len(text)))
+
+    for scores in ((1.0, 0.9), (0.9, 1.0)):
+        hits = [h(0, "Revenue of the Aozora Bakery in 2025 was 41 million yen, up 8%.", scores[0], "Results"),
+                h(1, f'title: "{title}"\nauthor: "K. Mori"', scores[1])]
+        a = extractive_answer("What was the revenue of Aozora Bakery Kyoto in 2025?", SearchResult("q", "en", hits))
+        assert a.body == "Revenue of the Aozora Bakery in 2025 was 41 million yen, up 8%. [1]", a.body
+        assert [c["char_start"] for c in a.citations] == [0]
+
+
+def test_two_passages_of_one_section_are_told_apart_in_the_sources():
+    # without their spans the two source lines would read the same: which [n] is which?
+    def h(i: int, text: str, score: float) -> Hit:
+        return Hit(id=f"k.md#{i}", doc_id="k.md", title="Koyeb", section="買収", page=None, char_start=i * 100,
+                   char_end=i * 100 + len(text), text=text, lang="ja", kind="body", score=score, scores={"dense": 0.5},
+                   highlight=(0, len(text)))
+
+    hits = [h(0, "Mistral AIはKoyebを2026年2月に買収した。", 1.0), h(3, "Mistral AIによるKoyebの買収は2026年2月18日に発表された。", 0.95)]
+    a = extractive_answer("Mistral AIはKoyebをいつ買収した？", SearchResult("q", "ja", hits))
+    sources = a.text.split("**出典**\n")[1].splitlines()
+    assert sources == ["- [1] Koyeb › 買収 — `k.md:0-30`", "- [2] Koyeb › 買収 — `k.md:300-339`"]

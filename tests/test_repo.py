@@ -1,8 +1,10 @@
 """Repository hygiene a newcomer notices: evaluation runs never rewrite tracked files, the
-package metadata builds without deprecation warnings, every documented contract exists."""
+package metadata builds without deprecation warnings, every documented contract exists, the
+pipeline's modules share only public names."""
 
 from __future__ import annotations
 
+import ast
 import re
 import shutil
 import subprocess
@@ -66,3 +68,16 @@ def test_contract_document_exists_and_is_cited_by_its_path():
             continue
         for m in re.finditer(r"(\S*)CONTRACTS(\.md)?", path.read_text(encoding="utf-8")):
             assert m.group(1).endswith("docs/") or m.group(1).endswith("[docs/"), f"{path}: {m.group(0)}"
+
+
+def test_pipeline_modules_import_no_private_names():
+    # A name shared between modules is part of an interface: it needs a public name and a comment
+    # saying what it means, or a change to it in one module silently changes the others.
+    private = []
+    for stage in ("ingest", "index", "service"):
+        for path in sorted((REPO / stage).rglob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("kotae."):
+                    private += [f"{path.relative_to(REPO)}:{node.lineno} {node.module}.{a.name}"
+                                for a in node.names if a.name.startswith("_") and not a.name.startswith("__")]
+    assert not private, "\n".join(private)
