@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 import time
 import unicodedata
+from collections import Counter
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Sequence
 
@@ -74,17 +75,25 @@ class Answer:
         return f"{self.body}\n\n{sources}" if sources else self.body
 
 
-def source_line(c: dict[str, Any], lang: str) -> str:
+def source_line(c: dict[str, Any], lang: str, span: bool = False) -> str:
     where = " › ".join(x for x in (c.get("title"), c.get("section")) if x)
     page = f" ({PAGE[ui_lang(lang)].format(n=c['page'])})" if c.get("page") else ""
-    return f"- [{c['citation']}] {where}{page} — `{c['doc_id']}`"
+    doc = f"{c['doc_id']}:{c['char_start']}-{c['char_end']}" if span else c["doc_id"]
+    return f"- [{c['citation']}] {where}{page} — `{doc}`"
+
+
+def _place(c: dict[str, Any]) -> tuple[Any, ...]:
+    return c.get("title"), c.get("section"), c.get("page"), c["doc_id"]
 
 
 def sources_block(citations: Sequence[dict[str, Any]], lang: str) -> str:
     if not citations:
         return ""
     lines = [f"**{SOURCES_HEADING[ui_lang(lang)]}**"]
-    lines.extend(source_line(c, lang) for c in citations)
+    # Two passages of one section (or page) would read as the same source twice: their character
+    # spans in the document (as `kotae ask` shows them) tell the reader which [n] is which.
+    places = Counter(_place(c) for c in citations)
+    lines.extend(source_line(c, lang, span=places[_place(c)] > 1) for c in citations)
     return "\n".join(lines)
 
 

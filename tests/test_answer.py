@@ -259,3 +259,16 @@ def test_a_front_matter_title_is_not_quoted_the_source_line_names_the_document()
         a = extractive_answer("What was the revenue of Aozora Bakery Kyoto in 2025?", SearchResult("q", "en", hits))
         assert a.body == "Revenue of the Aozora Bakery in 2025 was 41 million yen, up 8%. [1]", a.body
         assert [c["char_start"] for c in a.citations] == [0]
+
+
+def test_two_passages_of_one_section_are_told_apart_in_the_sources():
+    # without their spans the two source lines would read the same: which [n] is which?
+    def h(i: int, text: str, score: float) -> Hit:
+        return Hit(id=f"k.md#{i}", doc_id="k.md", title="Koyeb", section="買収", page=None, char_start=i * 100,
+                   char_end=i * 100 + len(text), text=text, lang="ja", kind="body", score=score, scores={"dense": 0.5},
+                   highlight=(0, len(text)))
+
+    hits = [h(0, "Mistral AIはKoyebを2026年2月に買収した。", 1.0), h(3, "Mistral AIによるKoyebの買収は2026年2月18日に発表された。", 0.95)]
+    a = extractive_answer("Mistral AIはKoyebをいつ買収した？", SearchResult("q", "ja", hits))
+    sources = a.text.split("**出典**\n")[1].splitlines()
+    assert sources == ["- [1] Koyeb › 買収 — `k.md:0-30`", "- [2] Koyeb › 買収 — `k.md:300-339`"]
