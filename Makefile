@@ -115,9 +115,9 @@ bench-peer: models
 	$(PIP) install --quiet -e '.[peer]'
 	$(PY) -m kotae.bench.peer
 
-# The query benchmark of this checkout and of another (AGAINST=<checkout>, e.g. a git worktree of an
-# older commit) in alternating rounds on one machine (bench/ab.py): a throughput change of a few
-# percent shows only so on a shared machine.
+# Concurrency-16 throughput of this checkout and of another (AGAINST=<checkout>, e.g. a git worktree
+# of an older commit), both servers up at once and taking turns in short bursts (bench/ab.py): a
+# throughput change of a few percent shows only so on a shared machine.
 bench-ab: models
 	$(PY) -m kotae.bench.ab --against $(AGAINST)
 

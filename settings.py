@@ -76,6 +76,14 @@ class Settings:
     # gold.jsonl but loses on the mixed set, so it is off by default.
     dense_norm: str = "none"
     lang_min_passages: int = 20
+    # e5 rates a passage in the question's own language above an equally relevant one in another
+    # language (MODELS.md: 0.81 vs 0.78 mean cosine). When the index holds passages in the
+    # question's language and documents of another (lang_min_passages passages), the dense side
+    # adds this to the cosine of that language's passages, times (1 - how well the keyword side
+    # found the question's words, measured as weak_keyword_ratio does), and lets them join the
+    # candidates. 0 = off; reported cosines stay raw. Decided on every set:
+    # evals/reports/crosslingual-suite.md (issue 11).
+    dense_cross_lang_offset: float = 0.01
     # In an index of two languages (lang_min_passages passages each) a question may be answered
     # only in the other one: the keyword side's weight is scaled by its best score over this
     # share of the question's ideal BM25 score (capped at 1), so weak same-language word matches

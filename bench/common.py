@@ -115,8 +115,10 @@ def checkout_env(checkout: Path) -> dict[str, str]:
 
 
 def git_commit(checkout: Path) -> str | None:
-    """The short commit id a checkout is at (None outside git)."""
-    done = subprocess.run(["git", "-C", str(checkout), "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+    """The short commit id a checkout is at, with "-dirty" when its tracked files differ from it
+    (None outside git)."""
+    done = subprocess.run(["git", "-C", str(checkout), "describe", "--always", "--dirty", "--abbrev=7"],
+                          capture_output=True, text=True)
     return done.stdout.strip() or None
 
 

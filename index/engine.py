@@ -47,6 +47,7 @@ def retrieval_config(settings: Settings) -> RetrievalConfig:
         candidates=settings.candidates,
         tokenizer=settings.keyword_tokenizer,
         dense_norm=settings.dense_norm,
+        dense_cross_lang_offset=settings.dense_cross_lang_offset,
         lang_min_passages=settings.lang_min_passages,
         weak_keyword_ratio=settings.weak_keyword_ratio,
         cross_lang_expansion=settings.cross_lang_expansion,

@@ -27,6 +27,10 @@ MODES = ("dense", "keyword", "hybrid")
 
 _DEFAULT = Settings()  # the one place retrieval defaults are declared (settings.py)
 DENSE_NORMS = ("auto", "lang_z", "none")
+# The cross-language offset reads this many times the candidates from one search, which holds
+# every passage the offset can lift into the candidates unless its last cosine is still within
+# the offset of the candidates' floor (then each other language is searched on its own).
+_OFFSET_DEPTH = 4
 
 
 @dataclass(frozen=True)
@@ -48,6 +52,7 @@ class RetrievalConfig:
     # the index holds at least two languages with lang_min_passages passages each.
     dense_norm: str = _DEFAULT.dense_norm
     lang_min_passages: int = _DEFAULT.lang_min_passages  # smaller languages use the overall statistics
+    dense_cross_lang_offset: float = _DEFAULT.dense_cross_lang_offset  # see settings.py; 0 = off
     weak_keyword_ratio: float = _DEFAULT.weak_keyword_ratio  # see settings.py; 0 = off
     # A second keyword query in the other language of the index (index/crosslingual.py),
     # fused as its own side with this weight.
@@ -192,19 +197,21 @@ class Retriever:
         lists: dict[str, Ranked] = {}
         doc_langs: dict[str, str] = {}  # passage id -> main language of its document
         raw_dense: dict[str, float] = {}
-        if cfg.mode in ("dense", "hybrid"):
-            t = time.perf_counter()
-            qvec = self.embed_query(query) if query_vector is None else query_vector
-            timings["embed_ms"] = (time.perf_counter() - t) * 1000
-            t = time.perf_counter()
-            lists["dense"], raw_dense = self._dense(qvec, n, filters, doc_langs)
-            timings["dense_ms"] = (time.perf_counter() - t) * 1000
         if cfg.mode in ("keyword", "hybrid"):
             t = time.perf_counter()
             found = self.backend.keyword(tokens, n, filters)
             doc_langs.update(zip(found.ids, found.doc_langs))
             lists["bm25"] = Ranked(found.ids, found.scores)
             timings["keyword_ms"] = (time.perf_counter() - t) * 1000
+        # how well the keyword side found the question's words: read in two-language indexes only
+        match = self._match_strength(tokens, lists.get("bm25")) if len(self.stats.passages_by_lang) > 1 else 1.0
+        if cfg.mode in ("dense", "hybrid"):
+            t = time.perf_counter()
+            qvec = self.embed_query(query) if query_vector is None else query_vector
+            timings["embed_ms"] = (time.perf_counter() - t) * 1000
+            t = time.perf_counter()
+            lists["dense"], raw_dense = self._dense(qvec, n, filters, doc_langs, lang, match)
+            timings["dense_ms"] = (time.perf_counter() - t) * 1000
         xlang: Ranked | None = None
         other = self._expander.target(lang, self.stats.passages_by_doc_lang, filters) if self._expander else None
         if other is not None and "dense" in lists:
@@ -212,7 +219,7 @@ class Retriever:
             xlang = self._expander.search(query, other, lists["dense"], doc_langs, filters)
             timings["xlang_ms"] = (time.perf_counter() - t) * 1000
         t = time.perf_counter()
-        fused = self._fuse(lists, lang, doc_langs, self._keyword_strength(tokens, lists.get("bm25")))
+        fused = self._fuse(lists, lang, doc_langs, self._keyword_strength(match))
         if xlang is not None:
             add_scaled(fused, xlang, cfg.cross_lang_expansion_weight)
             lists["xlang"] = xlang  # reported among the components
@@ -319,7 +326,11 @@ class Retriever:
         norm = self.config.dense_norm
         return norm == "lang_z" or (norm == "auto" and sum(big for _, big in self._language_groups()) >= 2)
 
-    def _dense(self, qvec: np.ndarray, n: int, filters: Filters | None, doc_langs: dict[str, str]) -> tuple[Ranked, dict[str, float]]:
+    def _dense(self, qvec: np.ndarray, n: int, filters: Filters | None, doc_langs: dict[str, str],
+               lang: str, match: float) -> tuple[Ranked, dict[str, float]]:
+        offset = self._cross_lang_offset(lang, match, filters)
+        if offset > 0:
+            return self._offset_other_languages(qvec, n, filters, doc_langs, lang, offset)
         found = self.backend.dense(qvec, n, filters)
         doc_langs.update(zip(found.ids, found.doc_langs))
         scores = found.scores
@@ -344,21 +355,95 @@ class Retriever:
         order = sorted(merged, key=lambda r: (-merged[r], r))[:n]
         return Ranked(tuple(order), np.array([merged[r] for r in order], dtype=np.float32)), {r: raw[r] for r in order}
 
+    def _lifted_languages(self, lang: str) -> list[str]:
+        """The languages whose passages the cross-language offset lifts for a question in `lang`:
+        those of lang_min_passages passages of documents or more (the cross-language keyword
+        query's targets), in an index that also holds passages in the question's language. Not
+        the English front matter inside Japanese reports for a Japanese question: a few fields
+        are no half of the corpus the embedder under-rates, and lifting them above the reports'
+        text hid from abstention that the question's words are nowhere (its word evidence is
+        relaxed when the first passage is in another language)."""
+        if self.stats.passages_by_lang.get(lang, 0) == 0:
+            return []
+        return sorted(o for o, count in self.stats.passages_by_doc_lang.items()
+                      if o != lang and count >= self.config.lang_min_passages and self.stats.passages_by_lang.get(o, 0) > 0)
+
+    def _cross_lang_offset(self, lang: str, match: float, filters: Filters | None) -> float:
+        """What the dense side adds to the cosine of a passage in a lifted language (above):
+        dense_cross_lang_offset x (1 - `match`, how well the keyword side found the question's
+        words); 0 under per-language z-scores (which remove the same bias) or a language filter."""
+        if not self._lifted_languages(lang) or self.lang_z_active or (filters is not None and filters.lang):
+            return 0.0
+        # A question whose words the index holds (an English question about an English
+        # front-matter field, a Japanese one about a Japanese article) is answered where they
+        # are: only their absence says the answer may be in the other language, which the
+        # embedder under-rates.
+        return self.config.dense_cross_lang_offset * (1.0 - match)
+
+    def _offset_other_languages(self, qvec: np.ndarray, n: int, filters: Filters | None, doc_langs: dict[str, str],
+                                lang: str, offset: float) -> tuple[Ranked, dict[str, float]]:
+        """The top n cosines, and the passages in a lifted language whose cosine + offset reaches
+        the last of them, shifted by the offset: the question's language cannot crowd them out,
+        and the list's floor, which weighted fusion normalises from, stays where it was, so the
+        other candidates' fused scores do not move. Returns the shifted list and the raw
+        cosines (abstention reads cosines)."""
+        lifted = self._lifted_languages(lang)
+        depth = n * _OFFSET_DEPTH
+        found = self.backend.dense(qvec, depth, filters)
+        if not len(found.ids):
+            return Ranked(found.ids, found.scores), {}
+        floor = float(found.scores[:n].min())
+        ids, scores, langs, doc_lang_of = list(found.ids), found.scores, list(found.langs), list(found.doc_langs)
+        # The deeper list holds every passage that could join unless its last cosine is still
+        # within the offset of the floor, or the backend does not say passage languages: then
+        # the top n stay and each lifted language is searched on its own (its top n holds any
+        # of its passages among the top n).
+        if not found.langs or (len(ids) == depth and float(scores[-1]) + offset >= floor):
+            pool = {pid: (score, lang, dlang) for pid, score, dlang in zip(ids[:n], scores[:n].tolist(), doc_lang_of[:n])}
+            for other in lifted:
+                group = self.backend.dense(qvec, n, Filters(lang=other, doc_lang=filters.doc_lang if filters else None,
+                                                            doc_ids=filters.doc_ids if filters else None))
+                pool.update((pid, (score, other, dlang)) for pid, score, dlang in zip(group.ids, group.scores.tolist(), group.doc_langs))
+            ids = sorted(pool, key=lambda pid: -pool[pid][0])
+            scores = np.array([pool[pid][0] for pid in ids], dtype=np.float32)
+            langs, doc_lang_of = [pool[pid][1] for pid in ids], [pool[pid][2] for pid in ids]
+        plangs = np.array(langs, dtype=object)
+        other = np.isin(plangs, lifted)
+        shifted = scores + offset * other
+        top = set(found.ids[:n])
+        # the top n, and the lifted languages' passages that reach the last of them
+        keep = np.array([pid in top for pid in ids]) | (other & (shifted >= floor))
+        for each in set(plangs[other].tolist()):  # at most n of each, as its own search gives
+            mine = plangs == each
+            keep &= ~mine | (np.cumsum(mine) <= n)
+        chosen = np.flatnonzero(keep)
+        for i in chosen.tolist():
+            doc_langs[ids[i]] = doc_lang_of[i]
+        order = sorted(chosen.tolist(), key=lambda i: (-float(shifted[i]), ids[i]))
+        return (Ranked(tuple(ids[i] for i in order), shifted[order].astype(np.float32)),
+                {ids[i]: float(scores[i]) for i in order})
+
     def _bilingual_documents(self) -> bool:
         """Documents of two languages, lang_min_passages passages each (English front matter
         inside Japanese reports does not count: passages take their document's language)."""
         return sum(count >= self.config.lang_min_passages for count in self.stats.passages_by_doc_lang.values()) >= 2
 
-    def _keyword_strength(self, tokens: list[str], bm25: Ranked | None) -> float:
-        """1, or in a two-language index the keyword side's best score as a share of
-        weak_keyword_ratio x the question's ideal score (every term matched at saturation),
-        capped at 1. Min-max fusion would otherwise give the best of weak, same-language word
-        matches full weight against an answer that exists only in the other language."""
+    def _keyword_strength(self, match: float) -> float:
+        """1, or in a two-language index `match`: the keyword side's best score as a share of
+        weak_keyword_ratio x the question's ideal score. Min-max fusion would otherwise give the
+        best of weak, same-language word matches full weight against an answer that exists only
+        in the other language."""
+        return match if self.config.weak_keyword_ratio > 0 and self._bilingual_documents() else 1.0
+
+    def _match_strength(self, tokens: list[str], bm25: Ranked | None) -> float:
+        """The keyword side's best score as a share of weak_keyword_ratio x the question's ideal
+        score (every term matched at saturation), capped at 1; 0 when nothing matched, no term
+        is known or the ratio is 0 (off)."""
         ratio = self.config.weak_keyword_ratio
-        if ratio <= 0 or bm25 is None or not len(bm25.scores) or not self._bilingual_documents():
-            return 1.0
+        if ratio <= 0 or bm25 is None or not len(bm25.scores):
+            return 0.0
         ideal = float(self._idf(sorted(set(tokens))).sum()) * (_BM25_K1 + 1.0)
-        return min(1.0, float(bm25.scores.max()) / (ratio * ideal)) if ideal > 0 else 1.0
+        return min(1.0, float(bm25.scores.max()) / (ratio * ideal)) if ideal > 0 else 0.0
 
     def _fuse(self, lists: dict[str, Ranked], lang: str, doc_langs: dict[str, str], keyword_strength: float = 1.0) -> dict[str, float]:
         cfg = self.config

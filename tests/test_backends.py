@@ -171,6 +171,15 @@ def test_filters_restrict_both_sides(filled):
         assert side(Filters(lang="ja", doc_ids=("en/solar.md",))).ids == ()
 
 
+def test_dense_matches_say_each_passage_language(filled):
+    """The cross-language offset (index/search.py) reads them to lift other-language passages."""
+    _, view = filled
+    found = view.dense(EMBEDDER.embed_queries(["bearing register"])[0], 50)
+    stored = {s.id: s.passage.lang for s in view.passages(list(found.ids))}
+    assert set(found.langs) == {"en", "ja"}
+    assert found.langs == tuple(stored[i] for i in found.ids)
+
+
 def test_upsert_replaces_a_document_and_delete_removes_one(filled):
     backend, old_view = filled
     write(backend, {"en/turbines.md": ("en", ["Turbine gearboxes are rebuilt after ten years."])}, delete=["en/solar.md"])

@@ -110,24 +110,39 @@ def test_checkout_env_makes_a_subprocess_import_kotae_from_the_other_checkout(tm
     assert out.strip() == "the other checkout"
 
 
-def test_ab_alternates_the_order_and_compares_medians(monkeypatch, tmp_path):
-    from kotae.bench import ab
+def test_ab_interleaves_the_bursts_and_compares_per_cycle(monkeypatch, tmp_path):
+    from kotae.bench import ab, query
+    from kotae.index import engine
 
-    order: list[str] = []
+    class FakeServer:
+        def __init__(self, index_dir, cache_dir, corpus_dir, checkout=None):
+            self.side = "this" if checkout is None else "other"
+            self.stopped = False
 
-    def fake(checkout, questions):
-        side = "this" if checkout == ab.REPO else "other"
-        order.append(side)
-        rps = {"this": [100.0, 90.0, 110.0], "other": [80.0, 100.0, 90.0]}[side][len([s for s in order if s == side]) - 1]
-        http = {name: {"throughput_rps": {"median": rps}, "latency_ms": {"median": 12.0}, "server_cpu_s_per_request": 0.015}
-                for name in ("search_c1", "search_c4", "search_c16", "ask_c16")}
-        return {"http": http, "inprocess_search": {"latency_ms": {"median": 10.0}}}
+        def wait_ready(self):
+            return 0.0
 
-    monkeypatch.setattr(ab, "bench_once", fake)
-    res = ab.run(tmp_path, rounds=3, questions=5)
-    assert order == ["other", "this", "this", "other", "other", "this"]  # swapped every round
-    assert res["medians"]["this"]["/v1/search c=16 req/s"] == 100.0 and res["medians"]["other"]["/v1/search c=16 req/s"] == 90.0
-    assert res["c16_this_over_other"] == round(100 / 90, 3)
-    assert res["medians"]["this"]["server CPU ms per /v1/search, c=16"] == 15.0
-    assert res["c16_this_over_other_per_round"] == [1.25, 0.9, round(110 / 90, 3)]
-    assert "**1.111**" in ab.markdown(res)
+        def stop(self):
+            self.stopped = True
+
+    turns: list[str] = []
+    started: list[FakeServer] = []
+    rps = {"this": iter([0, 100.0, 90.0, 110.0]), "other": iter([0, 80.0, 100.0, 90.0])}  # 0: the warm-up burst
+
+    def burst(server, bodies):
+        if server not in started:
+            started.append(server)
+        turns.append(server.side)
+        return next(rps[server.side]), 15.0 if server.side == "this" else 16.0
+
+    monkeypatch.setattr(query, "Server", FakeServer)
+    monkeypatch.setattr(engine, "run_ingest", lambda settings, progress: None)
+    monkeypatch.setattr(ab, "_burst", burst)
+    res = ab.run(tmp_path, cycles=3, questions=5)
+    assert turns[2:] == ["other", "this", "this", "other", "other", "this"]  # the order swapped every cycle
+    assert all(s.stopped for s in started)
+    assert [r["this_over_other"] for r in res["per_cycle"]] == [1.25, 0.9, round(110 / 90, 3)]
+    assert res["this_over_other_median"] == 1.222
+    assert res["sides"]["this"]["rps_median"] == 100.0 and res["sides"]["other"]["server_cpu_ms_per_request_median"] == 16.0
+    assert res["requests_per_burst"] == 5 * ab.REPEAT
+    assert "**1.222**" in ab.markdown(res)

@@ -52,7 +52,7 @@ def test_retrieval_defaults_come_from_settings():
              "tokenizer": "keyword_tokenizer", "dense_norm": "dense_norm", "lang_min_passages": "lang_min_passages",
              "rerank": "reranker", "rerank_candidates": "rerank_candidates", "sentence_weight": "sentence_weight",
              "dedup_threshold": "dedup_threshold", "weak_keyword_ratio": "weak_keyword_ratio",
-             "unquotable_last": "unquotable_last"}
+             "unquotable_last": "unquotable_last", "dense_cross_lang_offset": "dense_cross_lang_offset"}
     for field, setting in pairs.items():
         assert getattr(r, field) == getattr(s, setting), field
 
@@ -107,7 +107,7 @@ def test_weak_keyword_evidence_is_scaled_down_only_in_a_bilingual_index(langs, b
     r = Retriever(_Langs(langs), None, RetrievalConfig(weak_keyword_ratio=0.5, rerank="none"))
     bm25 = Ranked(("a#0", "b#0"), np.array([best, best / 2], dtype=np.float32))
     # one query token: ideal score = idf 2 x (k1 + 1) = 5; half of it = 2.5
-    assert r._keyword_strength(["図書館"], bm25) == pytest.approx(min(1.0, best / 2.5) if strength < 1 else 1.0)
+    assert r._keyword_strength(r._match_strength(["図書館"], bm25)) == pytest.approx(min(1.0, best / 2.5) if strength < 1 else 1.0)
 
 
 TOWNS = ["Ashford", "Brierley", "Calder", "Dunmore", "Elston", "Fenwick", "Garston", "Holloway", "Ilford", "Jarrow",

@@ -64,6 +64,7 @@ class Matches:
     ids: tuple[str, ...]
     scores: np.ndarray
     doc_langs: tuple[str, ...]  # main language of each passage's document
+    langs: tuple[str, ...] = ()  # each passage's own language (dense searches; empty = not given)
 
     @classmethod
     def none(cls) -> "Matches":

@@ -156,7 +156,8 @@ class LocalView:
 
     def _matches(self, scores: np.ndarray, rows: np.ndarray) -> Matches:
         rows = rows.tolist()
-        return Matches(tuple(self._ids[r] for r in rows), scores, tuple(str(self._doc_langs[r]) for r in rows))
+        return Matches(tuple(self._ids[r] for r in rows), scores, tuple(str(self._doc_langs[r]) for r in rows),
+                       tuple(str(self._langs[r]) for r in rows))
 
     def dense(self, query: np.ndarray, k: int, filters: Filters | None = None) -> Matches:
         mask = self._mask(filters)

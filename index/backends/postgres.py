@@ -171,11 +171,12 @@ class PostgresView:
             return Matches.none()
         where, params = _where(filters)
         rows = self._conn.execute(
-            f"SELECT id, doc_lang, -(embedding <#> %(q)s) FROM kotae_passages WHERE {where} "
+            f"SELECT id, doc_lang, -(embedding <#> %(q)s), lang FROM kotae_passages WHERE {where} "
             f"ORDER BY embedding <#> %(q)s LIMIT %(k)s",
             {**params, "q": np.asarray(query, dtype=np.float32).reshape(-1), "k": k},
         ).fetchall()
-        return Matches(tuple(r[0] for r in rows), np.array([r[2] for r in rows], dtype=np.float32), tuple(r[1] for r in rows))
+        return Matches(tuple(r[0] for r in rows), np.array([r[2] for r in rows], dtype=np.float32), tuple(r[1] for r in rows),
+                       tuple(r[3] for r in rows))
 
     def _df(self, terms: list[str]) -> dict[str, int]:
         rows = self._conn.execute("SELECT term, df FROM kotae_df WHERE term = ANY(%s)", (terms,)).fetchall()
