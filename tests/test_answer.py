@@ -290,3 +290,15 @@ def test_a_name_in_the_passage_title_does_not_choose_among_its_sentences():
     c = Candidate("a#0", text, "Northwind Semiconductor Annual Report 2025 › Letter from the chief executive", "en", 1.0)
     scorer.score_answers("Who is the chief executive of Northwind Semiconductor?", [c])
     assert text[slice(*c.highlight)].startswith("Our chief executive, Helena Varga")
+
+
+def test_an_english_sentence_in_a_japanese_answer_keeps_its_spaces():
+    def h(i: int, text: str, lang: str, score: float) -> Hit:
+        return Hit(id=f"{i}.md#0", doc_id=f"{i}.md", title=f"Doc {i}", section=None, page=None, char_start=0, char_end=len(text),
+                   text=text, lang=lang, kind="body", score=score, scores={"dense": 0.5}, highlight=(0, len(text)))
+
+    hits = [h(0, "Northwind closed fiscal year 2025 with revenue of $4.82 billion. Revenue grew 19% from 2024.", "en", 1.0),
+            h(1, "Northwindの2025年度の売上高は48億ドルだった。", "ja", 0.9)]
+    body = extractive_answer("Northwindの2025年度の売上高はいくら？", SearchResult("q", "ja", hits)).body
+    # Japanese sentences run on with their markers; an English one is set off by spaces, as in English
+    assert body == "Northwindの2025年度の売上高は48億ドルだった。[1] Northwind closed fiscal year 2025 with revenue of $4.82 billion. [2]"
