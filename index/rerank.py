@@ -342,9 +342,10 @@ class SentenceScorer:
             if not _quotable(unit.text):
                 continue
             typed = holds_type(kind, unit.text, query)
-            # the unit's score with the question's weights, and with its topic's words weighing less
+            # the unit's score with the question's weights, and with its topic's words (and the names of
+            # its title and section) weighing less
             own, lexical = self._lexical(unit, toks, key_toks, weights, total, bridged, typed, kind, phrases, elsewhere)
-            _, local = self._lexical(unit, toks, key_toks, spread, spread_total, bridged, typed, kind, phrases, elsewhere)
+            _, local = self._lexical(unit, toks, key_toks, spread, spread_total, bridged, typed, kind, phrases, elsewhere, context)
             coverage = sum(w for t, w in full_weights.items() if t in toks or t in key_toks) / full_total
             bonus = TYPE_WEIGHT if typed else 0.0
             scored.append((unit, lexical + bonus, local + bonus, own, typed, coverage, lexical))
@@ -360,8 +361,9 @@ class SentenceScorer:
     @staticmethod
     def _lexical(unit: Unit, toks: frozenset[str], key_toks: frozenset[str], weights: dict[str, float], total: float,
                  bridged: Sequence[tuple[float, list[tuple[frozenset[str], float]]]], typed: bool, kind: str | None,
-                 phrases: Sequence[str], elsewhere: bool) -> tuple[float, float]:
-        """(share of the question's weight in the unit's own text, its score without the type bonus)."""
+                 phrases: Sequence[str], elsewhere: bool, topic: str = "") -> tuple[float, float]:
+        """(share of the question's weight in the unit's own text, its score without the type bonus).
+        A name in ``topic`` (the passage's title and section) counts as in every unit."""
         own = keyed = 0.0
         for t, w in weights.items():
             if t in toks:
@@ -379,7 +381,9 @@ class SentenceScorer:
             # a teaser cut with "..." (a front-matter description) has its whole text elsewhere
             lexical *= LABEL_FACTOR
         if phrases:
-            lexical += PHRASE_WEIGHT * _phrase_share(phrases, unit.text, unit.key)
+            # within a passage, a name its title or section gives is its topic: it says which passage
+            # answers, not which unit (evals/reports/answers.md)
+            lexical += PHRASE_WEIGHT * _phrase_share(phrases, unit.text, f"{unit.key}\0{topic}")
         if elsewhere:
             lexical *= OTHER_NAME_FACTOR
         if kind is not None and not typed:

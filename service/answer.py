@@ -266,12 +266,12 @@ def extractive_answer(question: str, result: SearchResult, k_sentences: int = MA
         first_seen.setdefault(c.hit_index, n)
     chosen.sort(key=lambda c: (first_seen[c.hit_index], not c.best_of_passage, c.unit.unit.start))
     numbers: dict[int, int] = {}
-    parts = []
+    quotes = []
     for c in chosen:
         n = numbers.setdefault(c.hit_index, len(numbers) + 1)
         # every quoted sentence carries its marker: each one can be checked on its own
-        parts.append(f"{c.text}[{n}]" if lang == "ja" else f"{c.text} [{n}]")
-    body = ("" if lang == "ja" else " ").join(parts)
+        quotes.append((c.text, n, lang == "ja" and hits[c.hit_index].lang == "ja"))
+    body = _join_quotes(quotes)
     citations = [_citation(hits[i], n, (first.unit.unit.start, first.unit.unit.end))
                  for i, n in numbers.items() for first in [next(c for c in chosen if c.hit_index == i)]]
     return Answer(body, citations, True, lang, confidence=result.confidence)
@@ -279,12 +279,27 @@ def extractive_answer(question: str, result: SearchResult, k_sentences: int = MA
 
 def _quote_highlights(result: SearchResult, hits: Sequence[Hit]) -> Answer:
     lang = result.lang
-    parts, citations = [], []
+    quotes, citations = [], []
     for n, h in enumerate(hits, start=1):
         text = clean_sentence(h.text[slice(*h.highlight)]) or clean_sentence(h.text)
-        parts.append(f"{text}[{n}]" if lang == "ja" else f"{text} [{n}]")
+        quotes.append((text, n, lang == "ja" and h.lang == "ja"))
         citations.append(_citation(h, n))
-    return Answer(("" if lang == "ja" else " ").join(parts), citations, True, lang, confidence=result.confidence)
+    return Answer(_join_quotes(quotes), citations, True, lang, confidence=result.confidence)
+
+
+def _join_quotes(quotes: Sequence[tuple[str, int, bool]]) -> str:
+    """(text, citation number, Japanese in a Japanese answer) -> the answer body: `文。[1]次の文。[1]`
+    between Japanese sentences of a Japanese answer, `text [n]` and a space wherever either side is
+    not, so that an English sentence in a Japanese answer reads "…$5.4 billion. [2] Capital …",
+    not "…$5.4 billion.[2]Capital …"."""
+    out = []
+    before = True  # the previous quote was Japanese in a Japanese answer
+    for text, n, japanese in quotes:
+        if out and not (japanese and before):
+            out.append(" ")
+        out.append(f"{text}[{n}]" if japanese else f"{text} [{n}]")
+        before = japanese
+    return "".join(out)
 
 
 async def answer_question(question: str, result: SearchResult, llm: "LLMClient | None" = None,

@@ -272,3 +272,33 @@ def test_two_passages_of_one_section_are_told_apart_in_the_sources():
     a = extractive_answer("Mistral AIはKoyebをいつ買収した？", SearchResult("q", "ja", hits))
     sources = a.text.split("**出典**\n")[1].splitlines()
     assert sources == ["- [1] Koyeb › 買収 — `k.md:0-30`", "- [2] Koyeb › 買収 — `k.md:300-339`"]
+
+
+def test_a_name_in_the_passage_title_does_not_choose_among_its_sentences():
+    # "Northwind Semiconductor" names the passage's topic (its title): the sentence that answers
+    # "who" is the one naming the chief executive, not the one that repeats the company's name
+    import numpy as np
+
+    from kotae.index.rerank import Candidate, SentenceScorer
+
+    text = ("Northwind Semiconductor closed fiscal year 2025 with revenue of $4.82 billion, up 19% from the previous year. "
+            "Our chief executive, Helena Varga, joined the company from the automotive industry in 2021. "
+            "Gross margin improved to 47.5% as the new line in Tampere reached full yield.")
+    # the report's name is in most passages of its index: half the weight of a rarer word
+    scorer = SentenceScorer("sudachi", lambda tokens: np.array([0.5 if t in ("northwind", "semiconductor") else 1.0 for t in tokens],
+                                                                np.float32))
+    c = Candidate("a#0", text, "Northwind Semiconductor Annual Report 2025 › Letter from the chief executive", "en", 1.0)
+    scorer.score_answers("Who is the chief executive of Northwind Semiconductor?", [c])
+    assert text[slice(*c.highlight)].startswith("Our chief executive, Helena Varga")
+
+
+def test_an_english_sentence_in_a_japanese_answer_keeps_its_spaces():
+    def h(i: int, text: str, lang: str, score: float) -> Hit:
+        return Hit(id=f"{i}.md#0", doc_id=f"{i}.md", title=f"Doc {i}", section=None, page=None, char_start=0, char_end=len(text),
+                   text=text, lang=lang, kind="body", score=score, scores={"dense": 0.5}, highlight=(0, len(text)))
+
+    hits = [h(0, "Northwind closed fiscal year 2025 with revenue of $4.82 billion. Revenue grew 19% from 2024.", "en", 1.0),
+            h(1, "Northwindの2025年度の売上高は48億ドルだった。", "ja", 0.9)]
+    body = extractive_answer("Northwindの2025年度の売上高はいくら？", SearchResult("q", "ja", hits)).body
+    # Japanese sentences run on with their markers; an English one is set off by spaces, as in English
+    assert body == "Northwindの2025年度の売上高は48億ドルだった。[1] Northwind closed fiscal year 2025 with revenue of $4.82 billion. [2]"
