@@ -284,6 +284,10 @@ class Retriever:
         """Evidence strength used for abstention (index/abstain.py)."""
         if not top:
             return None
+        if not any(ch.isalnum() for ch in query):
+            # only punctuation or symbols ("?", "…"): nothing is asked, though the dense side
+            # always finds a nearest passage (a bare "?" was answered at confidence 0.69)
+            return 0.0
         evidence = self._sentences.evidence(query, lang, top, dense, passage_langs)
         absent = 0.0
         if self.stats.passages >= ABSENT_MIN_PASSAGES:

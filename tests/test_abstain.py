@@ -126,6 +126,12 @@ def test_a_single_digit_is_not_a_number_the_documents_must_contain(hybrid_retrie
     assert result.found, result.confidence
 
 
+def test_a_question_of_punctuation_alone_is_not_found(corpus_retriever):
+    for question in ("?", "？！", "…"):
+        result = corpus_retriever.search(question, k=5)
+        assert result.hits and not result.found, (question, result.confidence)
+
+
 def test_questions_whose_words_the_index_does_not_know_abstain(corpus_retriever):
     # corpus/ (company reports on AI): before absent_share these were answered, their few known
     # words all matching and their best cosines (0.82-0.83) just above the floor
