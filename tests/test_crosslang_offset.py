@@ -4,31 +4,27 @@ unless the question's own words are found in its own language."""
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 
-from kotae.index.backends.base import Filters, IndexConfig, IndexStats, Matches
+from kotae.index.backends.base import Filters, IndexStats, Matches
 from kotae.index.search import RetrievalConfig, Retriever
 from kotae.settings import Settings
 
+sys.path.insert(0, str(Path(__file__).parent))
+from fake_index import FakeLanguages  # noqa: E402
 
-class _Backend:
+
+class _Backend(FakeLanguages):
     """Passages with a fixed cosine and BM25 score each; filters by passage language."""
 
     def __init__(self, passages: dict[str, tuple[str, float, float]], says_langs: bool = True):
+        super().__init__(lang for lang, _, _ in passages.values())
         self.passages = passages  # id -> (language, cosine, BM25 score of the question's words)
         self.says_langs = says_langs  # whether matches carry passage languages (else: filtered searches)
-        counts: dict[str, int] = {}
-        for lang, _, _ in passages.values():
-            counts[lang] = counts.get(lang, 0) + 1
-        config = IndexConfig("fake", 4, 512, {}, Settings().keyword_tokenizer)
-        self._stats = IndexStats(len(passages), len(passages), counts, config, None, None, passages_by_lang=counts)
-
-    def stats(self):
-        return self._stats
-
-    def keyword_idf(self, tokens):
-        return np.full(len(tokens), 2.0, dtype=np.float32)
 
     def _top(self, column: int, k: int, filters: Filters | None) -> Matches:
         rows = [(pid, p[column], p[0]) for pid, p in self.passages.items()

@@ -4,6 +4,7 @@ mixed-language index, one place for retrieval defaults, and paragraph-respecting
 from __future__ import annotations
 
 import dataclasses
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +17,9 @@ from kotae.ingest.chunk import ChunkSettings
 from kotae.ingest.discover import SourceFile
 from kotae.ingest.read import read_document
 from kotae.settings import Settings
+
+sys.path.insert(0, str(Path(__file__).parent))
+from fake_index import FakeLanguages  # noqa: E402
 
 JA_PASSAGES = [
     "市立図書館は駅前に移転し、開館時間は午前九時から午後八時までとなった。",
@@ -57,26 +61,6 @@ def test_retrieval_defaults_come_from_settings():
         assert getattr(r, field) == getattr(s, setting), field
 
 
-class _Langs:
-    """Just enough backend to ask a retriever how it scores: languages per passage (each its
-    own document's) and an idf of 2 for every query token."""
-
-    def __init__(self, langs: list[str]):
-        from collections import Counter
-
-        from kotae.index.backends import IndexConfig, IndexStats
-
-        counts = dict(Counter(langs))
-        config = IndexConfig("fake", 4, 512, {}, Settings().keyword_tokenizer)
-        self._stats = IndexStats(len(langs), len(langs), counts, config, None, None, passages_by_lang=counts)
-
-    def stats(self):
-        return self._stats
-
-    def keyword_idf(self, tokens):
-        return np.full(len(tokens), 2.0, dtype=np.float32)
-
-
 @pytest.mark.parametrize(
     "langs, norm, active",
     [
@@ -88,7 +72,7 @@ class _Langs:
     ],
 )
 def test_language_aware_dense_scoring_is_decided_from_the_index(langs, norm, active):
-    r = Retriever(_Langs(langs), None, RetrievalConfig(dense_norm=norm, rerank="none"))
+    r = Retriever(FakeLanguages(langs), None, RetrievalConfig(dense_norm=norm, rerank="none"))
     assert r.lang_z_active is active
 
 
@@ -104,7 +88,7 @@ def test_language_aware_dense_scoring_is_decided_from_the_index(langs, norm, act
 def test_weak_keyword_evidence_is_scaled_down_only_in_a_bilingual_index(langs, best, strength):
     from kotae.index.fusion import Ranked
 
-    r = Retriever(_Langs(langs), None, RetrievalConfig(weak_keyword_ratio=0.5, rerank="none"))
+    r = Retriever(FakeLanguages(langs), None, RetrievalConfig(weak_keyword_ratio=0.5, rerank="none"))
     bm25 = Ranked(("a#0", "b#0"), np.array([best, best / 2], dtype=np.float32))
     # one query token: ideal score = idf 2 x (k1 + 1) = 5; half of it = 2.5
     assert r._keyword_strength(r._match_strength(["図書館"], bm25)) == pytest.approx(min(1.0, best / 2.5) if strength < 1 else 1.0)
