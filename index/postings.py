@@ -20,8 +20,8 @@ import numpy as np
 from kotae.index.keyword import B, K1, lucene_idf, top_positive
 
 ARRAYS = ("terms", "indptr", "rows", "tfs", "lengths")
-TERM_CACHE_POSTINGS = 2_000_000
-_NO_IDF = lucene_idf(np.array([0]), 1)[0]  # a term in no live passage  # ~32 MB of cached term postings per open index (SegmentedBM25._term)
+TERM_CACHE_POSTINGS = 2_000_000  # ~32 MB of cached term postings per open index (SegmentedBM25._term)
+_NO_IDF = lucene_idf(np.array([0]), 1)[0]  # a term in no live passage
 
 
 @dataclass

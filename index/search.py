@@ -332,9 +332,10 @@ class Retriever:
 
     def _dense(self, qvec: np.ndarray, n: int, filters: Filters | None, doc_langs: dict[str, str],
                lang: str, match: float) -> tuple[Ranked, dict[str, float]]:
-        offset = self._cross_lang_offset(lang, match, filters)
+        lifted = self._lifted_languages(lang)
+        offset = self._cross_lang_offset(lifted, match, filters)
         if offset > 0:
-            return self._offset_other_languages(qvec, n, filters, doc_langs, lang, offset)
+            return self._offset_other_languages(qvec, n, filters, doc_langs, lifted, offset)
         found = self.backend.dense(qvec, n, filters)
         doc_langs.update(zip(found.ids, found.doc_langs))
         scores = found.scores
@@ -372,11 +373,11 @@ class Retriever:
         return sorted(o for o, count in self.stats.passages_by_doc_lang.items()
                       if o != lang and count >= self.config.lang_min_passages and self.stats.passages_by_lang.get(o, 0) > 0)
 
-    def _cross_lang_offset(self, lang: str, match: float, filters: Filters | None) -> float:
-        """What the dense side adds to the cosine of a passage in a lifted language (above):
+    def _cross_lang_offset(self, lifted: list[str], match: float, filters: Filters | None) -> float:
+        """What the dense side adds to the cosine of a passage in a `lifted` language (above):
         dense_cross_lang_offset x (1 - `match`, how well the keyword side found the question's
         words); 0 under per-language z-scores (which remove the same bias) or a language filter."""
-        if not self._lifted_languages(lang) or self.lang_z_active or (filters is not None and filters.lang):
+        if not lifted or self.lang_z_active or (filters is not None and filters.lang):
             return 0.0
         # A question whose words the index holds (an English question about an English
         # front-matter field, a Japanese one about a Japanese article) is answered where they
@@ -385,13 +386,12 @@ class Retriever:
         return self.config.dense_cross_lang_offset * (1.0 - match)
 
     def _offset_other_languages(self, qvec: np.ndarray, n: int, filters: Filters | None, doc_langs: dict[str, str],
-                                lang: str, offset: float) -> tuple[Ranked, dict[str, float]]:
+                                lifted: list[str], offset: float) -> tuple[Ranked, dict[str, float]]:
         """The top n cosines, and the passages in a lifted language whose cosine + offset reaches
         the last of them, shifted by the offset: the question's language cannot crowd them out,
         and the list's floor, which weighted fusion normalises from, stays where it was, so the
         other candidates' fused scores do not move. Returns the shifted list and the raw
         cosines (abstention reads cosines)."""
-        lifted = self._lifted_languages(lang)
         depth = n * _OFFSET_DEPTH
         found = self.backend.dense(qvec, depth, filters)
         if not len(found.ids):
@@ -403,7 +403,9 @@ class Retriever:
         # the top n stay and each lifted language is searched on its own (its top n holds any
         # of its passages among the top n).
         if not found.langs or (len(ids) == depth and float(scores[-1]) + offset >= floor):
-            pool = {pid: (score, lang, dlang) for pid, score, dlang in zip(ids[:n], scores[:n].tolist(), doc_lang_of[:n])}
+            # a top-n passage in a lifted language is relabelled by that language's own search
+            # (it is in its top n); the rest are only "not lifted"
+            pool = {pid: (score, "", dlang) for pid, score, dlang in zip(ids[:n], scores[:n].tolist(), doc_lang_of[:n])}
             for other in lifted:
                 group = self.backend.dense(qvec, n, Filters(lang=other, doc_lang=filters.doc_lang if filters else None,
                                                             doc_ids=filters.doc_ids if filters else None))
