@@ -32,7 +32,7 @@ import numpy as np
 
 from kotae.index.abstain import CROSS_LINGUAL_OFFSET, UNSTATED_KINDS, Evidence
 from kotae.index.answer_type import expected_type, holds_type, relative_focus
-from kotae.index.bridge import japanese_groups
+from kotae.index.bridge import english_groups, japanese_groups
 from kotae.index.crosslingual import is_katakana
 from kotae.index.highlight import ANNOUNCES, Unit, answer_units, sentence_spans
 from kotae.index.tokenize import question_tokens, term_tokens, tokenize
@@ -85,7 +85,7 @@ PHRASE_WEIGHT = 0.3
 # the head noun of a relative clause asked about by どこ/誰 (index/answer_type.py) counts this much
 FOCUS_FACTOR = 0.3
 OTHER_NAME_FACTOR = 0.5  # a passage in the question's language without any of its multi-word names
-BRIDGE_WEIGHT = 0.7  # a Japanese equivalent of an English question word counts this much of it
+BRIDGE_WEIGHT = 0.7  # an other-language equivalent of a question word counts this much of it
 _INTERROGATIVES = re.compile(r"何|なに|なん|どれ|どの|どこ|どんな|どう|どちら|誰|だれ|いつ|いくら|いくつ|なぜ|くらい|ぐらい|"
                              r"\b(?:how (?:much|many|long|far|big|large|old|often)|according to)\b", re.IGNORECASE)
 # A question word found in most units of a passage is what the passage is about (its topic:
@@ -204,17 +204,20 @@ class SentenceScorer:
         return {t: w for t, w in weights.items() if t in present}
 
     def bridged_terms(self, query: str, present: set[str]) -> list[tuple[float, list[tuple[frozenset[str], float]]]]:
-        """The English question's common words as Japanese terms (index/bridge.py): per word,
-        its weight (BRIDGE_WEIGHT x the idf of its best equivalent found in the candidates) and
-        each equivalent's tokens with their weight. Words with no equivalent in the candidates
-        are left out, as the question's own unmatched terms are."""
+        """The question's words as terms of the other language (index/bridge.py: Japanese for
+        an English question, English for a Japanese one): per word, its weight (BRIDGE_WEIGHT x
+        the idf of its best equivalent found in the candidates) and each equivalent's tokens
+        with their weight. Words with no equivalent in the candidates are left out, as the
+        question's own unmatched terms are."""
         out = []
-        # an English question's own words, to be met by their Japanese translations
-        # interrogatives ask, they name no content: "how many" is not 多い
+        # interrogatives ask, they name no content: "how many" is not 多い, 何 is not "what"
         content = _INTERROGATIVES.sub(" ", query)
-        words = [t for t in question_tokens(content, self.tokenizer) if t.isascii() and t.isalpha() and len(t) >= 3] \
-            if detect_language(query) == "en" else []
-        groups = japanese_groups(content, words)
+        tokens = question_tokens(content, self.tokenizer)
+        english = detect_language(query) == "en"
+        # the hand list also reads a Japanese question's Latin words (CEO -> 最高経営責任者)
+        groups = japanese_groups(content, [t for t in tokens if t.isascii() and t.isalpha() and len(t) >= 3] if english else [])
+        if not english:
+            groups += english_groups(tokens)
         tokens_of = {term: sorted(set(term_tokens(term, self.tokenizer))) for group in groups for term in group}
         vocabulary = sorted({t for toks in tokens_of.values() for t in toks})
         # one idf look-up for all the terms' tokens, not one per term
@@ -371,7 +374,7 @@ class SentenceScorer:
             elif t in key_toks:
                 keyed += w
         own, keyed = own / total, keyed / total
-        for _, terms in bridged:  # the English question's words, met by a Japanese equivalent
+        for _, terms in bridged:  # the question's words, met by an equivalent in the other language
             own += max((w for term, w in terms if term <= toks), default=0.0) / total
         lexical = own + KEY_WEIGHT * keyed
         if (unit.kind == "label" and not typed) or unit.text.endswith(_NOT_WHOLE):
