@@ -206,9 +206,9 @@ class SentenceScorer:
     def bridged_terms(self, query: str, present: set[str]) -> list[tuple[float, list[tuple[frozenset[str], float]]]]:
         """The question's words as terms of the other language (index/bridge.py: Japanese for
         an English question, English for a Japanese one): per word, its weight (BRIDGE_WEIGHT x
-        the idf of its best equivalent found in the candidates) and each equivalent's tokens
-        with their weight. Words with no equivalent in the candidates are left out, as the
-        question's own unmatched terms are."""
+        the idf of its best equivalent found in the candidates) and the tokens of each
+        equivalent found there with their weight. Words with no equivalent in the candidates
+        are left out, as the question's own unmatched terms are."""
         out = []
         # interrogatives ask, they name no content: "how many" is not 多い, 何 is not "what"
         content = _INTERROGATIVES.sub(" ", query)
@@ -218,21 +218,17 @@ class SentenceScorer:
         groups = japanese_groups(content, [t for t in tokens if t.isascii() and t.isalpha() and len(t) >= 3] if english else [])
         if not english:
             groups += english_groups(tokens)
-        tokens_of = {term: sorted(set(term_tokens(term, self.tokenizer))) for group in groups for term in group}
-        vocabulary = sorted({t for toks in tokens_of.values() for t in toks})
-        # one idf look-up for all the terms' tokens, not one per term
-        position = {t: i for i, t in enumerate(vocabulary)}
-        idfs = self._idf(vocabulary) if vocabulary else np.zeros(0, np.float32)
+        # Only equivalents the candidates hold can meet a unit (a unit's tokens are among them):
+        # the others are dropped before their idf is looked up, one look-up for all.
+        tokens_of = {term: toks for group in groups for term in group
+                     if (toks := _term_set(term, self.tokenizer)) and toks <= present}
+        vocabulary = sorted(set().union(*tokens_of.values()))
+        idf = dict(zip(vocabulary, self._idf(vocabulary).tolist())) if vocabulary else {}
         for group in groups:
-            terms = []
-            for term in group:
-                toks = tokens_of[term]
-                idf = idfs[[position[t] for t in toks]] if toks else []
-                if toks and all(w > 0 for w in idf):
-                    terms.append((frozenset(toks), BRIDGE_WEIGHT * float(np.mean(idf))))
-            found = [w for toks, w in terms if toks <= present]
-            if found:
-                out.append((max(found), terms))
+            terms = [(toks, BRIDGE_WEIGHT * sum(idf[t] for t in toks) / len(toks)) for term in group
+                     if (toks := tokens_of.get(term)) is not None and all(idf[t] > 0 for t in toks)]
+            if terms:
+                out.append((max(w for _, w in terms), terms))
         return out
 
     def content_tokens(self, query: str) -> list[str]:
@@ -400,6 +396,13 @@ _POSSESSIVE = re.compile(r"(?<=[A-Za-z0-9])['’](?:s\b)?")
 _OWNER = "\0"
 _QUESTION_WORDS = {"how", "what", "what's", "who", "whom", "whose", "when", "where", "which", "why", "does", "did", "do",
                    "is", "was", "are", "were", "can", "could", "has", "have", "had", "will", "would", "with", "in", "if"}
+
+
+@lru_cache(maxsize=100_000)
+def _term_set(term: str, tokenizer: str) -> frozenset[str]:
+    """The tokens of a bridged equivalent as a set (cached: the same dictionary words come back
+    question after question)."""
+    return frozenset(term_tokens(term, tokenizer))
 
 
 @lru_cache(maxsize=50_000)
