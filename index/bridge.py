@@ -83,15 +83,15 @@ def japanese_groups(question: str, words: Sequence[str] = ()) -> list[tuple[str,
     return groups
 
 
-def english_groups(words: Sequence[str]) -> list[tuple[str, ...]]:
+def english_groups(words: Sequence[str]) -> list[tuple[str, tuple[str, ...]]]:
     """English equivalents of a Japanese question's words (苦手 -> poor, weak; 本社 ->
-    headquarters), one group per word, through JMdict's common entries with the same
-    MAX_SENSES limit as :func:`japanese_groups`. Latin words and numbers of the question are
-    matched as written: they need no bridge."""
+    headquarters), one group per word with the word, through JMdict's common entries with the
+    same MAX_SENSES limit as :func:`japanese_groups`. Latin words and numbers of the question
+    are matched as written: they need no bridge."""
     from kotae.index.dictionary import load_dictionary
 
     lookup = load_dictionary().english
-    return [found for found in (lookup(w) for w in words if not w.isascii()) if 0 < len(found) <= MAX_SENSES]
+    return [(w, found) for w in words if not w.isascii() and 0 < len(found := lookup(w)) <= MAX_SENSES]
 
 
 @lru_cache(maxsize=20_000)
