@@ -200,6 +200,8 @@ def products(tmp_path_factory, model_cache):
         "tuatara.md": "# ムカシトカゲ\n\nムカシトカゲはニュージーランドだけに住む爬虫類である。\n"
                       "ペットとして飼うことは法律で禁じられており、費用を払っても手に入らない。\n",
         "hokusei.md": "# ホクセイ\n\n星空食品の冷凍ラーメン「ホクセイ」は札幌の工場で作られている。\nホクセイは1袋480円で売られている。\n",
+        "falcon.md": "# Falcon Linux\n\nFalcon Linux is a community distribution maintained by 1,000 volunteers.\n"
+                     "Its foundation publishes the annual budget to its members, and the project leader receives a salary from it.\n",
     }
     for name, text in docs.items():
         (corpus / name).write_text(text, encoding="utf-8")
@@ -224,3 +226,31 @@ def test_an_amount_or_count_the_passages_naming_the_subject_lack_abstains_in_bot
                      "How much did Mistral AI raise in its Series C round?"):
         result = retriever.search(question, k=5)
         assert result.found, (question, result.confidence)
+
+
+def test_a_noun_of_money_asks_for_an_amount_unless_an_interrogative_asks_for_something_else():
+    from kotae.index.answer_type import expected_type
+
+    # the nouns of money in both languages, not only "how much" / いくら
+    for question in ("What is the annual budget of the Debian project?", "What salary does the project leader receive?",
+                     "What is the entrance fee of the museum?", "Mistral AIの株価は？", "館長の年収は？"):
+        assert expected_type(question) == "amount", question
+    # the interrogative decides: a date, a name, a person, a reason, a thing
+    assert expected_type("When did Mistral raise its Series A?") == "date"
+    assert expected_type("Which Japanese bank is Sakana AI building a loan assistant with?") is None
+    assert expected_type("If there are no fines, how does Japan make companies behave responsibly with AI?") is None
+    assert expected_type("Who led the funding round?") == "person"
+    assert expected_type("バレリーナになったヘプバーンは、何のために隠れてバレエの公演を行い資金を稼いでいましたか?") is None
+    assert expected_type("何への課税が直接の原因で、農民の武装蜂起が発生しましたか?") is None
+    assert expected_type("Mistralは年間経常収益をどこまで伸ばすつもり？") == "quantity"
+
+
+def test_a_budget_or_salary_the_passages_naming_the_subject_lack_abstains(products):
+    from kotae.index.engine import open_retriever
+
+    retriever = open_retriever(products)
+    # the budget and the salary are named, never given: only a count of volunteers is there
+    for question in ("What is the annual budget of Falcon Linux?", "What salary does the Falcon Linux project leader receive?"):
+        result = retriever.search(question, k=5)
+        assert not result.found, (question, result.confidence)
+    assert retriever.search("How many volunteers maintain Falcon Linux?", k=5).found
