@@ -20,6 +20,10 @@ _NUM = r"\d[\d,.]*"
 _QUESTION: list[tuple[str | None, re.Pattern[str]]] = [
     ("percent", re.compile(r"何\s*(?:%|パーセント|割)|割合|比率|シェア|出資比率|what (?:percent|share|proportion)|percentage|how much of|stake", re.I)),
     ("duration", re.compile(r"何年間|年数|何か月|何ヶ月|何カ月|何日間|何時間|何週間|どれくらいの期間|どのくらいの期間|how long|for how many (?:years|months|days)", re.I)),
+    # measures, told by their units (a height is not any number: "How tall…" over a page of dates)
+    ("length", re.compile(r"how (?:tall|high|deep|wide)\b", re.I)),
+    ("weight", re.compile(r"how heavy", re.I)),
+    ("data", re.compile(r"how much (?:ram|memory|storage|disk)", re.I)),
     ("count", re.compile(rf"何\s*(?:社|人|名|回|件|個|台|本|つ|か国|カ国|ヶ国|種類|機|基|店|校|曲|冊|枚|隻|頭|匹|点|位|歳|倍|階|戸|軒|隻|トン|キロ|メートル)|いくつ|何歳|how many|number of|how old|how big|how large", re.I)),
     # "how much power/time/data ..." asks for a quantity; "how much did/is/money ..." for money
     ("quantity", re.compile(r"どれ(?:くらい|ぐらい|だけ|ほど)|どの(?:くらい|ぐらい|程度)|どこまで|how (?:far|big|large|fast|high)|to what extent|"
@@ -34,6 +38,13 @@ _QUESTION: list[tuple[str | None, re.Pattern[str]]] = [
     # "Which bank is it building a loan assistant with?"): no particular kind.
     (None, re.compile(r"なぜ|何故|どうして|どうやって|どのように|どのような|何(?:の|へ|に|を|が|で)|\bwhy\b|\bwhat for\b|\bwhich\b|"
                       r"\bhow (?:do|does|did|is|are|was|were|can|could|will|would|should)\b", re.I)),
+    # A noun naming a share or a measure, like one naming money below, says what is asked only
+    # when no interrogative above does (「電力効率PUEをいくつ未満に」 asks for a number, 「航続距離を
+    # 伸ばすために何を増やした」 for a thing); 率 but not 率いる.
+    ("percent", re.compile(r"margin|market share|\bratio\b|\brate\b|率(?!い)", re.I)),
+    ("length", re.compile(r"\bheight\b|身長|背丈|高さ|標高|全長|長さ|距離|深さ", re.I)),
+    ("weight", re.compile(r"\bweigh(?:s|t|ed)?\b|体重|重さ|重量", re.I)),
+    ("data", re.compile(r"\b(?:ram|memory|storage) (?:does|did|is)|容量|メモリ", re.I)),
     # A noun naming money says what is asked only when no interrogative above does: "When did it
     # raise its Series A?" asks for a date, "Who led the funding round?" for a person. The nouns of
     # money in both languages, written from the vocabulary of prices, pay, company finance and
@@ -48,7 +59,10 @@ _QUESTION: list[tuple[str | None, re.Pattern[str]]] = [
 _DATE = re.compile(r"(?<![\d.,])\d{3,4}\s*年(?!間)|\d{1,2}\s*月|\d{1,2}\s*日(?!間)|\b(?:1[5-9]|20)\d{2}\b|\d{4}-\d{2}|"
                    r"\b(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\.?\b|(?:明治|大正|昭和|平成|令和)\s*(?:\d+|元)\s*年|\d+\s*世紀|上旬|中旬|下旬|年代")
 _ANSWERS: dict[str, re.Pattern[str]] = {
-    "percent": re.compile(rf"{_NUM}\s*(?:%|パーセント|割)"),
+    "percent": re.compile(rf"{_NUM}\s*(?:%|パーセント|割|percent\b|per cent\b)", re.I),
+    "length": re.compile(rf"{_NUM}\s*(?:mm|cm|m|km|メートル|センチ|ミリ|キロ|feet|foot|ft|inch(?:es)?|miles?|マイル|尺|寸)(?![a-z])", re.I),
+    "weight": re.compile(rf"{_NUM}\s*(?:kg|g|t|トン|キロ|グラム|pounds?|lbs?|tons?|tonnes?)(?![a-z])", re.I),
+    "data": re.compile(rf"{_NUM}\s*(?:[KMGTP]i?B|バイト|ギガ|メガ|テラ)(?![a-z])", re.I),
     "duration": re.compile(rf"{_NUM}\s*(?:年間|年|か月|ヶ月|カ月|週間|日間|日|時間|分|秒|years?|months?|weeks?|days?|hours?)", re.I),
     "count": re.compile(rf"{_NUM}\s*(?:社|人|名|回|件|個|台|本|つ|か国|カ国|ヶ国|種類|機|基|店|校|曲|冊|枚|隻|頭|匹|点|位|歳|倍|階|戸|軒|万|千|億)|"
                         rf"(?<![\d.])\d{{1,3}}(?:,\d{{3}})+(?![\d.])|(?<![\d.,])\d+(?:\.\d+)?(?![\d,]|\s*(?:年|月|日|-))"),
