@@ -76,7 +76,7 @@ TYPE_WEIGHT = 0.25  # the unit holds the expected kind of answer
 # 巨額の出資を受けており" for "いくら出資した？"); numbers are found reliably, names are not.
 UNTYPED_FACTOR = 0.6
 UNTYPED_NAME_FACTOR = 1.0
-NUMERIC_TYPES = frozenset({"amount", "count", "date", "percent", "duration", "quantity"})
+NUMERIC_TYPES = frozenset({"amount", "count", "date", "percent", "duration", "quantity", "length", "weight", "data"})
 UNIT_MIN_CONTENT = 4  # units with fewer letters or digits (stubs, "Step 1") are never quoted
 LABEL_FACTOR = 0.5
 _NOT_WHOLE = (*ANNOUNCES, "...")
