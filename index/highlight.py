@@ -62,8 +62,14 @@ def clean_sentence(sentence: str) -> str:
     return text
 
 
+# camelCase word boundaries: a capital after a lower-case letter or digit (foundingDate), or
+# the last capital of an acronym before a lower-case letter (HQCity)
+_CAMEL = re.compile(r"(?<=[a-z0-9])([A-Z])|(?<=[A-Z])([A-Z])(?=[a-z])")
+
+
 def _readable_key(key: str) -> str:
-    return key.replace("_", " ").strip()
+    """``largest_investor`` and ``largestInvestor`` -> ``largest investor``: words a question can meet."""
+    return _CAMEL.sub(lambda m: " " + m.group(0).lower(), key).replace("_", " ").strip()
 
 
 def _value(raw: str) -> str:

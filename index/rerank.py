@@ -32,10 +32,12 @@ import numpy as np
 
 from kotae.index.abstain import CROSS_LINGUAL_OFFSET, UNSTATED_KINDS, Evidence
 from kotae.index.answer_type import expected_type, holds_type, relative_focus
+from kotae.index.backends.base import passage_doc
 from kotae.index.bridge import english_groups, japanese_groups
 from kotae.index.crosslingual import is_katakana
 from kotae.index.highlight import ANNOUNCES, Unit, answer_units, sentence_spans
 from kotae.index.tokenize import question_tokens, term_tokens, tokenize
+from kotae.index.wordform import word_form
 from kotae.ingest.lang import detect_language
 
 
@@ -84,7 +86,7 @@ TYPE_WEIGHT = 0.25  # the unit holds the expected kind of answer
 # 巨額の出資を受けており" for "いくら出資した？"); numbers are found reliably, names are not.
 UNTYPED_FACTOR = 0.6
 UNTYPED_NAME_FACTOR = 1.0
-NUMERIC_TYPES = frozenset({"amount", "count", "date", "percent", "duration", "quantity"})
+NUMERIC_TYPES = frozenset({"amount", "count", "date", "percent", "duration", "quantity", "length", "weight", "data"})
 UNIT_MIN_CONTENT = 4  # units with fewer letters or digits (stubs, "Step 1") are never quoted
 LABEL_FACTOR = 0.5
 _NOT_WHOLE = (*ANNOUNCES, "...")
@@ -111,6 +113,7 @@ _INTERROGATIVES = re.compile(r"何|なに|なん|どれ|どの|どこ|どんな|
 LOCAL_SPREAD = 1.0
 LOCAL_MIN_UNITS = 3
 # reference lists ("Title - Site, accessed …", links) answer nothing themselves
+_FORM = "\0"  # marks a word form among a passage's terms (SentenceScorer._terms)
 _URL = re.compile(r"https?://|<http|www\.|にアクセス|\b(?:accessed|retrieved) (?:on|from)\b", re.IGNORECASE)
 
 
@@ -199,9 +202,11 @@ class SentenceScorer:
         return present
 
     def _terms(self, text: str, context: str) -> frozenset[str]:
-        """Every term of a passage's answer units and their keys (cached like the units)."""
+        """Every term of a passage's answer units and their keys, and the word forms of its
+        fields marked with _FORM (no token holds it), all in one set: the candidates' terms are
+        gathered for every question, and one cached look-up per passage is what that costs."""
         return self._cached("\0terms" + context + "\0" + text, lambda: frozenset().union(
-            *(toks | key_toks for _, toks, key_toks in self._units(text, context))))
+            *(toks | key_toks | {_FORM + f for f in forms} for _, toks, key_toks, forms in self._units(text, context))))
 
     def answer_weights(self, query: str, texts: Sequence[tuple[str, str]], content: dict[str, float] | None = None) -> dict[str, float]:
         """Weights of the question's terms for choosing answer units: no interrogatives
@@ -210,7 +215,26 @@ class SentenceScorer:
         words do not shrink every unit's share alike."""
         weights = self.content_weights(query) if content is None else content
         present = self._present(texts)
-        return {t: w for t, w in weights.items() if t in present}
+        kept = {t: w for t, w in weights.items() if t in present}
+        return kept | self._field_form_weights(query, texts, present, kept)
+
+    def _field_form_weights(self, query: str, texts: Sequence[tuple[str, str]], present: set[str],
+                            kept: dict[str, float]) -> dict[str, float]:
+        """The question's English words that no candidate writes as such (not in ``kept``) but a
+        field writes in another form ("headquartered" / ``headquarters:``, "founded" /
+        ``founding_date``), each weighted as the field's word: the question's form is often in
+        no document at all, and so has no weight of its own."""
+        wanted = {word_form(t): t for t in self.content_tokens(query) if t not in kept and t.isascii() and t.isalpha()}
+        wanted = {form: t for form, t in wanted.items() if _FORM + form in present}
+        if not wanted:
+            return {}
+        found: dict[str, str] = {}  # question word -> the field's word of the same form
+        for text, context in texts:
+            for *_, forms in self._units(text, context):
+                for form in forms.keys() & wanted.keys():
+                    found.setdefault(wanted[form], forms[form])
+        idf = self._idf(list(found.values()))
+        return {t: float(w) for t, w in zip(found, idf) if w > 0}
 
     def bridged_terms(self, query: str, present: set[str]) -> list[Bridge]:
         """The question's words as terms of the other language (index/bridge.py: Japanese for
@@ -304,15 +328,20 @@ class SentenceScorer:
         The passages that name it, not the single units: the amount is often in the sentence
         after the name ("「マジコン」と呼ばれる装置… 被害総額は…4兆円"). Names cross languages as
         written (Tails, Canonical社, Airbus A310 in a Japanese article), so this judges
-        cross-language questions as it does the others; a question whose names the passages never
-        write (Justinian / ユスティニアヌス) is left to the other signals."""
+        cross-language questions as it does the others. A question whose names no passage of the
+        index writes (Asimov / アシモフ, Vermeer / フェルメール: transliterations guess these wrong) is
+        about what retrieval found for it: the first passage's document stands for its subject."""
         if expected_type(query) not in UNSTATED_KINDS:
             return False
-        names = self.subject_tokens(query, lang) & idf.keys()  # those the index knows
-        if not names:
+        asked = self.subject_tokens(query, lang)
+        names = asked & idf.keys()  # those the index knows
+        if names:
+            subject = max(names, key=lambda t: (idf[t], t))
+            naming = [c for c in top if subject in self._terms(c.text, c.context) or subject in self._context_tokens(c.context)]
+        elif asked:
+            naming = [c for c in top if passage_doc(c.id) == passage_doc(top[0].id)]
+        else:
             return False
-        subject = max(names, key=lambda t: (idf[t], t))
-        naming = [c for c in top if subject in self._terms(c.text, c.context) or subject in self._context_tokens(c.context)]
         return bool(naming) and naming[0] is top[0] and not any(u.typed for c in naming for u in c.units)
 
     def subject_tokens(self, query: str, lang: str) -> set[str]:
@@ -323,10 +352,20 @@ class SentenceScorer:
             return set(self.content_tokens(" ".join(words))) if words else set()
         return {t for t in self.content_tokens(query) if (t.isascii() and t.isalpha()) or is_katakana(t)}
 
-    def _units(self, text: str, context: str) -> list[tuple[Unit, frozenset[str], frozenset[str]]]:
-        return self._cached("\0units" + context + "\0" + text, lambda: [
-            (u, frozenset(tokenize(u.text, self.tokenizer)), frozenset(tokenize(u.key, self.tokenizer)) if u.key else frozenset())
-            for u in answer_units(text, context)])
+    def _units(self, text: str, context: str) -> list[tuple[Unit, frozenset[str], frozenset[str], dict[str, str]]]:
+        """Each answer unit with the tokens of its text, those of its key, and, for a field
+        (``key: value`` lines, list items of them), the word forms (index/wordform.py) of its
+        key's and text's words, each with one word of that form. A field names what it is in a
+        noun (``headquarters``, ``employees``) that questions ask with a verb. Headings are
+        matched as written: in forms they met words the question only qualifies its subject
+        with ("the trained model weights" took the section "Deep Training" over "Transfer of
+        Weights", gold answer@1 -1, evals/reports/answers.md)."""
+        def tokens(u: Unit) -> tuple[Unit, frozenset[str], frozenset[str], dict[str, str]]:
+            toks = frozenset(tokenize(u.text, self.tokenizer))
+            keys = frozenset(tokenize(u.key, self.tokenizer)) if u.key else frozenset()
+            forms = {word_form(t): t for t in sorted(keys | toks, reverse=True)} if u.kind == "field" else {}
+            return u, toks, keys, forms
+        return self._cached("\0units" + context + "\0" + text, lambda: [tokens(u) for u in answer_units(text, context)])
 
     def score_units(self, query: str, weights: dict[str, float], text: str, context: str = "",
                     full_weights: dict[str, float] | None = None,
@@ -337,7 +376,7 @@ class SentenceScorer:
         Terms in most of the passage's units (its topic) weigh less here (LOCAL_SPREAD)."""
         full_weights = weights if full_weights is None else full_weights
         units = self._units(text, context)
-        spread = _spread_weights(weights, [toks for _, toks, _ in units])
+        spread = _spread_weights(weights, [toks for _, toks, _, _ in units])
         total = (sum(weights.values()) + _bridged_weight(bridged, weights)) or 1.0
         spread_total = (sum(spread.values()) + _bridged_weight(bridged, spread)) or 1.0
         # only the equivalents this passage holds can meet one of its units: the others are not
@@ -354,14 +393,15 @@ class SentenceScorer:
         names = name_phrases(query, owners=True)
         elsewhere = same_lang and bool(names) and _phrase_share(names, text, context) == 0
         scored = []
-        for unit, toks, key_toks in units:
+        for unit, toks, key_toks, key_forms in units:
             if not _quotable(unit.text):
                 continue
             typed = holds_type(kind, unit.text, query)
             # the unit's score with the question's weights, and with its topic's words (and the names of
             # its title and section) weighing less
-            own, lexical = self._lexical(unit, toks, key_toks, weights, total, bridged, typed, kind, phrases, elsewhere)
-            _, local = self._lexical(unit, toks, key_toks, spread, spread_total, bridged, typed, kind, phrases, elsewhere, context)
+            own, lexical = self._lexical(unit, toks, key_toks, key_forms, weights, total, bridged, typed, kind, phrases, elsewhere)
+            _, local = self._lexical(unit, toks, key_toks, key_forms, spread, spread_total, bridged, typed, kind, phrases, elsewhere,
+                                     context)
             coverage = sum(w for t, w in full_weights.items() if t in toks or t in key_toks) / full_total
             bonus = TYPE_WEIGHT if typed else 0.0
             scored.append((unit, lexical + bonus, local + bonus, own, typed, coverage, lexical))
@@ -375,16 +415,18 @@ class SentenceScorer:
                      for unit, _, local, own, typed, coverage, relevance in scored)
 
     @staticmethod
-    def _lexical(unit: Unit, toks: frozenset[str], key_toks: frozenset[str], weights: dict[str, float], total: float,
-                 bridged: Sequence[Bridge], typed: bool, kind: str | None,
+    def _lexical(unit: Unit, toks: frozenset[str], key_toks: frozenset[str], key_forms: dict[str, str],
+                 weights: dict[str, float], total: float, bridged: Sequence[Bridge], typed: bool, kind: str | None,
                  phrases: Sequence[str], elsewhere: bool, topic: str = "") -> tuple[float, float]:
         """(share of the question's weight in the unit's own text, its score without the type bonus).
-        A name in ``topic`` (the passage's title and section) counts as in every unit."""
+        A name in ``topic`` (the passage's title and section) counts as in every unit. A term
+        meets a field's key in its word form (``key_forms``: "headquartered" and
+        ``headquarters:``)."""
         own = keyed = 0.0
         for t, w in weights.items():
             if t in toks:
                 own += w
-            elif t in key_toks:
+            elif t in key_toks or (key_forms and word_form(t) in key_forms):
                 keyed += w
         own, keyed = own / total, keyed / total
         for b in bridged:  # the question's words, met by an equivalent in the other language
