@@ -32,6 +32,7 @@ import numpy as np
 
 from kotae.index.abstain import CROSS_LINGUAL_OFFSET, UNSTATED_KINDS, Evidence
 from kotae.index.answer_type import expected_type, holds_type, named_type, relative_focus
+from kotae.index.backends.base import passage_doc
 from kotae.index.bridge import japanese_groups
 from kotae.index.crosslingual import is_katakana
 from kotae.index.highlight import ANNOUNCES, Unit, answer_units, sentence_spans
@@ -328,15 +329,20 @@ class SentenceScorer:
         The passages that name it, not the single units: the amount is often in the sentence
         after the name ("「マジコン」と呼ばれる装置… 被害総額は…4兆円"). Names cross languages as
         written (Tails, Canonical社, Airbus A310 in a Japanese article), so this judges
-        cross-language questions as it does the others; a question whose names the passages never
-        write (Justinian / ユスティニアヌス) is left to the other signals."""
+        cross-language questions as it does the others. A question whose names no passage of the
+        index writes (Asimov / アシモフ, Vermeer / フェルメール: transliterations guess these wrong) is
+        about what retrieval found for it: the first passage's document stands for its subject."""
         if expected_type(query) not in UNSTATED_KINDS:
             return False
-        names = self.subject_tokens(query, lang) & idf.keys()  # those the index knows
-        if not names:
+        asked = self.subject_tokens(query, lang)
+        names = asked & idf.keys()  # those the index knows
+        if names:
+            subject = max(names, key=lambda t: (idf[t], t))
+            naming = [c for c in top if subject in self._terms(c.text, c.context) or subject in self._context_tokens(c.context)]
+        elif asked:
+            naming = [c for c in top if passage_doc(c.id) == passage_doc(top[0].id)]
+        else:
             return False
-        subject = max(names, key=lambda t: (idf[t], t))
-        naming = [c for c in top if subject in self._terms(c.text, c.context) or subject in self._context_tokens(c.context)]
         return bool(naming) and naming[0] is top[0] and not any(u.typed for c in naming for u in c.units)
 
     def subject_tokens(self, query: str, lang: str) -> set[str]:

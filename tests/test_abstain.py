@@ -208,6 +208,8 @@ def products(tmp_path_factory, model_cache):
                    "Its market share among desktop distributions is debated on its forums.\n",
         "fedora.md": "# Fedora Linux\n\nFedora Linux is a desktop distribution released in 2003.\n"
                      "Its market share among desktop distributions was 8% in 2024.\n",
+        "asimov.md": "# アイザック・アシモフ\n\nアイザック・アシモフはアメリカの作家、生化学者である。\n"
+                     "ロシアで生まれ、3歳のときに家族とともにアメリカに移住した。\n生涯に500冊以上の本を書いた。\n",
     }
     for name, text in docs.items():
         (corpus / name).write_text(text, encoding="utf-8")
@@ -290,3 +292,15 @@ def test_a_share_or_a_memory_size_the_passages_naming_the_subject_lack_abstains(
     for question in ("How much RAM does the Odroid N2 have?", "What is Fedora Linux's market share among desktop distributions?"):
         result = retriever.search(question, k=5)
         assert result.found, (question, result.confidence)
+
+
+def test_names_written_in_another_script_leave_the_subject_to_the_first_passages_document(products):
+    from kotae.index.engine import open_retriever
+
+    retriever = open_retriever(products)
+    # "Isaac" and "Asimov" are in no passage (the article writes アイザック・アシモフ): the article
+    # retrieval puts first is the subject, and it gives no height; it does give a count of books
+    result = retriever.search("How tall was Isaac Asimov?", k=5)
+    assert not result.found, result.confidence
+    result = retriever.search("How many books did Isaac Asimov write?", k=5)
+    assert result.found, result.confidence
