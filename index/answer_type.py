@@ -65,7 +65,9 @@ _ANSWERS: dict[str, re.Pattern[str]] = {
     "data": re.compile(rf"{_NUM}\s*(?:[KMGTP]i?B|バイト|ギガ|メガ|テラ)(?![a-z])", re.I),
     "duration": re.compile(rf"{_NUM}\s*(?:年間|年|か月|ヶ月|カ月|週間|日間|日|時間|分|秒|years?|months?|weeks?|days?|hours?)", re.I),
     "count": re.compile(rf"{_NUM}\s*(?:社|人|名|回|件|個|台|本|つ|か国|カ国|ヶ国|種類|機|基|店|校|曲|冊|枚|隻|頭|匹|点|位|歳|倍|階|戸|軒|万|千|億)|"
-                        rf"(?<![\d.])\d{{1,3}}(?:,\d{{3}})+(?![\d.])|(?<![\d.,])\d+(?:\.\d+)?(?![\d,]|\s*(?:年|月|日|-))"),
+                        rf"(?<![\d.])\d{{1,3}}(?:,\d{{3}})+(?![\d.])|"
+                        # a bare number, but not the month, day or time of a timestamp (2026-02-18T00:00:00+09:00)
+                        rf"(?<![\d.,:])(?<!\d{{4}}-)(?<!\d-\d\d-)\d+(?:\.\d+)?(?![\d,:]|\s*(?:年|月|日|-))"),
     "amount": re.compile(rf"[€$¥£]\s*{_NUM}|{_NUM}\s*(?:円|ドル|ユーロ|億|万|兆|bn\b|billion|million|[mMbBkK]\b)|(?:USD|EUR|JPY)\s*{_NUM}", re.I),
     "date": _DATE,
     "quantity": re.compile(rf"{_NUM}\s*(?:%|倍|[^\s\d,.、。]{{0,3}})"),

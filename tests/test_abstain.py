@@ -208,6 +208,8 @@ def products(tmp_path_factory, model_cache):
                    "Its market share among desktop distributions is debated on its forums.\n",
         "fedora.md": "# Fedora Linux\n\nFedora Linux is a desktop distribution released in 2003.\n"
                      "Its market share among desktop distributions was 8% in 2024.\n",
+        "kumo.md": "---\ntitle: Kumo Systems\ndate: 2026-02-18T00:00:00+09:00\n---\n\n# Kumo Systems\n\n"
+                   "Kumo Systems runs a serverless platform in Paris and Tokyo, and hires employees in both cities.\n",
         "asimov.md": "# アイザック・アシモフ\n\nアイザック・アシモフはアメリカの作家、生化学者である。\n"
                      "ロシアで生まれ、3歳のときに家族とともにアメリカに移住した。\n生涯に500冊以上の本を書いた。\n",
     }
@@ -304,3 +306,14 @@ def test_names_written_in_another_script_leave_the_subject_to_the_first_passages
     assert not result.found, result.confidence
     result = retriever.search("How many books did Isaac Asimov write?", k=5)
     assert result.found, result.confidence
+
+
+def test_the_numbers_of_a_timestamp_are_not_a_count(products):
+    from kotae.index.answer_type import holds_type
+    from kotae.index.engine import open_retriever
+
+    # the page's only numbers are its timestamp: no head count is stated
+    result = open_retriever(products).search("How many employees does Kumo Systems have?", k=5)
+    assert not result.found, result.confidence
+    assert not holds_type("count", "date: 2026-02-18T00:00:00+09:00", "How many employees does it have?")
+    assert holds_type("count", "It has 350 employees.", "How many employees does it have?")
