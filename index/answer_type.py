@@ -93,7 +93,14 @@ def relative_focus(question: str) -> tuple[str, ...]:
 
 @lru_cache(maxsize=4)  # the question being answered: asked once per candidate passage
 def expected_type(question: str) -> str | None:
-    q = unicodedata.normalize("NFKC", question)
+    return named_type(question)
+
+
+def named_type(words: str) -> str | None:
+    """The kind of thing a question asks for, or a field's key names (``date``, ``headquarters``,
+    ``評価額``): the first cue found decides. Not cached: expected_type is, for the question,
+    and the keys' kinds are kept with their passage's answer units (index/rerank.py)."""
+    q = unicodedata.normalize("NFKC", words)
     for kind, cue in _QUESTION:
         if cue.search(q):
             return kind
