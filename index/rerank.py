@@ -31,7 +31,7 @@ from typing import Any, Callable, NamedTuple, Protocol, Sequence
 import numpy as np
 
 from kotae.index.abstain import CROSS_LINGUAL_OFFSET, UNSTATED_KINDS, Evidence
-from kotae.index.answer_type import expected_type, holds_type, relative_focus
+from kotae.index.answer_type import expected_type, holds_type, named_type, relative_focus
 from kotae.index.backends.base import passage_doc
 from kotae.index.bridge import english_groups, japanese_groups
 from kotae.index.crosslingual import is_katakana
@@ -54,6 +54,20 @@ class Candidate:
     highlight: tuple[int, int] = (0, 0)
     units: tuple["ScoredUnit", ...] = ()  # answer units in text order, scored for the question
     answer: float = 0.0  # the best unit's score
+
+
+class _UnitTokens(NamedTuple):
+    unit: Unit
+    tokens: frozenset[str]  # of its text
+    key_tokens: frozenset[str]  # of its key: heading, key path, column names
+    # a field's (``key: value`` line, list item of them) words in their word form
+    # (index/wordform.py), each with one word of that form. A field names what it is in a noun
+    # (``headquarters``, ``employees``) that questions ask with a verb. Headings are matched as
+    # written: in forms they met words the question only qualifies its subject with ("the
+    # trained model weights" took the section "Deep Training" over "Transfer of Weights", gold
+    # answer@1 -1, evals/reports/answers.md).
+    forms: dict[str, str]
+    names: str | None  # the kind of thing a field's key names (answer_type.named_type)
 
 
 @dataclass(frozen=True)
@@ -206,7 +220,7 @@ class SentenceScorer:
         fields marked with _FORM (no token holds it), all in one set: the candidates' terms are
         gathered for every question, and one cached look-up per passage is what that costs."""
         return self._cached("\0terms" + context + "\0" + text, lambda: frozenset().union(
-            *(toks | key_toks | {_FORM + f for f in forms} for _, toks, key_toks, forms in self._units(text, context))))
+            *(u.tokens | u.key_tokens | {_FORM + f for f in u.forms} for u in self._units(text, context))))
 
     def answer_weights(self, query: str, texts: Sequence[tuple[str, str]], content: dict[str, float] | None = None) -> dict[str, float]:
         """Weights of the question's terms for choosing answer units: no interrogatives
@@ -230,9 +244,9 @@ class SentenceScorer:
             return {}
         found: dict[str, str] = {}  # question word -> the field's word of the same form
         for text, context in texts:
-            for *_, forms in self._units(text, context):
-                for form in forms.keys() & wanted.keys():
-                    found.setdefault(wanted[form], forms[form])
+            for u in self._units(text, context):
+                for form in u.forms.keys() & wanted.keys():
+                    found.setdefault(wanted[form], u.forms[form])
         idf = self._idf(list(found.values()))
         return {t: float(w) for t, w in zip(found, idf) if w > 0}
 
@@ -352,19 +366,14 @@ class SentenceScorer:
             return set(self.content_tokens(" ".join(words))) if words else set()
         return {t for t in self.content_tokens(query) if (t.isascii() and t.isalpha()) or is_katakana(t)}
 
-    def _units(self, text: str, context: str) -> list[tuple[Unit, frozenset[str], frozenset[str], dict[str, str]]]:
-        """Each answer unit with the tokens of its text, those of its key, and, for a field
-        (``key: value`` lines, list items of them), the word forms (index/wordform.py) of its
-        key's and text's words, each with one word of that form. A field names what it is in a
-        noun (``headquarters``, ``employees``) that questions ask with a verb. Headings are
-        matched as written: in forms they met words the question only qualifies its subject
-        with ("the trained model weights" took the section "Deep Training" over "Transfer of
-        Weights", gold answer@1 -1, evals/reports/answers.md)."""
-        def tokens(u: Unit) -> tuple[Unit, frozenset[str], frozenset[str], dict[str, str]]:
+    def _units(self, text: str, context: str) -> list[_UnitTokens]:
+        """A passage's answer units with their tokens (see _UnitTokens), cached."""
+        def tokens(u: Unit) -> _UnitTokens:
             toks = frozenset(tokenize(u.text, self.tokenizer))
             keys = frozenset(tokenize(u.key, self.tokenizer)) if u.key else frozenset()
-            forms = {word_form(t): t for t in sorted(keys | toks, reverse=True)} if u.kind == "field" else {}
-            return u, toks, keys, forms
+            if u.kind != "field":
+                return _UnitTokens(u, toks, keys, {}, None)
+            return _UnitTokens(u, toks, keys, {word_form(t): t for t in sorted(keys | toks, reverse=True)}, named_type(u.key))
         return self._cached("\0units" + context + "\0" + text, lambda: [tokens(u) for u in answer_units(text, context)])
 
     def score_units(self, query: str, weights: dict[str, float], text: str, context: str = "",
@@ -376,7 +385,7 @@ class SentenceScorer:
         Terms in most of the passage's units (its topic) weigh less here (LOCAL_SPREAD)."""
         full_weights = weights if full_weights is None else full_weights
         units = self._units(text, context)
-        spread = _spread_weights(weights, [toks for _, toks, _, _ in units])
+        spread = _spread_weights(weights, [u.tokens for u in units])
         total = (sum(weights.values()) + _bridged_weight(bridged, weights)) or 1.0
         spread_total = (sum(spread.values()) + _bridged_weight(bridged, spread)) or 1.0
         # only the equivalents this passage holds can meet one of its units: the others are not
@@ -393,7 +402,11 @@ class SentenceScorer:
         names = name_phrases(query, owners=True)
         elsewhere = same_lang and bool(names) and _phrase_share(names, text, context) == 0
         scored = []
-        for unit, toks, key_toks, key_forms in units:
+        for unit, toks, key_toks, key_forms, names in units:
+            if names is not None and names == kind:
+                # a field whose key names what is asked (``date:`` for "when", ``headquarters:`` for
+                # "where") is that of its passage's subject: the title and section say which
+                key_toks = key_toks | self._context_tokens(context)
             if not _quotable(unit.text):
                 continue
             typed = holds_type(kind, unit.text, query)
