@@ -184,11 +184,12 @@ class Evidence:
 
 CROSS_LINGUAL_OFFSET = 0.035
 # The kinds of answer (index/answer_type.py) whose absence from the passages that name the
-# question's subject refuses it (``unstated``): amounts and counts are numbers with a currency or
-# a counter, found reliably in both languages. Dates and durations, measured too, refused 2 and 1
-# answerable questions and caught none more ("何時代" and "up to date" read as dates); shares,
-# quantities, people, places and names changed nothing (names are found in nearly every passage).
-UNSTATED_KINDS = frozenset({"amount", "count"})
+# question's subject refuses it (``unstated``): numbers with a currency, a counter, a percent sign
+# or a unit of length, weight or data size, found reliably in both languages. Dates and durations,
+# measured too, refused 2 and 1 answerable questions and caught none more ("何時代" and "up to
+# date" read as dates, "How long a context…" as a duration); quantities (any number with any
+# word after it), people, places and names changed nothing (names are found in nearly every passage).
+UNSTATED_KINDS = frozenset({"amount", "count", "percent", "length", "weight", "data"})
 # At least this share of the question's words unknown to the index: the question is about
 # something else (see absent_share).
 ABSENT_SHARE = 0.5

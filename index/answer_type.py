@@ -17,28 +17,59 @@ _KATA = "ァ-ヴー・"
 _NUM = r"\d[\d,.]*"
 
 # (type, question cue) in priority order: the first cue found decides.
-_QUESTION: list[tuple[str, re.Pattern[str]]] = [
+_QUESTION: list[tuple[str | None, re.Pattern[str]]] = [
     ("percent", re.compile(r"何\s*(?:%|パーセント|割)|割合|比率|シェア|出資比率|what (?:percent|share|proportion)|percentage|how much of|stake", re.I)),
     ("duration", re.compile(r"何年間|年数|何か月|何ヶ月|何カ月|何日間|何時間|何週間|どれくらいの期間|どのくらいの期間|how long|for how many (?:years|months|days)", re.I)),
+    # measures, told by their units (a height is not any number: "How tall…" over a page of dates)
+    ("length", re.compile(r"how (?:tall|high|deep|wide)\b", re.I)),
+    ("weight", re.compile(r"how heavy", re.I)),
+    ("data", re.compile(r"how much (?:ram|memory|storage|disk)", re.I)),
     ("count", re.compile(rf"何\s*(?:社|人|名|回|件|個|台|本|つ|か国|カ国|ヶ国|種類|機|基|店|校|曲|冊|枚|隻|頭|匹|点|位|歳|倍|階|戸|軒|隻|トン|キロ|メートル)|いくつ|何歳|how many|number of|how old|how big|how large", re.I)),
     # "how much power/time/data ..." asks for a quantity; "how much did/is/money ..." for money
-    ("quantity", re.compile(r"どれ(?:くらい|ぐらい|だけ|ほど)|どの(?:くらい|ぐらい|程度)|how (?:far|big|large|fast|high)|to what extent|"
+    ("quantity", re.compile(r"どれ(?:くらい|ぐらい|だけ|ほど)|どの(?:くらい|ぐらい|程度)|どこまで|how (?:far|big|large|fast|high)|to what extent|"
                             r"how much (?!money|funding|capital|cash|did|does|do|is|was|were|has|have|had|will|would|can|could|are|more|less)[a-z]+", re.I)),
-    ("amount", re.compile(r"いくら|金額|価格|値段|費用|コスト|評価額|調達額|資金|売上|収益|利益|予算|how much|price|cost|worth|valu(?:ation|ed|e)\b|revenue|funding|raised?", re.I)),
+    ("amount", re.compile(r"いくら|金額|how much", re.I)),
     ("date", re.compile(r"いつ|何年|何月|何日|何時|何世紀|日付|公開日|設立日|when\b|what year|which year|what date|since when|date\b", re.I)),
     ("person", re.compile(r"誰|だれ|どなた|何者|who\b|whom|whose|founder|創業者|創設者|CEO|CTO|社長|代表", re.I)),
-    ("place", re.compile(r"どこ|どの国|どの都市|どの地域|場所|所在地|where\b|which (?:country|city|region)|headquarter", re.I)),
+    ("place", re.compile(r"どこ(?!まで)|どの国|どの都市|どの地域|場所|所在地|where\b|which (?:country|city|region)|headquarter", re.I)),
     ("name", re.compile(r"何という|なんという|何と(?:いう|呼)|名前|名称|どの(?:モデル|製品|会社|企業|技術|サービス)|what is .* called|which (?:model|company|product|firm|bank|technology)|what (?:model|company|product|technology)", re.I)),
+    # Why, how (the manner), which and 何を / 何に / 何への ask for a reason, a way or a thing, whatever
+    # money the question names (「何のために…資金を稼いで」, "If there are no fines, how does Japan…",
+    # "Which bank is it building a loan assistant with?"): no particular kind.
+    (None, re.compile(r"なぜ|何故|どうして|どうやって|どのように|どのような|何(?:の|へ|に|を|が|で)|\bwhy\b|\bwhat for\b|\bwhich\b|"
+                      r"\bhow (?:do|does|did|is|are|was|were|can|could|will|would|should)\b", re.I)),
+    # A noun naming a share or a measure, like one naming money below, says what is asked only
+    # when no interrogative above does (「電力効率PUEをいくつ未満に」 asks for a number, 「航続距離を
+    # 伸ばすために何を増やした」 for a thing); 率 but not 率いる.
+    ("percent", re.compile(r"margin|market share|\bratio\b|\brate\b|率(?!い)", re.I)),
+    ("length", re.compile(r"\bheight\b|身長|背丈|高さ|標高|全長|長さ|距離|深さ", re.I)),
+    ("weight", re.compile(r"\bweigh(?:s|t|ed)?\b|体重|重さ|重量", re.I)),
+    ("data", re.compile(r"\b(?:ram|memory|storage) (?:does|did|is)|容量|メモリ", re.I)),
+    # A noun naming money says what is asked only when no interrogative above does: "When did it
+    # raise its Series A?" asks for a date, "Who led the funding round?" for a person. The nouns of
+    # money in both languages, written from the vocabulary of prices, pay, company finance and
+    # public money (not from any set's questions).
+    ("amount", re.compile(r"価格|値段|料金|運賃|代金|費用|経費|コスト|予算|支出|給与|給料|賃金|年収|報酬|収入|売上|収益|利益|"
+                          r"株価|時価総額|評価額|調達額|投資額|出資額|資金|助成金|寄付|賞金|罰金|税|家賃|学費|入場料|手数料|借入|負債|"
+                          r"price|cost|fees?|fares?|charges?|budget|expen(?:se|ses|diture)|spending|salar(?:y|ies)|wages?|pay\b|paid|"
+                          r"income|earnings|revenue|sales|profits?|market cap|worth|valu(?:ation|ed|e)\b|funding|raised?|investment|grants?|"
+                          r"donations?|prize|fines?|tax(?:es)?|rent|tuition|loans?|debts?", re.I)),
 ]
 
 _DATE = re.compile(r"(?<![\d.,])\d{3,4}\s*年(?!間)|\d{1,2}\s*月|\d{1,2}\s*日(?!間)|\b(?:1[5-9]|20)\d{2}\b|\d{4}-\d{2}|"
                    r"\b(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\.?\b|(?:明治|大正|昭和|平成|令和)\s*(?:\d+|元)\s*年|\d+\s*世紀|上旬|中旬|下旬|年代")
 _ANSWERS: dict[str, re.Pattern[str]] = {
-    "percent": re.compile(rf"{_NUM}\s*(?:%|パーセント|割)"),
+    "percent": re.compile(rf"{_NUM}\s*(?:%|パーセント|割|percent\b|per cent\b)", re.I),
+    "length": re.compile(rf"{_NUM}\s*(?:mm|cm|m|km|メートル|センチ|ミリ|キロ|feet|foot|ft|inch(?:es)?|miles?|マイル|尺|寸)(?![a-z])", re.I),
+    "weight": re.compile(rf"{_NUM}\s*(?:kg|g|t|トン|キロ|グラム|pounds?|lbs?|tons?|tonnes?)(?![a-z])", re.I),
+    "data": re.compile(rf"{_NUM}\s*(?:[KMGTP]i?B|バイト|ギガ|メガ|テラ)(?![a-z])", re.I),
     "duration": re.compile(rf"{_NUM}\s*(?:年間|年|か月|ヶ月|カ月|週間|日間|日|時間|分|秒|years?|months?|weeks?|days?|hours?)", re.I),
     "count": re.compile(rf"{_NUM}\s*(?:社|人|名|回|件|個|台|本|つ|か国|カ国|ヶ国|種類|機|基|店|校|曲|冊|枚|隻|頭|匹|点|位|歳|倍|階|戸|軒|万|千|億)|"
-                        rf"(?<![\d.])\d{{1,3}}(?:,\d{{3}})+(?![\d.])|(?<![\d.,])\d+(?:\.\d+)?(?![\d,]|\s*(?:年|月|日|-))"),
-    "amount": re.compile(rf"[€$¥£]\s*{_NUM}|{_NUM}\s*(?:円|ドル|ユーロ|億|万|兆|bn\b|billion|million|[mMbBkK]\b)|(?:USD|EUR|JPY)\s*{_NUM}", re.I),
+                        rf"(?<![\d.])\d{{1,3}}(?:,\d{{3}})+(?![\d.])|"
+                        # a bare number, but not the month, day or time of a timestamp (2026-02-18T00:00:00+09:00)
+                        rf"(?<![\d.,:])(?<!\d{{4}}-)(?<!\d-\d\d-)\d+(?:\.\d+)?(?![\d,:]|\s*(?:年|月|日|-))"),
+    # a bare "7B" or "105m" is as often a model's parameters or a length as money: with a currency only
+    "amount": re.compile(rf"[€$¥£]\s*{_NUM}|{_NUM}\s*(?:円|ドル|ユーロ|億|万|兆|bn\b|billion|million)|(?:USD|EUR|JPY)\s*{_NUM}", re.I),
     "date": _DATE,
     "quantity": re.compile(rf"{_NUM}\s*(?:%|倍|[^\s\d,.、。]{{0,3}})"),
     "person": re.compile(rf"\b[A-Z][a-zà-ÿ]+(?:[ -][A-Z][a-zà-ÿ]+)+|[{_KATA}]{{2,}}・[{_KATA}]{{2,}}|[{_CJK}]{{1,4}}(?:氏|さん|教授|博士|社長|会長|大臣|首相|総理|監督|選手|議員|代表|創業者)|"
@@ -62,7 +93,14 @@ def relative_focus(question: str) -> tuple[str, ...]:
 
 @lru_cache(maxsize=4)  # the question being answered: asked once per candidate passage
 def expected_type(question: str) -> str | None:
-    q = unicodedata.normalize("NFKC", question)
+    return named_type(question)
+
+
+def named_type(words: str) -> str | None:
+    """The kind of thing a question asks for, or a field's key names (``date``, ``headquarters``,
+    ``評価額``): the first cue found decides. Not cached: expected_type is, for the question,
+    and the keys' kinds are kept with their passage's answer units (index/rerank.py)."""
+    q = unicodedata.normalize("NFKC", words)
     for kind, cue in _QUESTION:
         if cue.search(q):
             return kind

@@ -8,6 +8,9 @@ A passage is cut into *answer units* with their span in the passage text:
   ``largest_investor: "ASML Holding NV"`` -> ``largest investor: ASML Holding NV``; a list
   item of mappings (``- name: …`` with its keys) is one unit;
 - table rows quoted with their header, ``日付: 2023-06-13 · 種別: Seed · 金額: €105m``;
+- a front-matter field that only gives the document's title (``title: "…"``) is no unit either:
+  it repeats the question's names, so it would outscore every line of its passage, yet it says
+  nothing the source line under an answer does not;
 - an attribution line under a quotation (``— Arthur Mensch (2026年5月、フランス国民議会にて)``) is
   no unit: it says who said the quotation's sentences, so it joins their key.
 
@@ -62,8 +65,14 @@ def clean_sentence(sentence: str) -> str:
     return text
 
 
+# camelCase word boundaries: a capital after a lower-case letter or digit (foundingDate), or
+# the last capital of an acronym before a lower-case letter (HQCity)
+_CAMEL = re.compile(r"(?<=[a-z0-9])([A-Z])|(?<=[A-Z])([A-Z])(?=[a-z])")
+
+
 def _readable_key(key: str) -> str:
-    return key.replace("_", " ").strip()
+    """``largest_investor`` and ``largestInvestor`` -> ``largest investor``: words a question can meet."""
+    return _CAMEL.sub(lambda m: " " + m.group(0).lower(), key).replace("_", " ").strip()
 
 
 def _value(raw: str) -> str:
@@ -153,6 +162,7 @@ def answer_units(text: str, context: str = "") -> list[Unit]:
         lines.append((pos, pos + len(line), line))
         pos += len(line) + 1
     titles = _heading_titles(context)
+    document_title = clean_sentence(context.split("\n", 1)[0].split(_SECTION_SEPARATOR)[0]) if context else ""
     section = context.split("\n", 1)[0].split(_SECTION_SEPARATOR)[-1] if context else ""
     heading = section
     header = _context_header(context)
@@ -222,6 +232,8 @@ def answer_units(text: str, context: str = "") -> list[Unit]:
                 continue
             if not value:
                 parents.append((indent, key))
+                continue
+            if not path and clean_sentence(value) == document_title:
                 continue
             shown = value if len(value) >= _LONG_VALUE else f"{_readable_key(key)}: {value}"
             units.append(Unit(s, e, clean_sentence(shown), f"{path} {_readable_key(key)}".strip(), "field"))

@@ -26,16 +26,18 @@ import unicodedata
 from collections import OrderedDict
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Callable, Protocol, Sequence
+from typing import Any, Callable, NamedTuple, Protocol, Sequence
 
 import numpy as np
 
 from kotae.index.abstain import CROSS_LINGUAL_OFFSET, UNSTATED_KINDS, Evidence
-from kotae.index.answer_type import expected_type, holds_type, relative_focus
-from kotae.index.bridge import japanese_groups
+from kotae.index.answer_type import expected_type, holds_type, named_type, relative_focus
+from kotae.index.backends.base import passage_doc
+from kotae.index.bridge import english_groups, japanese_groups
 from kotae.index.crosslingual import is_katakana
 from kotae.index.highlight import ANNOUNCES, Unit, answer_units, sentence_spans
 from kotae.index.tokenize import question_tokens, term_tokens, tokenize
+from kotae.index.wordform import word_form
 from kotae.ingest.lang import detect_language
 
 
@@ -54,6 +56,20 @@ class Candidate:
     answer: float = 0.0  # the best unit's score
 
 
+class _UnitTokens(NamedTuple):
+    unit: Unit
+    tokens: frozenset[str]  # of its text
+    key_tokens: frozenset[str]  # of its key: heading, key path, column names
+    # a field's (``key: value`` line, list item of them) words in their word form
+    # (index/wordform.py), each with one word of that form. A field names what it is in a noun
+    # (``headquarters``, ``employees``) that questions ask with a verb. Headings are matched as
+    # written: in forms they met words the question only qualifies its subject with ("the
+    # trained model weights" took the section "Deep Training" over "Transfer of Weights", gold
+    # answer@1 -1, evals/reports/answers.md).
+    forms: dict[str, str]
+    names: str | None  # the kind of thing a field's key names (answer_type.named_type)
+
+
 @dataclass(frozen=True)
 class ScoredUnit:
     unit: Unit
@@ -67,6 +83,15 @@ class ScoredUnit:
     relevance: float = 0.0
 
 
+class Bridge(NamedTuple):
+    """A question word met in the other language (index/bridge.py)."""
+
+    weight: float  # BRIDGE_WEIGHT x the idf of its best equivalent the candidates hold
+    terms: list[tuple[frozenset[str], float]]  # each equivalent the candidates hold: its tokens, its weight
+    word: str  # the question's own token it stands for, counted once with it ("": none)
+    tokens: frozenset[str]  # every token of its terms: a passage holding none of them is not tried
+
+
 # Weights of the answer-unit score; chosen on evals/gold.jsonl and the Japanese devset together.
 KEY_WEIGHT = 0.5  # question terms found only in the unit's heading, key or column names
 TYPE_WEIGHT = 0.25  # the unit holds the expected kind of answer
@@ -75,7 +100,7 @@ TYPE_WEIGHT = 0.25  # the unit holds the expected kind of answer
 # 巨額の出資を受けており" for "いくら出資した？"); numbers are found reliably, names are not.
 UNTYPED_FACTOR = 0.6
 UNTYPED_NAME_FACTOR = 1.0
-NUMERIC_TYPES = frozenset({"amount", "count", "date", "percent", "duration", "quantity"})
+NUMERIC_TYPES = frozenset({"amount", "count", "date", "percent", "duration", "quantity", "length", "weight", "data"})
 UNIT_MIN_CONTENT = 4  # units with fewer letters or digits (stubs, "Step 1") are never quoted
 LABEL_FACTOR = 0.5
 _NOT_WHOLE = (*ANNOUNCES, "...")
@@ -85,7 +110,7 @@ PHRASE_WEIGHT = 0.3
 # the head noun of a relative clause asked about by どこ/誰 (index/answer_type.py) counts this much
 FOCUS_FACTOR = 0.3
 OTHER_NAME_FACTOR = 0.5  # a passage in the question's language without any of its multi-word names
-BRIDGE_WEIGHT = 0.7  # a Japanese equivalent of an English question word counts this much of it
+BRIDGE_WEIGHT = 0.7  # an other-language equivalent of a question word counts this much of it
 _INTERROGATIVES = re.compile(r"何|なに|なん|どれ|どの|どこ|どんな|どう|どちら|誰|だれ|いつ|いくら|いくつ|なぜ|くらい|ぐらい|"
                              r"\b(?:how (?:much|many|long|far|big|large|old|often)|according to)\b", re.IGNORECASE)
 # A question word found in most units of a passage is what the passage is about (its topic:
@@ -102,6 +127,7 @@ _INTERROGATIVES = re.compile(r"何|なに|なん|どれ|どの|どこ|どんな|
 LOCAL_SPREAD = 1.0
 LOCAL_MIN_UNITS = 3
 # reference lists ("Title - Site, accessed …", links) answer nothing themselves
+_FORM = "\0"  # marks a word form among a passage's terms (SentenceScorer._terms)
 _URL = re.compile(r"https?://|<http|www\.|にアクセス|\b(?:accessed|retrieved) (?:on|from)\b", re.IGNORECASE)
 
 
@@ -190,9 +216,11 @@ class SentenceScorer:
         return present
 
     def _terms(self, text: str, context: str) -> frozenset[str]:
-        """Every term of a passage's answer units and their keys (cached like the units)."""
+        """Every term of a passage's answer units and their keys, and the word forms of its
+        fields marked with _FORM (no token holds it), all in one set: the candidates' terms are
+        gathered for every question, and one cached look-up per passage is what that costs."""
         return self._cached("\0terms" + context + "\0" + text, lambda: frozenset().union(
-            *(toks | key_toks for _, toks, key_toks in self._units(text, context))))
+            *(u.tokens | u.key_tokens | {_FORM + f for f in u.forms} for u in self._units(text, context))))
 
     def answer_weights(self, query: str, texts: Sequence[tuple[str, str]], content: dict[str, float] | None = None) -> dict[str, float]:
         """Weights of the question's terms for choosing answer units: no interrogatives
@@ -201,35 +229,58 @@ class SentenceScorer:
         words do not shrink every unit's share alike."""
         weights = self.content_weights(query) if content is None else content
         present = self._present(texts)
-        return {t: w for t, w in weights.items() if t in present}
+        kept = {t: w for t, w in weights.items() if t in present}
+        return kept | self._field_form_weights(query, texts, present, kept)
 
-    def bridged_terms(self, query: str, present: set[str]) -> list[tuple[float, list[tuple[frozenset[str], float]]]]:
-        """The English question's common words as Japanese terms (index/bridge.py): per word,
-        its weight (BRIDGE_WEIGHT x the idf of its best equivalent found in the candidates) and
-        each equivalent's tokens with their weight. Words with no equivalent in the candidates
+    def _field_form_weights(self, query: str, texts: Sequence[tuple[str, str]], present: set[str],
+                            kept: dict[str, float]) -> dict[str, float]:
+        """The question's English words that no candidate writes as such (not in ``kept``) but a
+        field writes in another form ("headquartered" / ``headquarters:``, "founded" /
+        ``founding_date``), each weighted as the field's word: the question's form is often in
+        no document at all, and so has no weight of its own."""
+        wanted = {word_form(t): t for t in self.content_tokens(query) if t not in kept and t.isascii() and t.isalpha()}
+        wanted = {form: t for form, t in wanted.items() if _FORM + form in present}
+        if not wanted:
+            return {}
+        found: dict[str, str] = {}  # question word -> the field's word of the same form
+        for text, context in texts:
+            for u in self._units(text, context):
+                for form in u.forms.keys() & wanted.keys():
+                    found.setdefault(wanted[form], u.forms[form])
+        idf = self._idf(list(found.values()))
+        return {t: float(w) for t, w in zip(found, idf) if w > 0}
+
+    def bridged_terms(self, query: str, present: set[str]) -> list[Bridge]:
+        """The question's words as terms of the other language (index/bridge.py: Japanese for
+        an English question, English for a Japanese one): per word, its weight (BRIDGE_WEIGHT x
+        the idf of its best equivalent found in the candidates) and the tokens of each
+        equivalent found there with their weight. Words with no equivalent in the candidates
         are left out, as the question's own unmatched terms are."""
         out = []
-        # an English question's own words, to be met by their Japanese translations
-        # interrogatives ask, they name no content: "how many" is not 多い
+        # interrogatives ask, they name no content: "how many" is not 多い, 何 is not "what"
         content = _INTERROGATIVES.sub(" ", query)
-        words = [t for t in question_tokens(content, self.tokenizer) if t.isascii() and t.isalpha() and len(t) >= 3] \
-            if detect_language(query) == "en" else []
-        groups = japanese_groups(content, words)
-        tokens_of = {term: sorted(set(term_tokens(term, self.tokenizer))) for group in groups for term in group}
-        vocabulary = sorted({t for toks in tokens_of.values() for t in toks})
-        # one idf look-up for all the terms' tokens, not one per term
-        position = {t: i for i, t in enumerate(vocabulary)}
-        idfs = self._idf(vocabulary) if vocabulary else np.zeros(0, np.float32)
-        for group in groups:
-            terms = []
-            for term in group:
-                toks = tokens_of[term]
-                idf = idfs[[position[t] for t in toks]] if toks else []
-                if toks and all(w > 0 for w in idf):
-                    terms.append((frozenset(toks), BRIDGE_WEIGHT * float(np.mean(idf))))
-            found = [w for toks, w in terms if toks <= present]
-            if found:
-                out.append((max(found), terms))
+        tokens = question_tokens(content, self.tokenizer)
+        english = detect_language(query) == "en"
+        # The hand list also reads a Japanese question's Latin words (CEO -> 最高経営責任者). An
+        # English word's Japanese equivalents stand for no token of the question's own (""): they
+        # add to its weight even when the word itself is among its terms (English front matter);
+        # counting such a word once, as the Japanese question's words are, lost two gold questions
+        # (evals/reports/crosslingual-suite.md).
+        english_words = [t for t in tokens if t.isascii() and t.isalpha() and len(t) >= 3] if english else []
+        groups = [("", group) for group in japanese_groups(content, english_words)]
+        if not english:
+            groups += english_groups(tokens)
+        # Only equivalents the candidates hold can meet a unit (a unit's tokens are among them):
+        # the others are dropped before their idf is looked up, one look-up for all.
+        tokens_of = {term: toks for _, group in groups for term in group
+                     if (toks := _term_set(term, self.tokenizer)) and toks <= present}
+        vocabulary = sorted(set().union(*tokens_of.values()))
+        idf = dict(zip(vocabulary, self._idf(vocabulary).tolist())) if vocabulary else {}
+        for word, group in groups:
+            terms = [(toks, BRIDGE_WEIGHT * sum(idf[t] for t in toks) / len(toks)) for term in group
+                     if (toks := tokens_of.get(term)) is not None and all(idf[t] > 0 for t in toks)]
+            if terms:
+                out.append(Bridge(max(w for _, w in terms), terms, word, frozenset().union(*(t for t, _ in terms))))
         return out
 
     def content_tokens(self, query: str) -> list[str]:
@@ -291,15 +342,20 @@ class SentenceScorer:
         The passages that name it, not the single units: the amount is often in the sentence
         after the name ("「マジコン」と呼ばれる装置… 被害総額は…4兆円"). Names cross languages as
         written (Tails, Canonical社, Airbus A310 in a Japanese article), so this judges
-        cross-language questions as it does the others; a question whose names the passages never
-        write (Justinian / ユスティニアヌス) is left to the other signals."""
+        cross-language questions as it does the others. A question whose names no passage of the
+        index writes (Asimov / アシモフ, Vermeer / フェルメール: transliterations guess these wrong) is
+        about what retrieval found for it: the first passage's document stands for its subject."""
         if expected_type(query) not in UNSTATED_KINDS:
             return False
-        names = self.subject_tokens(query, lang) & idf.keys()  # those the index knows
-        if not names:
+        asked = self.subject_tokens(query, lang)
+        names = asked & idf.keys()  # those the index knows
+        if names:
+            subject = max(names, key=lambda t: (idf[t], t))
+            naming = [c for c in top if subject in self._terms(c.text, c.context) or subject in self._context_tokens(c.context)]
+        elif asked:
+            naming = [c for c in top if passage_doc(c.id) == passage_doc(top[0].id)]
+        else:
             return False
-        subject = max(names, key=lambda t: (idf[t], t))
-        naming = [c for c in top if subject in self._terms(c.text, c.context) or subject in self._context_tokens(c.context)]
         return bool(naming) and naming[0] is top[0] and not any(u.typed for c in naming for u in c.units)
 
     def subject_tokens(self, query: str, lang: str) -> set[str]:
@@ -310,25 +366,33 @@ class SentenceScorer:
             return set(self.content_tokens(" ".join(words))) if words else set()
         return {t for t in self.content_tokens(query) if (t.isascii() and t.isalpha()) or is_katakana(t)}
 
-    def _units(self, text: str, context: str) -> list[tuple[Unit, frozenset[str], frozenset[str]]]:
-        return self._cached("\0units" + context + "\0" + text, lambda: [
-            (u, frozenset(tokenize(u.text, self.tokenizer)), frozenset(tokenize(u.key, self.tokenizer)) if u.key else frozenset())
-            for u in answer_units(text, context)])
+    def _units(self, text: str, context: str) -> list[_UnitTokens]:
+        """A passage's answer units with their tokens (see _UnitTokens), cached."""
+        def tokens(u: Unit) -> _UnitTokens:
+            toks = frozenset(tokenize(u.text, self.tokenizer))
+            keys = frozenset(tokenize(u.key, self.tokenizer)) if u.key else frozenset()
+            if u.kind != "field":
+                return _UnitTokens(u, toks, keys, {}, None)
+            return _UnitTokens(u, toks, keys, {word_form(t): t for t in sorted(keys | toks, reverse=True)}, named_type(u.key))
+        return self._cached("\0units" + context + "\0" + text, lambda: [tokens(u) for u in answer_units(text, context)])
 
     def score_units(self, query: str, weights: dict[str, float], text: str, context: str = "",
                     full_weights: dict[str, float] | None = None,
-                    bridged: Sequence[tuple[float, list[tuple[frozenset[str], float]]]] = (),
-                    same_lang: bool = True) -> tuple[ScoredUnit, ...]:
+                    bridged: Sequence[Bridge] = (), same_lang: bool = True) -> tuple[ScoredUnit, ...]:
         """Every answer unit of a passage with its score for the question: the idf-weighted
         share of the question's terms in the unit, plus those found only in its heading/key
         (weighted KEY_WEIGHT), plus TYPE_WEIGHT when it holds the expected kind of answer.
         Terms in most of the passage's units (its topic) weigh less here (LOCAL_SPREAD)."""
         full_weights = weights if full_weights is None else full_weights
         units = self._units(text, context)
-        spread = _spread_weights(weights, [toks for _, toks, _ in units])
-        bridged_total = sum(w for w, _ in bridged)
-        total = (sum(weights.values()) + bridged_total) or 1.0
-        spread_total = (sum(spread.values()) + bridged_total) or 1.0
+        spread = _spread_weights(weights, [u.tokens for u in units])
+        total = (sum(weights.values()) + _bridged_weight(bridged, weights)) or 1.0
+        spread_total = (sum(spread.values()) + _bridged_weight(bridged, spread)) or 1.0
+        # only the equivalents this passage holds can meet one of its units: the others are not
+        # tried unit by unit (most bridged words are in the other language's passages only)
+        held = self._terms(text, context)
+        bridged = [b._replace(terms=terms) for b in bridged
+                   if not held.isdisjoint(b.tokens) and (terms := [(t, w) for t, w in b.terms if t <= held])]
         full_total = sum(full_weights.values()) or 1.0
         kind = expected_type(query)
         phrases = name_phrases(query)
@@ -338,14 +402,19 @@ class SentenceScorer:
         names = name_phrases(query, owners=True)
         elsewhere = same_lang and bool(names) and _phrase_share(names, text, context) == 0
         scored = []
-        for unit, toks, key_toks in units:
+        for unit, toks, key_toks, key_forms, names in units:
+            if names is not None and names == kind:
+                # a field whose key names what is asked (``date:`` for "when", ``headquarters:`` for
+                # "where") is that of its passage's subject: the title and section say which
+                key_toks = key_toks | self._context_tokens(context)
             if not _quotable(unit.text):
                 continue
             typed = holds_type(kind, unit.text, query)
             # the unit's score with the question's weights, and with its topic's words (and the names of
             # its title and section) weighing less
-            own, lexical = self._lexical(unit, toks, key_toks, weights, total, bridged, typed, kind, phrases, elsewhere)
-            _, local = self._lexical(unit, toks, key_toks, spread, spread_total, bridged, typed, kind, phrases, elsewhere, context)
+            own, lexical = self._lexical(unit, toks, key_toks, key_forms, weights, total, bridged, typed, kind, phrases, elsewhere)
+            _, local = self._lexical(unit, toks, key_toks, key_forms, spread, spread_total, bridged, typed, kind, phrases, elsewhere,
+                                     context)
             coverage = sum(w for t, w in full_weights.items() if t in toks or t in key_toks) / full_total
             bonus = TYPE_WEIGHT if typed else 0.0
             scored.append((unit, lexical + bonus, local + bonus, own, typed, coverage, lexical))
@@ -359,20 +428,27 @@ class SentenceScorer:
                      for unit, _, local, own, typed, coverage, relevance in scored)
 
     @staticmethod
-    def _lexical(unit: Unit, toks: frozenset[str], key_toks: frozenset[str], weights: dict[str, float], total: float,
-                 bridged: Sequence[tuple[float, list[tuple[frozenset[str], float]]]], typed: bool, kind: str | None,
+    def _lexical(unit: Unit, toks: frozenset[str], key_toks: frozenset[str], key_forms: dict[str, str],
+                 weights: dict[str, float], total: float, bridged: Sequence[Bridge], typed: bool, kind: str | None,
                  phrases: Sequence[str], elsewhere: bool, topic: str = "") -> tuple[float, float]:
         """(share of the question's weight in the unit's own text, its score without the type bonus).
-        A name in ``topic`` (the passage's title and section) counts as in every unit."""
+        A name in ``topic`` (the passage's title and section) counts as in every unit. A term
+        meets a field's key in its word form (``key_forms``: "headquartered" and
+        ``headquarters:``)."""
         own = keyed = 0.0
         for t, w in weights.items():
             if t in toks:
                 own += w
-            elif t in key_toks:
+            elif t in key_toks or (key_forms and word_form(t) in key_forms):
                 keyed += w
         own, keyed = own / total, keyed / total
-        for _, terms in bridged:  # the English question's words, met by a Japanese equivalent
-            own += max((w for term, w in terms if term <= toks), default=0.0) / total
+        for b in bridged:  # the question's words, met by an equivalent in the other language
+            if toks.isdisjoint(b.tokens):
+                continue  # most units hold none of a word's equivalents: one set test, not one per term
+            met = max((w for term, w in b.terms if term <= toks), default=0.0)
+            if met:
+                # a word counts once, as itself or as its equivalent, whichever weighs more
+                own += max(0.0, met - (weights.get(b.word, 0.0) if b.word in toks else 0.0)) / total
         lexical = own + KEY_WEIGHT * keyed
         if (unit.kind == "label" and not typed) or unit.text.endswith(_NOT_WHOLE):
             # a line that introduces what follows is rarely the answer itself, unless it
@@ -397,6 +473,13 @@ _POSSESSIVE = re.compile(r"(?<=[A-Za-z0-9])['’](?:s\b)?")
 _OWNER = "\0"
 _QUESTION_WORDS = {"how", "what", "what's", "who", "whom", "whose", "when", "where", "which", "why", "does", "did", "do",
                    "is", "was", "are", "were", "can", "could", "has", "have", "had", "will", "would", "with", "in", "if"}
+
+
+@lru_cache(maxsize=100_000)
+def _term_set(term: str, tokenizer: str) -> frozenset[str]:
+    """The tokens of a bridged equivalent as a set (cached: the same dictionary words come back
+    question after question)."""
+    return frozenset(term_tokens(term, tokenizer))
 
 
 @lru_cache(maxsize=50_000)
@@ -427,6 +510,13 @@ def name_phrases(question: str, owners: bool = False) -> tuple[str, ...]:
         if len(words) >= 2 and (owners or not owner):
             out.append(_squash(" ".join(words)))
     return tuple(dict.fromkeys(out))
+
+
+def _bridged_weight(bridged: Sequence[Bridge], weights: dict[str, float]) -> float:
+    """What the question's bridged words add to its total weight: a word the question's own terms
+    already weigh counts once, at the larger of its own weight and its equivalents' (a Japanese
+    question's シリーズ is met by シリーズ in a Japanese unit or by "series" in an English one, not both)."""
+    return sum(max(0.0, b.weight - weights.get(b.word, 0.0)) for b in bridged)
 
 
 def _spread_weights(weights: dict[str, float], unit_tokens: Sequence[frozenset[str]]) -> dict[str, float]:

@@ -160,21 +160,10 @@ def _candidates(question: str, hits: Sequence[Hit]) -> list[_Candidate]:
     for i, hit in enumerate(hits):
         units = hit.units or _fallback_units(question, hit)
         top = best_unit(units)
-        if top is not None and _names_the_document(top.unit, hit.title):
-            continue  # its highlight is the document's title, which its source line shows
-        units = [u for u in units if not _names_the_document(u.unit, hit.title)]
         prior = RANK_WEIGHT * _retrieval_prior(hit, hits[0]) + (SAME_LANGUAGE_BONUS if hit.lang == lang else 0.0)
         for u, quoted in zip(units, _with_lead_ins_attached(units)):
             out.append(_Candidate(i, quoted, set(tokenize(quoted.unit.text)), u.score + prior, u is top, hit.lang == lang))
     return out
-
-
-def _names_the_document(unit: Unit, title: str) -> bool:
-    """A front-matter field that only gives the document's title (`title: "…"`): it repeats the
-    question's names, so it can outscore every sentence, yet it answers nothing the source line
-    under the answer does not already say. A passage whose best unit it is is not quoted at all,
-    so that a passage is still first quoted by its highlight."""
-    return bool(title) and unit.kind == "field" and unit.text in (title, f"title: {title}")
 
 
 def _with_lead_ins_attached(units: Sequence[ScoredUnit]) -> list[ScoredUnit]:

@@ -57,7 +57,7 @@ def _print_answer(retriever, settings: Settings, question: str, k: int, as_json:
     import asyncio
 
     from kotae.service.passages import passage_json
-    from kotae.service.render import format_result
+    from kotae.service.render import format_result, render_markdown, use_color
 
     result = retriever.search(question, k=k)
     # through a running server: its /v1/ask answer (index term weights, its abstention)
@@ -72,7 +72,8 @@ def _print_answer(retriever, settings: Settings, question: str, k: int, as_json:
                           "passages": [passage_json(h, i) for i, h in enumerate(result.hits, start=1)],
                           "timings": {k: round(v, 2) for k, v in result.timings.items()}}, ensure_ascii=False, indent=1))
         return
-    print(answer.text)
+    color = use_color(sys.stdout)
+    print(render_markdown(answer.text, color))
     if answer.warning:
         print(f"({answer.warning})")
     confidence = "" if answer.confidence is None else f", confidence {answer.confidence:.3f}"
@@ -80,7 +81,7 @@ def _print_answer(retriever, settings: Settings, question: str, k: int, as_json:
         print(f"\n[not found{confidence}] the closest passages, which do not answer the question:")
     else:
         print(f"\n[found{confidence}] passages:")
-    print(format_result(result, color=sys.stdout.isatty()))
+    print(format_result(result, color))
 
 
 async def _answer(settings: Settings, question: str, result):

@@ -200,6 +200,20 @@ def products(tmp_path_factory, model_cache):
         "tuatara.md": "# ムカシトカゲ\n\nムカシトカゲはニュージーランドだけに住む爬虫類である。\n"
                       "ペットとして飼うことは法律で禁じられており、費用を払っても手に入らない。\n",
         "hokusei.md": "# ホクセイ\n\n星空食品の冷凍ラーメン「ホクセイ」は札幌の工場で作られている。\nホクセイは1袋480円で売られている。\n",
+        "falcon.md": "# Falcon Linux\n\nFalcon Linux is a community distribution maintained by 1,000 volunteers.\n"
+                     "Its foundation publishes the annual budget to its members, and the project leader receives a salary from it.\n",
+        "pi.md": "# Raspberry Pi 4\n\nThe Raspberry Pi 4 is a single-board computer released in 2019.\nIts memory is soldered to the board.\n",
+        "odroid.md": "# Odroid N2\n\nThe Odroid N2 is a single-board computer released in 2019.\nIts memory, 4 GB of RAM, is soldered to the board.\n",
+        "mint.md": "# Linux Mint\n\nLinux Mint is a desktop distribution released in 2006.\n"
+                   "Its market share among desktop distributions is debated on its forums.\n",
+        "fedora.md": "# Fedora Linux\n\nFedora Linux is a desktop distribution released in 2003.\n"
+                     "Its market share among desktop distributions was 8% in 2024.\n",
+        "kumo.md": "---\ntitle: Kumo Systems\ndate: 2026-02-18T00:00:00+09:00\n---\n\n# Kumo Systems\n\n"
+                   "Kumo Systems runs a serverless platform in Paris and Tokyo, and hires employees in both cities.\n",
+        "orca.md": "# Orca models\n\nOrca comes in two sizes, Orca 7B and Orca 70B.\n"
+                   "The price of Orca 70B per million tokens is set by each cloud that sells it.\n",
+        "asimov.md": "# アイザック・アシモフ\n\nアイザック・アシモフはアメリカの作家、生化学者である。\n"
+                     "ロシアで生まれ、3歳のときに家族とともにアメリカに移住した。\n生涯に500冊以上の本を書いた。\n",
     }
     for name, text in docs.items():
         (corpus / name).write_text(text, encoding="utf-8")
@@ -224,3 +238,95 @@ def test_an_amount_or_count_the_passages_naming_the_subject_lack_abstains_in_bot
                      "How much did Mistral AI raise in its Series C round?"):
         result = retriever.search(question, k=5)
         assert result.found, (question, result.confidence)
+
+
+def test_a_noun_of_money_asks_for_an_amount_unless_an_interrogative_asks_for_something_else():
+    from kotae.index.answer_type import expected_type
+
+    # the nouns of money in both languages, not only "how much" / いくら
+    for question in ("What is the annual budget of the Debian project?", "What salary does the project leader receive?",
+                     "What is the entrance fee of the museum?", "Mistral AIの株価は？", "館長の年収は？"):
+        assert expected_type(question) == "amount", question
+    # the interrogative decides: a date, a name, a person, a reason, a thing
+    assert expected_type("When did Mistral raise its Series A?") == "date"
+    assert expected_type("Which Japanese bank is Sakana AI building a loan assistant with?") is None
+    assert expected_type("If there are no fines, how does Japan make companies behave responsibly with AI?") is None
+    assert expected_type("Who led the funding round?") == "person"
+    assert expected_type("バレリーナになったヘプバーンは、何のために隠れてバレエの公演を行い資金を稼いでいましたか?") is None
+    assert expected_type("何への課税が直接の原因で、農民の武装蜂起が発生しましたか?") is None
+    assert expected_type("Mistralは年間経常収益をどこまで伸ばすつもり？") == "quantity"
+
+
+def test_a_budget_or_salary_the_passages_naming_the_subject_lack_abstains(products):
+    from kotae.index.engine import open_retriever
+
+    retriever = open_retriever(products)
+    # the budget and the salary are named, never given: only a count of volunteers is there
+    for question in ("What is the annual budget of Falcon Linux?", "What salary does the Falcon Linux project leader receive?"):
+        result = retriever.search(question, k=5)
+        assert not result.found, (question, result.confidence)
+    assert retriever.search("How many volunteers maintain Falcon Linux?", k=5).found
+
+
+def test_shares_and_measures_are_asked_by_their_nouns_after_the_interrogatives():
+    from kotae.index.answer_type import expected_type, holds_type
+
+    assert expected_type("What is Linux Mint's market share among desktop distributions?") == "percent"
+    assert expected_type("What is Mistral's operating profit margin?") == "percent"
+    assert expected_type("How much RAM does the Raspberry Pi 4 have?") == "data"
+    assert expected_type("How tall was Isaac Asimov?") == "length"
+    assert expected_type("フランツ・カフカの身長は何センチでしたか？") == "length"
+    # an interrogative decides over the noun: a number, a thing, a leader (率いる is not 率)
+    assert expected_type("電力効率PUEをいくつ未満にすべきとしている？") == "count"
+    assert expected_type("A310-300はA310-200の仕様から何を増やし、航続距離を伸ばしたモデルであるか?") is None
+    assert expected_type("ピッコロミーニ軍の本隊合流は、誰の率いるプロイセンの部隊により阻止されましたか?") == "person"
+    # a measure is a number with its unit, not any number
+    assert holds_type("length", "He was 180 cm tall.", "How tall was he?")
+    assert not holds_type("length", "He was born in 1920 and had 2 sisters.", "How tall was he?")
+    assert holds_type("percent", "Its share was 36 percent.", "What is its market share?")
+
+
+def test_a_share_or_a_memory_size_the_passages_naming_the_subject_lack_abstains(products):
+    from kotae.index.engine import open_retriever
+
+    retriever = open_retriever(products)
+    for question in ("How much RAM does the Raspberry Pi 4 have?", "What is Linux Mint's market share among desktop distributions?"):
+        result = retriever.search(question, k=5)
+        assert not result.found, (question, result.confidence)
+    for question in ("How much RAM does the Odroid N2 have?", "What is Fedora Linux's market share among desktop distributions?"):
+        result = retriever.search(question, k=5)
+        assert result.found, (question, result.confidence)
+
+
+def test_names_written_in_another_script_leave_the_subject_to_the_first_passages_document(products):
+    from kotae.index.engine import open_retriever
+
+    retriever = open_retriever(products)
+    # "Isaac" and "Asimov" are in no passage (the article writes アイザック・アシモフ): the article
+    # retrieval puts first is the subject, and it gives no height; it does give a count of books
+    result = retriever.search("How tall was Isaac Asimov?", k=5)
+    assert not result.found, result.confidence
+    result = retriever.search("How many books did Isaac Asimov write?", k=5)
+    assert result.found, result.confidence
+
+
+def test_the_numbers_of_a_timestamp_are_not_a_count(products):
+    from kotae.index.answer_type import holds_type
+    from kotae.index.engine import open_retriever
+
+    # the page's only numbers are its timestamp: no head count is stated
+    result = open_retriever(products).search("How many employees does Kumo Systems have?", k=5)
+    assert not result.found, result.confidence
+    assert not holds_type("count", "date: 2026-02-18T00:00:00+09:00", "How many employees does it have?")
+    assert holds_type("count", "It has 350 employees.", "How many employees does it have?")
+
+
+def test_a_model_size_is_not_an_amount_of_money(products):
+    from kotae.index.answer_type import holds_type
+    from kotae.index.engine import open_retriever
+
+    # "7B" and "70B" are the models' parameters: the page names the price and never gives it
+    result = open_retriever(products).search("What is the price of Orca 70B per million tokens?", k=5)
+    assert not result.found, result.confidence
+    assert not holds_type("amount", "Orca comes in two sizes, Orca 7B and Orca 70B.", "What is its price?")
+    assert holds_type("amount", "Mistral raised €1.7B in 2025.", "How much did Mistral raise?")

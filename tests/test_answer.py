@@ -302,3 +302,34 @@ def test_an_english_sentence_in_a_japanese_answer_keeps_its_spaces():
     body = extractive_answer("Northwindの2025年度の売上高はいくら？", SearchResult("q", "ja", hits)).body
     # Japanese sentences run on with their markers; an English one is set off by spaces, as in English
     assert body == "Northwindの2025年度の売上高は48億ドルだった。[1] Northwind closed fiscal year 2025 with revenue of $4.82 billion. [2]"
+
+
+def test_a_when_question_is_answered_by_the_date_field_of_the_front_matter_about_it():
+    # the article's date is the answer; its title (which repeats the question's words) is no
+    # unit, and the date field, whose key names what is asked, is about what the title says
+    title = "Aozora RoboticsがHoshino Labsを買収"
+
+    def h(i: int, text: str, score: float, section: str | None = None) -> Hit:
+        return Hit(id=f"n.md#{i}", doc_id="n.md", title=title, section=section, page=None, char_start=i * 100,
+                   char_end=i * 100 + len(text), text=text, lang="ja", kind="front_matter" if i == 0 else "body",
+                   score=score, scores={"dense": 0.5}, highlight=(0, len(text)))
+
+    hits = [h(0, f'title: "{title}"\ndate: 2026-02-18\nauthor: "ねぎ"', 1.0),
+            h(1, "Aozora RoboticsがHoshino Labsを買収したことが報じられました。両社はともに仙台を拠点とする。", 0.8, "概要")]
+    a = extractive_answer("Aozora RoboticsがHoshino Labsを買収したのはいつ？", SearchResult("q", "ja", hits))
+    assert a.body.startswith("date: 2026-02-18[1]"), a.body
+
+
+def test_the_title_field_is_never_a_front_matter_passage_s_highlight():
+    # it repeats the question's words, so it outscored every other line and the passage was then
+    # not quoted at all (its highlight names the document, which the source line already does)
+    import numpy as np
+
+    from kotae.index.rerank import Candidate, SentenceScorer
+
+    text = 'title: "Aozora Robotics acquires Hoshino Labs"\ndate: 2026-02-18\nauthor: "Kenji Mori"'
+    scorer = SentenceScorer("bigram", lambda tokens: np.ones(len(tokens), np.float32))
+    c = Candidate("n#0", text, "Aozora Robotics acquires Hoshino Labs", "en", 1.0)
+    scorer.score_answers("Who wrote about Aozora Robotics acquiring Hoshino Labs?", [c])
+    assert "title" not in [u.unit.key for u in c.units]
+    assert text[slice(*c.highlight)] == 'author: "Kenji Mori"'
