@@ -435,7 +435,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     out.with_suffix(".md").write_text(report(data, results, singles, tuned, figures), encoding="utf-8")
     out.with_suffix(".json").write_text(json.dumps({
         "features": FEATURES, "learned": results, "single_feature": singles, "retuned": tuned,
-        "retuned_figures": {k: {s: v.tolist() for s, v in f.items()} for k, f in figures.items()},
+        # per set: mean answer@1, answer@any, median characters
+        "retuned_figures": {k: {s: [float(v[:, 0].mean()), float(v[:, 1].mean()), float(np.median(v[:, 2]))]
+                                for s, v in f.items()} for k, f in figures.items()},
     }, indent=1), encoding="utf-8")
     print(out.with_suffix(".md").read_text(encoding="utf-8"))
 
