@@ -4,7 +4,7 @@ leave-one-set-out (issue 11).
 
     python -m kotae.evals.unit_ranking [--out evals/reports/unit-ranking]
 
-About 40 minutes on two busy cores, most of it the re-tuning (each trial answers the 1,019
+About 25 minutes on two busy cores, most of it the re-tuning (each trial answers the 1,019
 questions again, ~3 s). For every answerable question of the suite's sets (gold, ja-jaquad,
 mixed-ja-en, mixed-small, on their pre-built suite indexes; nothing is embedded but the questions)
 it searches as ``/v1/ask`` does (``k=5``) and keeps the second stage's candidates.
