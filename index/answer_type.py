@@ -68,7 +68,8 @@ _ANSWERS: dict[str, re.Pattern[str]] = {
                         rf"(?<![\d.])\d{{1,3}}(?:,\d{{3}})+(?![\d.])|"
                         # a bare number, but not the month, day or time of a timestamp (2026-02-18T00:00:00+09:00)
                         rf"(?<![\d.,:])(?<!\d{{4}}-)(?<!\d-\d\d-)\d+(?:\.\d+)?(?![\d,:]|\s*(?:年|月|日|-))"),
-    "amount": re.compile(rf"[€$¥£]\s*{_NUM}|{_NUM}\s*(?:円|ドル|ユーロ|億|万|兆|bn\b|billion|million|[mMbBkK]\b)|(?:USD|EUR|JPY)\s*{_NUM}", re.I),
+    # a bare "7B" or "105m" is as often a model's parameters or a length as money: with a currency only
+    "amount": re.compile(rf"[€$¥£]\s*{_NUM}|{_NUM}\s*(?:円|ドル|ユーロ|億|万|兆|bn\b|billion|million)|(?:USD|EUR|JPY)\s*{_NUM}", re.I),
     "date": _DATE,
     "quantity": re.compile(rf"{_NUM}\s*(?:%|倍|[^\s\d,.、。]{{0,3}})"),
     "person": re.compile(rf"\b[A-Z][a-zà-ÿ]+(?:[ -][A-Z][a-zà-ÿ]+)+|[{_KATA}]{{2,}}・[{_KATA}]{{2,}}|[{_CJK}]{{1,4}}(?:氏|さん|教授|博士|社長|会長|大臣|首相|総理|監督|選手|議員|代表|創業者)|"

@@ -1,12 +1,13 @@
-"""Japanese words for the common words of English questions, for choosing answer sentences.
+"""Words of the other language for a question's words, for choosing answer sentences.
 
 No translation model can be installed here, and an English question shares only names and
-numbers with a Japanese sentence. For picking *which* sentence of a retrieved Japanese passage
-answers "When was it founded?", knowing that founded ~ 設立/創業 is enough. The list is the
-general vocabulary of factual questions (founding, people's roles, money, counts, places,
-events), not the words of any one corpus; the question's other words go through JMdict's
-common entries (index/dictionary.py, shared with the cross-language keyword query). Choosing
-the answer unit uses it; passage retrieval has its own cross-language options (issue 10).
+numbers with a Japanese sentence (a Japanese question with an English one). For picking *which*
+sentence of a retrieved passage answers "When was it founded?", knowing that founded ~ 設立/創業
+is enough. For English questions a hand list comes first: the general vocabulary of factual
+questions (founding, people's roles, money, counts, places, events), not the words of any one
+corpus; the question's other words, and every content word of a Japanese question, go through
+JMdict's common entries (index/dictionary.py, shared with the cross-language keyword query).
+Choosing the answer unit uses it; passage retrieval has its own cross-language options (issue 10).
 """
 
 from __future__ import annotations
@@ -80,6 +81,17 @@ def japanese_groups(question: str, words: Sequence[str] = ()) -> list[tuple[str,
         lookup = load_dictionary().japanese
         groups += [found for found in map(lookup, rest) if 0 < len(found) <= MAX_SENSES]
     return groups
+
+
+def english_groups(words: Sequence[str]) -> list[tuple[str, tuple[str, ...]]]:
+    """English equivalents of a Japanese question's words (苦手 -> poor, weak; 本社 ->
+    headquarters), one group per word with the word, through JMdict's common entries with the
+    same MAX_SENSES limit as :func:`japanese_groups`. Latin words and numbers of the question
+    are matched as written: they need no bridge."""
+    from kotae.index.dictionary import load_dictionary
+
+    lookup = load_dictionary().english
+    return [(w, found) for w in words if not w.isascii() and 0 < len(found := lookup(w)) <= MAX_SENSES]
 
 
 @lru_cache(maxsize=20_000)

@@ -33,7 +33,7 @@ import numpy as np
 from kotae.index.abstain import CROSS_LINGUAL_OFFSET, UNSTATED_KINDS, Evidence
 from kotae.index.answer_type import expected_type, holds_type, named_type, relative_focus
 from kotae.index.backends.base import passage_doc
-from kotae.index.bridge import japanese_groups
+from kotae.index.bridge import english_groups, japanese_groups
 from kotae.index.crosslingual import is_katakana
 from kotae.index.highlight import ANNOUNCES, Unit, answer_units, sentence_spans
 from kotae.index.tokenize import question_tokens, term_tokens, tokenize
@@ -83,6 +83,15 @@ class ScoredUnit:
     relevance: float = 0.0
 
 
+class Bridge(NamedTuple):
+    """A question word met in the other language (index/bridge.py)."""
+
+    weight: float  # BRIDGE_WEIGHT x the idf of its best equivalent the candidates hold
+    terms: list[tuple[frozenset[str], float]]  # each equivalent the candidates hold: its tokens, its weight
+    word: str  # the question's own token it stands for, counted once with it ("": none)
+    tokens: frozenset[str]  # every token of its terms: a passage holding none of them is not tried
+
+
 # Weights of the answer-unit score; chosen on evals/gold.jsonl and the Japanese devset together.
 KEY_WEIGHT = 0.5  # question terms found only in the unit's heading, key or column names
 TYPE_WEIGHT = 0.25  # the unit holds the expected kind of answer
@@ -101,7 +110,7 @@ PHRASE_WEIGHT = 0.3
 # the head noun of a relative clause asked about by どこ/誰 (index/answer_type.py) counts this much
 FOCUS_FACTOR = 0.3
 OTHER_NAME_FACTOR = 0.5  # a passage in the question's language without any of its multi-word names
-BRIDGE_WEIGHT = 0.7  # a Japanese equivalent of an English question word counts this much of it
+BRIDGE_WEIGHT = 0.7  # an other-language equivalent of a question word counts this much of it
 _INTERROGATIVES = re.compile(r"何|なに|なん|どれ|どの|どこ|どんな|どう|どちら|誰|だれ|いつ|いくら|いくつ|なぜ|くらい|ぐらい|"
                              r"\b(?:how (?:much|many|long|far|big|large|old|often)|according to)\b", re.IGNORECASE)
 # A question word found in most units of a passage is what the passage is about (its topic:
@@ -241,33 +250,37 @@ class SentenceScorer:
         idf = self._idf(list(found.values()))
         return {t: float(w) for t, w in zip(found, idf) if w > 0}
 
-    def bridged_terms(self, query: str, present: set[str]) -> list[tuple[float, list[tuple[frozenset[str], float]]]]:
-        """The English question's common words as Japanese terms (index/bridge.py): per word,
-        its weight (BRIDGE_WEIGHT x the idf of its best equivalent found in the candidates) and
-        each equivalent's tokens with their weight. Words with no equivalent in the candidates
+    def bridged_terms(self, query: str, present: set[str]) -> list[Bridge]:
+        """The question's words as terms of the other language (index/bridge.py: Japanese for
+        an English question, English for a Japanese one): per word, its weight (BRIDGE_WEIGHT x
+        the idf of its best equivalent found in the candidates) and the tokens of each
+        equivalent found there with their weight. Words with no equivalent in the candidates
         are left out, as the question's own unmatched terms are."""
         out = []
-        # an English question's own words, to be met by their Japanese translations
-        # interrogatives ask, they name no content: "how many" is not 多い
+        # interrogatives ask, they name no content: "how many" is not 多い, 何 is not "what"
         content = _INTERROGATIVES.sub(" ", query)
-        words = [t for t in question_tokens(content, self.tokenizer) if t.isascii() and t.isalpha() and len(t) >= 3] \
-            if detect_language(query) == "en" else []
-        groups = japanese_groups(content, words)
-        tokens_of = {term: sorted(set(term_tokens(term, self.tokenizer))) for group in groups for term in group}
-        vocabulary = sorted({t for toks in tokens_of.values() for t in toks})
-        # one idf look-up for all the terms' tokens, not one per term
-        position = {t: i for i, t in enumerate(vocabulary)}
-        idfs = self._idf(vocabulary) if vocabulary else np.zeros(0, np.float32)
-        for group in groups:
-            terms = []
-            for term in group:
-                toks = tokens_of[term]
-                idf = idfs[[position[t] for t in toks]] if toks else []
-                if toks and all(w > 0 for w in idf):
-                    terms.append((frozenset(toks), BRIDGE_WEIGHT * float(np.mean(idf))))
-            found = [w for toks, w in terms if toks <= present]
-            if found:
-                out.append((max(found), terms))
+        tokens = question_tokens(content, self.tokenizer)
+        english = detect_language(query) == "en"
+        # The hand list also reads a Japanese question's Latin words (CEO -> 最高経営責任者). An
+        # English word's Japanese equivalents stand for no token of the question's own (""): they
+        # add to its weight even when the word itself is among its terms (English front matter);
+        # counting such a word once, as the Japanese question's words are, lost two gold questions
+        # (evals/reports/crosslingual-suite.md).
+        english_words = [t for t in tokens if t.isascii() and t.isalpha() and len(t) >= 3] if english else []
+        groups = [("", group) for group in japanese_groups(content, english_words)]
+        if not english:
+            groups += english_groups(tokens)
+        # Only equivalents the candidates hold can meet a unit (a unit's tokens are among them):
+        # the others are dropped before their idf is looked up, one look-up for all.
+        tokens_of = {term: toks for _, group in groups for term in group
+                     if (toks := _term_set(term, self.tokenizer)) and toks <= present}
+        vocabulary = sorted(set().union(*tokens_of.values()))
+        idf = dict(zip(vocabulary, self._idf(vocabulary).tolist())) if vocabulary else {}
+        for word, group in groups:
+            terms = [(toks, BRIDGE_WEIGHT * sum(idf[t] for t in toks) / len(toks)) for term in group
+                     if (toks := tokens_of.get(term)) is not None and all(idf[t] > 0 for t in toks)]
+            if terms:
+                out.append(Bridge(max(w for _, w in terms), terms, word, frozenset().union(*(t for t, _ in terms))))
         return out
 
     def content_tokens(self, query: str) -> list[str]:
@@ -365,8 +378,7 @@ class SentenceScorer:
 
     def score_units(self, query: str, weights: dict[str, float], text: str, context: str = "",
                     full_weights: dict[str, float] | None = None,
-                    bridged: Sequence[tuple[float, list[tuple[frozenset[str], float]]]] = (),
-                    same_lang: bool = True) -> tuple[ScoredUnit, ...]:
+                    bridged: Sequence[Bridge] = (), same_lang: bool = True) -> tuple[ScoredUnit, ...]:
         """Every answer unit of a passage with its score for the question: the idf-weighted
         share of the question's terms in the unit, plus those found only in its heading/key
         (weighted KEY_WEIGHT), plus TYPE_WEIGHT when it holds the expected kind of answer.
@@ -374,9 +386,13 @@ class SentenceScorer:
         full_weights = weights if full_weights is None else full_weights
         units = self._units(text, context)
         spread = _spread_weights(weights, [u.tokens for u in units])
-        bridged_total = sum(w for w, _ in bridged)
-        total = (sum(weights.values()) + bridged_total) or 1.0
-        spread_total = (sum(spread.values()) + bridged_total) or 1.0
+        total = (sum(weights.values()) + _bridged_weight(bridged, weights)) or 1.0
+        spread_total = (sum(spread.values()) + _bridged_weight(bridged, spread)) or 1.0
+        # only the equivalents this passage holds can meet one of its units: the others are not
+        # tried unit by unit (most bridged words are in the other language's passages only)
+        held = self._terms(text, context)
+        bridged = [b._replace(terms=terms) for b in bridged
+                   if not held.isdisjoint(b.tokens) and (terms := [(t, w) for t, w in b.terms if t <= held])]
         full_total = sum(full_weights.values()) or 1.0
         kind = expected_type(query)
         phrases = name_phrases(query)
@@ -413,8 +429,7 @@ class SentenceScorer:
 
     @staticmethod
     def _lexical(unit: Unit, toks: frozenset[str], key_toks: frozenset[str], key_forms: dict[str, str],
-                 weights: dict[str, float], total: float,
-                 bridged: Sequence[tuple[float, list[tuple[frozenset[str], float]]]], typed: bool, kind: str | None,
+                 weights: dict[str, float], total: float, bridged: Sequence[Bridge], typed: bool, kind: str | None,
                  phrases: Sequence[str], elsewhere: bool, topic: str = "") -> tuple[float, float]:
         """(share of the question's weight in the unit's own text, its score without the type bonus).
         A name in ``topic`` (the passage's title and section) counts as in every unit. A term
@@ -427,8 +442,13 @@ class SentenceScorer:
             elif t in key_toks or (key_forms and word_form(t) in key_forms):
                 keyed += w
         own, keyed = own / total, keyed / total
-        for _, terms in bridged:  # the English question's words, met by a Japanese equivalent
-            own += max((w for term, w in terms if term <= toks), default=0.0) / total
+        for b in bridged:  # the question's words, met by an equivalent in the other language
+            if toks.isdisjoint(b.tokens):
+                continue  # most units hold none of a word's equivalents: one set test, not one per term
+            met = max((w for term, w in b.terms if term <= toks), default=0.0)
+            if met:
+                # a word counts once, as itself or as its equivalent, whichever weighs more
+                own += max(0.0, met - (weights.get(b.word, 0.0) if b.word in toks else 0.0)) / total
         lexical = own + KEY_WEIGHT * keyed
         if (unit.kind == "label" and not typed) or unit.text.endswith(_NOT_WHOLE):
             # a line that introduces what follows is rarely the answer itself, unless it
@@ -453,6 +473,13 @@ _POSSESSIVE = re.compile(r"(?<=[A-Za-z0-9])['’](?:s\b)?")
 _OWNER = "\0"
 _QUESTION_WORDS = {"how", "what", "what's", "who", "whom", "whose", "when", "where", "which", "why", "does", "did", "do",
                    "is", "was", "are", "were", "can", "could", "has", "have", "had", "will", "would", "with", "in", "if"}
+
+
+@lru_cache(maxsize=100_000)
+def _term_set(term: str, tokenizer: str) -> frozenset[str]:
+    """The tokens of a bridged equivalent as a set (cached: the same dictionary words come back
+    question after question)."""
+    return frozenset(term_tokens(term, tokenizer))
 
 
 @lru_cache(maxsize=50_000)
@@ -483,6 +510,13 @@ def name_phrases(question: str, owners: bool = False) -> tuple[str, ...]:
         if len(words) >= 2 and (owners or not owner):
             out.append(_squash(" ".join(words)))
     return tuple(dict.fromkeys(out))
+
+
+def _bridged_weight(bridged: Sequence[Bridge], weights: dict[str, float]) -> float:
+    """What the question's bridged words add to its total weight: a word the question's own terms
+    already weigh counts once, at the larger of its own weight and its equivalents' (a Japanese
+    question's シリーズ is met by シリーズ in a Japanese unit or by "series" in an English one, not both)."""
+    return sum(max(0.0, b.weight - weights.get(b.word, 0.0)) for b in bridged)
 
 
 def _spread_weights(weights: dict[str, float], unit_tokens: Sequence[frozenset[str]]) -> dict[str, float]:

@@ -210,6 +210,8 @@ def products(tmp_path_factory, model_cache):
                      "Its market share among desktop distributions was 8% in 2024.\n",
         "kumo.md": "---\ntitle: Kumo Systems\ndate: 2026-02-18T00:00:00+09:00\n---\n\n# Kumo Systems\n\n"
                    "Kumo Systems runs a serverless platform in Paris and Tokyo, and hires employees in both cities.\n",
+        "orca.md": "# Orca models\n\nOrca comes in two sizes, Orca 7B and Orca 70B.\n"
+                   "The price of Orca 70B per million tokens is set by each cloud that sells it.\n",
         "asimov.md": "# アイザック・アシモフ\n\nアイザック・アシモフはアメリカの作家、生化学者である。\n"
                      "ロシアで生まれ、3歳のときに家族とともにアメリカに移住した。\n生涯に500冊以上の本を書いた。\n",
     }
@@ -317,3 +319,14 @@ def test_the_numbers_of_a_timestamp_are_not_a_count(products):
     assert not result.found, result.confidence
     assert not holds_type("count", "date: 2026-02-18T00:00:00+09:00", "How many employees does it have?")
     assert holds_type("count", "It has 350 employees.", "How many employees does it have?")
+
+
+def test_a_model_size_is_not_an_amount_of_money(products):
+    from kotae.index.answer_type import holds_type
+    from kotae.index.engine import open_retriever
+
+    # "7B" and "70B" are the models' parameters: the page names the price and never gives it
+    result = open_retriever(products).search("What is the price of Orca 70B per million tokens?", k=5)
+    assert not result.found, result.confidence
+    assert not holds_type("amount", "Orca comes in two sizes, Orca 7B and Orca 70B.", "What is its price?")
+    assert holds_type("amount", "Mistral raised €1.7B in 2025.", "How much did Mistral raise?")
