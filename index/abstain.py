@@ -151,6 +151,17 @@ unanswerable (41 -> 37) and 10 fewer off-topic (71 -> 61); the 5 left have an En
 passage sharing (almost) none of their words, their answer being in a Japanese passage that
 retrieval ranked lower (4 of the 5 not in the top 5).
 
+Which kind a question asks for, and what counts as one (issue 11, fourth pass, index/answer_type.py):
+a noun of money, share or measure (budget, salary, 料金, market share, 身長, RAM) asks for that kind
+only when no interrogative asks for something else (when, who, which, why, how + verb, 何を / 何の…),
+so "What is the annual budget of the Debian project?" is an amount question and "Which bank is it
+building a loan assistant with?" is not; shares and lengths, weights and data sizes are kinds of their
+own, told by their units, and ``unstated`` covers them; a bare "7B" (a model's parameters) is not an
+amount, nor the month, day and time of a timestamp a count. A question whose names no passage writes
+(Asimov, Vermeer: the article says アシモフ, フェルメール) takes the first passage's document as its
+subject. Recall 50 -> 59 of 82 (gold 7 -> 9, mixed 17 -> 24; devset 26), false abstention 21 -> 20
+of 848; answers, off-topic and keyword-only figures unchanged (evals/reports/abstention.md).
+
 Keyword-only retrieval keeps main's typed weight and threshold (typed 0.75, threshold 0.705): it cannot see across
 languages, and the new ones refused 14 of 84 cross-language mixed questions there instead of 7.
 """
