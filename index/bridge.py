@@ -17,6 +17,7 @@ from functools import lru_cache
 from typing import Sequence
 
 from kotae.index.crosslingual import MAX_SENSES
+from kotae.index.tokenize import is_content_word
 
 _EN_JA: dict[str, tuple[str, ...]] = {
     r"found(?:ed|er|ers|ing)?|establish(?:ed|ment)?|start(?:ed)?": ("設立", "創業", "創設", "創業者", "設立者"),
@@ -71,15 +72,21 @@ def japanese_groups(question: str, words: Sequence[str] = ()) -> list[tuple[str,
     question vocabulary above first; the question's other content ``words`` (the keyword
     tokenizer's tokens: stop words out, plurals singular) through JMdict's common entries
     (index/dictionary.py), every translation of a word with at most MAX_SENSES of them (more
-    mark a function-like word: make, close, run; the cross-language keyword query's limit). Transliterating names into katakana was
-    tried and lost a gold question: names are matched by the dense side already."""
+    mark a function-like word: make, close, run; the cross-language keyword query's limit), but
+    not those that name no topic (assistant -> 付き, have -> 有る: they are in most Japanese
+    sentences, and 結び付く met "assistant"), as the cross-language keyword query drops them too.
+    Transliterating names into katakana was tried and lost a gold question: names are matched by
+    the dense side already."""
     groups = [terms for pattern, terms in _PATTERNS if pattern.search(question)]
     rest = [w for w in words if not _in_vocabulary(w)]
     if rest:
         from kotae.index.dictionary import load_dictionary
 
         lookup = load_dictionary().japanese
-        groups += [found for found in map(lookup, rest) if 0 < len(found) <= MAX_SENSES]
+        for found in map(lookup, rest):
+            content = tuple(t for t in found if is_content_word(t))
+            if len(found) <= MAX_SENSES and content:
+                groups.append(content)
     return groups
 
 

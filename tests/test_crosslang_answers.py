@@ -26,6 +26,13 @@ AOZORA = """# 青空ロボティクス
 同社の倉庫ロボットは毎時1200個の荷物を仕分ける。
 """
 
+# "made" is also できる (出来る) in JMdict, a word of countless Japanese sentences
+TSUBAME = """# ツバメについて
+
+ツバメは一台で塗装ができる。
+ツバメの量産は2019年に始まった。
+"""
+
 
 @pytest.fixture(scope="module")
 def retriever(tmp_path_factory, model_cache):
@@ -35,7 +42,7 @@ def retriever(tmp_path_factory, model_cache):
     root = tmp_path_factory.mktemp("crosslang")
     corpus = root / "corpus"
     corpus.mkdir()
-    for name, text in (("kestrel.md", KESTREL), ("aozora.md", AOZORA)):
+    for name, text in (("kestrel.md", KESTREL), ("aozora.md", AOZORA), ("tsubame.md", TSUBAME)):
         (corpus / name).write_text(text, encoding="utf-8")
     settings = load_settings(corpus_dir=corpus, index_dir=root / "index", cache_dir=model_cache)
     run_ingest(settings, progress=False)
@@ -54,3 +61,12 @@ def test_a_japanese_question_over_an_english_document_quotes_the_answering_sente
     assert answer_sentences(a.body)[0].startswith("Kestrel Foods has 420 employees"), a.body
     hit = next(h for h in result.hits if h.doc_id == "kestrel.md")
     assert hit.text[slice(*hit.highlight)].startswith("Kestrel Foods has 420 employees")  # /v1/search agrees
+
+
+def test_an_english_question_over_a_japanese_document_is_not_answered_by_a_function_word(retriever):
+    # without a word of the question in either sentence, the one with the date answers "when";
+    # できる ("made") in the other one must not count as the question's word
+    result, a = ask(retriever, "When was Tsubame first made?")
+    hit = next(h for h in result.hits if h.doc_id == "tsubame.md")
+    assert hit.text[slice(*hit.highlight)] == "ツバメの量産は2019年に始まった。", a.body
+    assert answer_sentences(a.body)[0] == "ツバメの量産は2019年に始まった。", a.body
