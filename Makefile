@@ -12,7 +12,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install models index run ask test eval eval-report eval-suite eval-suite-report eval-sets bench bench-speed bench-peer bench-ab bench-read bench-int8 bench-soak bench-scale bench-scale-1m bench-backends system-deps clean
+.PHONY: install models index run ask test eval eval-report eval-suite eval-suite-report eval-sets abstention-curve bench bench-speed bench-peer bench-ab bench-read bench-int8 bench-soak bench-scale bench-scale-1m bench-backends system-deps clean
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -85,6 +85,13 @@ eval-suite-report:
 	cd $(SUITE_OUT) && for f in */*.md */*.json */*.png */*.failures.tsv; do \
 	  mkdir -p $(CURDIR)/evals/reports/suite/$$(dirname $$f) && cp $$f $(CURDIR)/evals/reports/suite/$$f; done
 	$(PY) -m kotae.evals.readme_table evals/reports/suite/suite.json --update README.md
+
+# The abstention trade-off figure of evals/reports/abstention.md (issue 11): every question of gold,
+# the devset (+ evals/devset-unanswerable.jsonl) and mixed-ja-en searched over the suite's indexes
+# (run make eval-suite first), the threshold swept; writes <out>.png, <out>-curve.{json,md}.
+ABSTENTION_OUT ?= evals/reports/abstention
+abstention-curve: models
+	nice -n 5 $(PY) -m kotae.evals.abstention_curve --out $(ABSTENTION_OUT)
 
 # The corpora the mixed sets are made from (the suite also builds them when missing).
 eval-sets: install

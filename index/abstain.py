@@ -268,19 +268,32 @@ def dense_floor(model: str) -> float | None:
     return DENSE_FLOOR if model in DENSE_FLOOR_MODELS else None
 
 
-def abstain_signal(evidence: Evidence, mode: str = "hybrid", floor: float | None = DENSE_FLOOR) -> float:
-    """Higher = stronger evidence that the documents answer the question: the word evidence
-    (from 0, every term missing and nothing typed, to 1 + typed_weight), or the cosine shifted
-    onto that scale when it is the weaker one. KOTAE_ABSTAIN_THRESHOLD=0 never abstains."""
+def word_evidence(evidence: Evidence, mode: str = "hybrid") -> float:
+    """The part of the signal that reads the passages' words: from 0 (every term missing and
+    nothing typed, or the question about something else) to 1 + typed_weight."""
     cal = calibration(mode)
     # a number the documents never mention, half the question's words, or no number of the kind
     # asked where the documents speak of its subject count as if nothing of the question were found
     elsewhere = evidence.unknown_number or evidence.absent >= ABSENT_SHARE or (evidence.unstated and cal.unstated)
     typed = cal.typed_weight * evidence.typed_coverage
-    words = 0.0 if elsewhere else 1.0 + typed - max(evidence.missing, cal.attribute_weight * evidence.attribute_missing)
+    return 0.0 if elsewhere else 1.0 + typed - max(evidence.missing, cal.attribute_weight * evidence.attribute_missing)
+
+
+def clears_floor(evidence: Evidence, floor: float | None = DENSE_FLOOR) -> bool:
+    """The dense part: whether the best cosine reaches ``floor`` (always, without a cosine or a
+    floor). At the calibrated threshold, found = word_evidence >= threshold and clears_floor;
+    evals/abstention_curve.py sweeps the threshold over the first with the floor fixed."""
+    return evidence.dense is None or floor is None or evidence.dense >= floor
+
+
+def abstain_signal(evidence: Evidence, mode: str = "hybrid", floor: float | None = DENSE_FLOOR) -> float:
+    """Higher = stronger evidence that the documents answer the question: the word evidence
+    (from 0, every term missing and nothing typed, to 1 + typed_weight), or the cosine shifted
+    onto that scale when it is the weaker one. KOTAE_ABSTAIN_THRESHOLD=0 never abstains."""
+    words = word_evidence(evidence, mode)
     if evidence.dense is None or floor is None:
         return words
-    return min(words, evidence.dense - floor + cal.threshold)
+    return min(words, evidence.dense - floor + calibration(mode).threshold)
 
 
 def calibrated_threshold(model: str, mode: str = "hybrid") -> float | None:

@@ -11,7 +11,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from kotae.index.backends.base import Backend, IndexConfig, IndexStats, IndexWriter
+from kotae.index.backends.base import Backend, IndexConfig, IndexStats, IndexWriter, SearchBackend
 from kotae.index.corpus_root import check_corpus
 from kotae.ingest import clean
 from kotae.ingest.chunk import ChunkSettings
@@ -66,8 +66,8 @@ class BuildConfig:
 
 
 def _compatible(previous: IndexStats | None, embedder_name: str, cfg: BuildConfig) -> bool:
-    return (previous is not None and previous.config.embedder == embedder_name and previous.config.chunker == asdict(cfg.chunk)
-            and previous.config.text_cleaning == clean.TEXT_CLEANING)
+    """Whether the stored vectors can be kept: same embedder, same chunker settings."""
+    return previous is not None and previous.config.embedder == embedder_name and previous.config.chunker == asdict(cfg.chunk)
 
 
 @dataclass
@@ -124,6 +124,7 @@ def ingest(
     prepared = prepared or {}
     files, skipped_links = discover(corpus_dir)
     writer = backend.writer()
+    stored: SearchBackend | None = None  # the index as it was, while its passages are compared
     try:
         previous = writer.previous()
         corpus_key = backend.corpus_key(corpus_dir)
@@ -131,8 +132,12 @@ def ingest(
         keep = _compatible(previous, embedder_name, cfg) and not rebuild
         if previous is not None and not keep:
             if not rebuild:
-                print("index settings changed (embedder, chunker or text cleaning): re-embedding every document", file=sys.stderr)
+                print("index settings changed (embedder or chunker): re-embedding every document", file=sys.stderr)
             writer.reset()
+        # Another text cleaning (ingest/clean.py) changes the passages of some documents only:
+        # unchanged files are read again, and only those whose passages differ are embedded again.
+        recheck = keep and previous is not None and previous.config.text_cleaning != clean.TEXT_CLEANING
+        stored = backend.open(embedder_name) if recheck else None
         old_files = previous.files if (keep and previous is not None) else {}
         hashes = {d: f.get("hash") for d, f in old_files.items() if f.get("status") != "skipped"}
         if not files and hashes and not (allow_empty or rebuild):
@@ -159,7 +164,7 @@ def ingest(
                 statuses.append(FileStatus(source.doc_id, "skipped", f"cannot be read ({exc.strerror})"))
                 continue
             digest = content_hash(data)
-            if hashes.get(source.doc_id) == digest:
+            if hashes.get(source.doc_id) == digest and stored is None:
                 old = old_files[source.doc_id]
                 statuses.append(FileStatus(source.doc_id, "unchanged", passages=old.get("passages", 0), warnings=list(old.get("warnings", []))))
                 kept[source.doc_id] = digest
@@ -179,6 +184,11 @@ def ingest(
             except Exception as exc:  # noqa: BLE001 - one hostile file never stops the ingest
                 statuses.append(FileStatus(source.doc_id, "skipped", f"could not be read (unexpected {type(exc).__name__}: {str(exc)[:120]})"))
                 continue
+            if stored is not None and hashes.get(source.doc_id) == digest and \
+                    [s.passage for s in stored.document_passages(source.doc_id)] == read.passages:
+                statuses.append(FileStatus(source.doc_id, "unchanged", passages=len(read.passages), warnings=list(read.document.warnings)))
+                kept[source.doc_id] = digest
+                continue
             fresh.append(_Read(read.document, read.passages))
             statuses.append(FileStatus(source.doc_id, "indexed", passages=len(read.passages), warnings=list(read.document.warnings)))
         embedded, embed_seconds = _embed_and_upsert(writer, fresh, embedder, cfg, progress)
@@ -190,7 +200,7 @@ def ingest(
         removed = sorted(set(hashes) - live)
         writer.delete(removed)
         tokenizer_changed = previous is not None and previous.config.tokenizer != cfg.tokenizer
-        changed = embedded > 0 or bool(removed) or not keep or len(live) != len(hashes) or tokenizer_changed
+        changed = embedded > 0 or bool(removed) or not keep or recheck or len(live) != len(hashes) or tokenizer_changed
         changed = changed or _record(statuses, fresh, kept) != old_files or previous.corpus_root != corpus_key
         if changed:
             ready_dim = next((p.vectors.shape[1] for p in ready), None)
@@ -198,6 +208,8 @@ def ingest(
                           corpus_key)
     finally:
         writer.close()
+        if stored is not None:
+            stored.close()
     n_passages = sum(s.passages for s in statuses if s.status != "skipped")
     return IngestReport(
         index_dir=backend.location,

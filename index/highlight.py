@@ -103,9 +103,17 @@ def _cells(line: str) -> list[str]:
     return [clean_sentence(p) for p in parts]
 
 
+# A column that gives a row's sources ("根拠", "Source") holding only footnote numbers ("10",
+# "[3]", "11, 14") says nothing a reader of the quoted row can follow: the notes are not quoted.
+_REFERENCE_COLUMN = re.compile(r"^(?:根拠|出典|典拠|参照|参考|脚注|注|引用|ソース|情報源|sources?|refs?|references?|citations?|notes?|cites?)$",
+                               re.IGNORECASE)
+_FOOTNOTE_REFS = re.compile(r"^\[?\d{1,3}\]?(?:\s*[,、，]\s*\[?\d{1,3}\]?)*$")
+
+
 def _row_text(cells: list[str], header: list[str] | None) -> str:
     if header and len(header) == len(cells):
-        pairs = [f"{h}: {c}" if h else c for h, c in zip(header, cells) if c]
+        pairs = [f"{h}: {c}" if h else c for h, c in zip(header, cells)
+                 if c and not (_REFERENCE_COLUMN.match(h) and _FOOTNOTE_REFS.match(c))]
     else:
         pairs = [c for c in cells if c]
     return " · ".join(pairs)

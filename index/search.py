@@ -11,7 +11,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from kotae.index.fusion import Ranked, reciprocal_rank_fusion, weighted_score_fusion
-from kotae.index.abstain import ABSENT_MIN_PASSAGES, EVIDENCE_DEPTH, absent_share, abstain_signal, dense_floor, unknown_numbers
+from kotae.index.abstain import ABSENT_MIN_PASSAGES, EVIDENCE_DEPTH, Evidence, absent_share, abstain_signal, dense_floor, unknown_numbers
 from kotae.index.crosslingual import MAX_SENSES, CrossLingualConfig, CrossLingualExpander, add_scaled, capitalised_words, is_katakana
 from kotae.index.dedup import collapse
 from kotae.index.dictionary import load_dictionary
@@ -115,6 +115,9 @@ class SearchResult:
     timings: dict[str, float] = field(default_factory=dict)
     found: bool = True
     confidence: float | None = None  # the score the abstention threshold is applied to
+    # what `confidence` was computed from (index/abstain.py), None when nothing was retrieved or
+    # asked; the object the search built anyway, kept for evals/abstention_curve.py
+    evidence: Evidence | None = None
 
 
 class _LRU:
@@ -257,7 +260,7 @@ class Retriever:
             components["dense"] = raw_dense  # report cosine, not the standardised value
         # abstention looks at the same top passages whatever k the caller asked for
         top = candidates[:EVIDENCE_DEPTH]
-        confidence = self._confidence(query, lang, top, components.get("dense"), {c.id: stored[c.id].passage.lang for c in top},
+        confidence, evidence = self._confidence(query, lang, top, components.get("dense"), {c.id: stored[c.id].passage.lang for c in top},
                                       tokens)
         candidates = candidates[:k]
 
@@ -277,23 +280,23 @@ class Retriever:
             )
         found = bool(hits) and (cfg.abstain_threshold is None or (confidence is not None and confidence >= cfg.abstain_threshold))
         timings["total_ms"] = (time.perf_counter() - t0) * 1000
-        return SearchResult(query, lang, hits, timings, found=found, confidence=confidence)
+        return SearchResult(query, lang, hits, timings, found=found, confidence=confidence, evidence=evidence)
 
     def _confidence(self, query: str, lang: str, top: list[Candidate], dense: dict[str, float] | None,
-                    passage_langs: dict[str, str], tokens: list[str]) -> float | None:
-        """Evidence strength used for abstention (index/abstain.py)."""
+                    passage_langs: dict[str, str], tokens: list[str]) -> tuple[float | None, Evidence | None]:
+        """Evidence strength used for abstention (index/abstain.py), and the evidence it read."""
         if not top:
-            return None
+            return None, None
         if not any(ch.isalnum() for ch in query):
             # only punctuation or symbols ("?", "…"): nothing is asked, though the dense side
             # always finds a nearest passage (a bare "?" was answered at confidence 0.69)
-            return 0.0
+            return 0.0, None
         evidence = self._sentences.evidence(query, lang, top, dense, passage_langs)
         absent = 0.0
         if self.stats.passages >= ABSENT_MIN_PASSAGES:
             absent = absent_share(self._sentences.content_tokens(query), self._idf, self._known_otherwise(query, lang))
         evidence = replace(evidence, unknown_number=bool(unknown_numbers(tokens, self._idf)), absent=absent)
-        return abstain_signal(evidence, self.config.mode, self.config.dense_floor)
+        return abstain_signal(evidence, self.config.mode, self.config.dense_floor), evidence
 
     def _known_otherwise(self, query: str, lang: str) -> Callable[[str], bool]:
         """Whether a question word that the index does not know may still be there in another

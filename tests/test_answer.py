@@ -333,3 +333,14 @@ def test_the_title_field_is_never_a_front_matter_passage_s_highlight():
     scorer.score_answers("Who wrote about Aozora Robotics acquiring Hoshino Labs?", [c])
     assert "title" not in [u.unit.key for u in c.units]
     assert text[slice(*c.highlight)] == 'author: "Kenji Mori"'
+
+
+def test_a_table_row_is_quoted_without_its_footnote_numbers():
+    # the 根拠 column holds footnote numbers of the report: "根拠: 10" tells the reader nothing;
+    # a source column that holds words stays
+    text = ("| 項目 | 内容 | 根拠 |\n|---|---|---|\n| 会社名 | Aozora Robotics | 9 |\n| 本社 | 仙台 | 10, 12 |\n"
+            "| 創業 | 2016年 | 会社登記 |")
+    body = extractive_answer("Aozora Roboticsの本社はどこ？", SearchResult("q", "ja", [hit(0, text)])).body
+    assert "項目: 本社 · 内容: 仙台[1]" in body, body
+    assert "根拠: 9" not in body and "根拠: 10" not in body
+    assert "創業" not in body or "根拠: 会社登記" in body

@@ -77,22 +77,37 @@ def test_enumerators_initials_and_abbreviations_do_not_end_a_sentence():
     assert split("It costs 3. Then 4. Version 1.0 is out.") == ["It costs 3.", "Then 4.", "Version 1.0 is out."]
 
 
-def test_an_index_built_with_other_cleaning_rules_is_re_embedded(tmp_path, monkeypatch):
+def test_other_cleaning_rules_re_embed_only_the_documents_whose_passages_they_change(tmp_path, monkeypatch):
     import sys
 
     sys.path.insert(0, str(Path(__file__).parent))
     from fake_embedder import FakeEmbedder
 
     from kotae.index import engine
-    from kotae.ingest import clean
+    from kotae.ingest import chunk, clean
     from kotae.settings import load_settings
 
     monkeypatch.setattr(engine, "get_embedder", lambda *args, **kwargs: FakeEmbedder())
     (tmp_path / "corpus").mkdir()
     (tmp_path / "corpus" / "a.md").write_text("# 見出し\n\n本文である。次の文である。\n", encoding="utf-8")
+    (tmp_path / "corpus" / "b.md").write_text("# Notes\n\nA first sentence. A second one.\n", encoding="utf-8")
     settings = load_settings(corpus_dir=tmp_path / "corpus", index_dir=tmp_path / "index", cache_dir=tmp_path / "cache",
                              keyword_tokenizer="bigram")
-    assert engine.run_ingest(settings, progress=False).embedded > 0
+    first = engine.run_ingest(settings, progress=False)
+    assert first.embedded == first.passages > 0
     assert engine.run_ingest(settings, progress=False).embedded == 0
+    # new rules that change no passage: every file is read again, none is embedded again, and
+    # the index records the new rules (the next ingest reads nothing again)
     monkeypatch.setattr(clean, "TEXT_CLEANING", clean.TEXT_CLEANING + 1)
-    assert engine.run_ingest(settings, progress=False).embedded > 0
+    same = engine.run_ingest(settings, progress=False)
+    assert same.embedded == 0 and same.changed
+    assert engine.run_ingest(settings, progress=False).changed is False
+    # rules that change the English document's display text: only its passages are embedded again
+    monkeypatch.setattr(clean, "TEXT_CLEANING", clean.TEXT_CLEANING + 1)
+    monkeypatch.setattr(chunk, "clean_text", lambda source: clean.clean_text(source).replace("sentence", "Sentence"))
+    changed = engine.run_ingest(settings, progress=False)
+    b = next(f for f in changed.files if f.doc_id == "b.md")
+    assert b.status == "indexed" and changed.embedded == b.passages > 0
+    assert {f.status for f in changed.files if f.doc_id == "a.md"} == {"unchanged"}
+    hits = engine.open_retriever(settings).search("first Sentence", k=3).hits
+    assert any("A first Sentence." in h.text for h in hits)
