@@ -24,7 +24,8 @@ def _eval_out_dirs() -> list[str]:
     variables = dict(re.findall(r"^(\w+)\s*[:?]?=\s*(\S+)\s*$", text, re.MULTILINE))
     outs = []
     for line in text.splitlines():
-        if line.startswith("\t") and "eval" in line and "--out" in line:
+        # `kotae eval` itself (`$(KOTAE) eval …`), not any recipe of a module under evals/
+        if line.startswith("\t") and re.search(r"\beval\s", line) and "--out" in line:
             out = re.search(r"--out\s+(\S+)", line).group(1)
             outs.append(re.sub(r"\$\((\w+)\)", lambda m: variables[m.group(1)], out))
     return outs
