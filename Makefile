@@ -12,7 +12,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install models index run ask test eval eval-report eval-suite eval-suite-report eval-sets abstention-curve bench bench-speed bench-peer bench-ab bench-read bench-int8 bench-soak bench-scale bench-scale-1m bench-backends system-deps clean
+.PHONY: install models index run ask test eval eval-report eval-suite eval-suite-report eval-sets abstention-curve abstention-curve-report bench bench-speed bench-peer bench-ab bench-read bench-int8 bench-soak bench-scale bench-scale-1m bench-backends system-deps clean
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -88,10 +88,16 @@ eval-suite-report:
 
 # The abstention trade-off figure of evals/reports/abstention.md (issue 11): every question of gold,
 # the devset (+ evals/devset-unanswerable.jsonl) and mixed-ja-en searched over the suite's indexes
-# (run make eval-suite first), the threshold swept; writes <out>.png, <out>-curve.{json,md}.
-ABSTENTION_OUT ?= evals/reports/abstention
+# (run make eval-suite first), the threshold swept; writes <out>.png, <out>-curve.{json,md} into
+# evals/runs/ (ignored); `make abstention-curve-report` then copies them into evals/reports/.
+# Keep the stem "abstention": the report copies keep the names abstention.md links to.
+ABSTENTION_OUT ?= evals/runs/abstention
 abstention-curve: models
 	nice -n 5 $(PY) -m kotae.evals.abstention_curve --out $(ABSTENTION_OUT)
+
+abstention-curve-report:
+	@test -f $(ABSTENTION_OUT)-curve.json || { echo "no curve in $(ABSTENTION_OUT)-curve.json: run make abstention-curve first"; exit 1; }
+	cp $(ABSTENTION_OUT).png $(ABSTENTION_OUT)-curve.json $(ABSTENTION_OUT)-curve.md evals/reports/
 
 # The corpora the mixed sets are made from (the suite also builds them when missing).
 eval-sets: install

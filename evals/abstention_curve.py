@@ -12,7 +12,8 @@ pooled and per set. Writes ``<out>.png`` (the figure evals/reports/abstention.md
 ``<out>-curve.json`` / ``<out>-curve.md`` (every threshold; the table at a few operating points;
 not ``<out>.md``, which is the hand-written report)::
 
-    python -m kotae.evals.abstention_curve --out evals/reports/abstention    (make abstention-curve)
+    python -m kotae.evals.abstention_curve --out evals/reports/abstention
+    make abstention-curve abstention-curve-report    (the same, through the ignored evals/runs/)
 
 ``--compare <an earlier -curve.json>`` draws that run's curve beside this one (before / after).
 
