@@ -304,6 +304,17 @@ def test_an_english_sentence_in_a_japanese_answer_keeps_its_spaces():
     assert body == "Northwindの2025年度の売上高は48億ドルだった。[1] Northwind closed fiscal year 2025 with revenue of $4.82 billion. [2]"
 
 
+def test_a_japanese_quote_that_is_no_sentence_is_set_off_from_the_next_one():
+    def h(i: int, text: str, score: float) -> Hit:
+        return Hit(id=f"{i}.md#0", doc_id=f"{i}.md", title=f"Doc {i}", section=None, page=None, char_start=0, char_end=len(text),
+                   text=text, lang="ja", kind="body", score=score, scores={"dense": 0.5}, highlight=(0, len(text)))
+
+    hits = [h(0, "- 山田太郎（CEO・共同創業者）", 1.0), h(1, "山田太郎CEOは2026年1月に欧州の成長を語った。", 0.9)]
+    body = extractive_answer("ノースウィンドのCEOは誰？", SearchResult("q", "ja", hits)).body
+    # the name line has no 。: the next sentence starts after a space, not glued to its marker
+    assert "）[1] 山田太郎CEOは" in body, body
+
+
 def test_a_when_question_is_answered_by_the_date_field_of_the_front_matter_about_it():
     # the article's date is the answer; its title (which repeats the question's words) is no
     # unit, and the date field, whose key names what is asked, is about what the title says
