@@ -24,7 +24,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Any, Callable, NamedTuple, Protocol, Sequence
 
@@ -35,7 +35,7 @@ from kotae.index.answer_type import expected_type, holds_type, named_type, relat
 from kotae.index.backends.base import passage_doc
 from kotae.index.bridge import english_groups, japanese_groups
 from kotae.index.crosslingual import is_katakana
-from kotae.index.highlight import ANNOUNCES, Unit, answer_units, sentence_spans
+from kotae.index.highlight import ANNOUNCES, Unit, answer_units, focus, sentence_spans
 from kotae.index.tokenize import question_tokens, term_tokens, tokenize
 from kotae.index.wordform import word_form
 from kotae.ingest.lang import detect_language
@@ -432,8 +432,20 @@ class SentenceScorer:
         # best score stays what the question's own weights give
         shift = max(s[1] for s in scored) - max(s[2] for s in scored)
         # each ScoredUnit is built once, with its final score (a frozen dataclass is slow to build)
-        return tuple(ScoredUnit(unit, local + shift, own, typed, coverage, relevance)
+        return tuple(ScoredUnit(self._focused(unit, query, weights, bridged, kind) if unit.full else unit,
+                                local + shift, own, typed, coverage, relevance)
                      for unit, _, local, own, typed, coverage, relevance in scored)
+
+    def _focused(self, unit: Unit, query: str, weights: dict[str, float], bridged: Sequence[Bridge], kind: str | None) -> Unit:
+        """A unit too long to quote whole reads as the part that speaks to the question
+        (highlight.focus): the pieces holding a term of the question, one of its words in the
+        other language, or the number of the kind asked (names and places are found too loosely:
+        any capitalised word)."""
+        def wanted(piece: str) -> bool:
+            toks = frozenset(tokenize(piece, self.tokenizer))
+            return (not toks.isdisjoint(weights) or any(term <= toks for b in bridged for term, _ in b.terms)
+                    or (kind in NUMERIC_TYPES and holds_type(kind, piece, query)))
+        return replace(unit, text=focus(unit, wanted))
 
     @staticmethod
     def _lexical(unit: Unit, toks: frozenset[str], key_toks: frozenset[str], key_forms: dict[str, str],
