@@ -340,6 +340,14 @@ class SentenceScorer:
         return Evidence(missing, typed, max(cosines) if cosines else None, attribute_missing=attribute,
                         unstated=self._unstated(query, lang, top, full))
 
+    def bridged_count(self, query: str, lang: str, top: Sequence[Candidate], passage_langs: dict[str, str] | None = None) -> int:
+        """How many of the question's words the top passages in another language than the
+        question's hold in translation (index/bridge.py; abstain.BRIDGED_WORDS): across languages
+        these judge the question where its own words cannot."""
+        langs = passage_langs or {}
+        other = [(c.text, c.context) for c in top if langs.get(c.id, c.lang) != lang]
+        return len(self.bridged_terms(query, self._present(other))) if other else 0
+
     def _unstated(self, query: str, lang: str, top: Sequence[Candidate], idf: dict[str, float]) -> bool:
         """Whether the question asks for an amount or a count (abstain.UNSTATED_KINDS) of a thing
         it names, the first of the top passages names that thing, and no passage naming it holds
