@@ -387,3 +387,19 @@ def test_a_sentence_too_long_to_quote_whole_is_quoted_where_it_speaks_of_the_que
     # a long sentence whose asked words are in its head reads as before: its head, cut
     body = extractive_answer("Who created the distribution of Canonical Ltd.?", SearchResult("q", "en", [hit(0, text, "en")])).body
     assert body.startswith("Canonical Ltd., the company") and "… [1]" in body, body
+
+
+def test_the_second_passage_is_quoted_by_its_highlight_when_the_first_passage_took_every_slot():
+    # three sentences of the first passage pass the follow-up tests and fill the answer; the second
+    # passage's best sentence passes them too (and holds the answer): it is quoted after them
+    hits = [hit(0, "In the third quarter of 2025 France attracted venture capital worth 2.7 billion dollars, second in Europe after "
+                   "the United Kingdom. French startups attracted venture capital worth 2.0 billion dollars again in the fourth quarter "
+                   "of 2025, led by AI companies. The venture capital that France attracted in 2025 made thirty unicorns, the sixth "
+                   "largest number in the world.", "en"),
+            hit(1, "Japan attracted venture capital worth 1.3 billion dollars in the same quarter, half of what France raised.", "en",
+                doc="b.txt"),
+            hit(2, "Japan attracted venture capital from abroad as well, though little of it came from Europe.", "en", doc="c.txt")]
+    body = extractive_answer("How much venture capital did Japan attract in the third quarter of 2025?", SearchResult("q", "en", hits)).body
+    assert body.count("[1]") == 3, body
+    assert body.endswith("Japan attracted venture capital worth 1.3 billion dollars in the same quarter, half of what France raised. [2]")
+    assert "from abroad" not in body  # the third passage's sentence does not pass the tests (and is not among the first two)
