@@ -24,6 +24,7 @@ Each unit also carries ``key``: the words that say what it is about without bein
 from __future__ import annotations
 
 import re
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, replace
 from typing import Callable
 
@@ -110,10 +111,11 @@ def focus(unit: Unit, wanted: Callable[[str], bool]) -> str:
     span = MAX_UNIT_CHARS - 2  # room for "…" on both sides
     best, best_start = -1, 0
     starts = [s for s, _ in pieces]
+    hit_starts, hit_ends = [s for s, _ in hits], [e for _, e in hits]
     for s, _ in hits:
         # open on a word, a little before the first wanted one
-        start = next((p for p in starts if p >= min(s - _LEAD, len(text) - span)), s) if s > _LEAD else 0
-        n = sum(1 for hs, he in hits if hs >= start and he <= start + span)
+        start = starts[bisect_left(starts, min(s - _LEAD, len(text) - span))] if s > _LEAD else 0
+        n = bisect_right(hit_ends, start + span) - bisect_left(hit_starts, start)  # the wanted pieces inside
         if n > best:
             best, best_start = n, start
     if best_start == 0:

@@ -24,8 +24,8 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import OrderedDict
-from dataclasses import dataclass, replace
-from functools import lru_cache
+from dataclasses import dataclass, field
+from functools import lru_cache, partial
 from typing import Any, Callable, NamedTuple, Protocol, Sequence
 
 import numpy as np
@@ -81,6 +81,13 @@ class ScoredUnit:
     coverage: float = 0.0
     # the score without the answer-type bonus: how much the unit speaks of what is asked
     relevance: float = 0.0
+    # for a unit cut for reading (Unit.full): its text to quote for this question (highlight.focus),
+    # worked out only if it is quoted
+    focus: Callable[[], str] | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def quote(self) -> str:
+        return self.focus() if self.focus is not None else self.unit.text
 
 
 class Bridge(NamedTuple):
@@ -432,20 +439,25 @@ class SentenceScorer:
         # best score stays what the question's own weights give
         shift = max(s[1] for s in scored) - max(s[2] for s in scored)
         # each ScoredUnit is built once, with its final score (a frozen dataclass is slow to build)
-        return tuple(ScoredUnit(self._focused(unit, query, weights, bridged, kind) if unit.full else unit,
-                                local + shift, own, typed, coverage, relevance)
+        return tuple(ScoredUnit(unit, local + shift, own, typed, coverage, relevance,
+                                partial(self._focused, unit, query, weights, bridged, kind) if unit.full else None)
                      for unit, _, local, own, typed, coverage, relevance in scored)
 
-    def _focused(self, unit: Unit, query: str, weights: dict[str, float], bridged: Sequence[Bridge], kind: str | None) -> Unit:
+    def _focused(self, unit: Unit, query: str, weights: dict[str, float], bridged: Sequence[Bridge], kind: str | None) -> str:
         """A unit too long to quote whole reads as the part that speaks to the question
         (highlight.focus): the pieces holding a term of the question, one of its words in the
         other language, or the number of the kind asked (names and places are found too loosely:
         any capitalised word)."""
+        # words met as written in the piece (a tokenizer call per piece would cost ~20 µs each, and
+        # a long sentence has dozens): the question's terms, and each bridged equivalent's tokens
+        # all together; one-character terms (年, 3) would meet most pieces
+        terms = [(t,) for t in weights if len(t) > 1] + [tuple(term) for b in bridged for term, _ in b.terms]
+
         def wanted(piece: str) -> bool:
-            toks = frozenset(tokenize(piece, self.tokenizer))
-            return (not toks.isdisjoint(weights) or any(term <= toks for b in bridged for term, _ in b.terms)
+            text = _squash(piece)
+            return (any(all(t in text for t in term) for term in terms)
                     or (kind in NUMERIC_TYPES and holds_type(kind, piece, query)))
-        return replace(unit, text=focus(unit, wanted))
+        return focus(unit, wanted)
 
     @staticmethod
     def _lexical(unit: Unit, toks: frozenset[str], key_toks: frozenset[str], key_forms: dict[str, str],

@@ -248,6 +248,9 @@ def extractive_answer(question: str, result: SearchResult, k_sentences: int = MA
     if not candidates:  # nothing quotable (headings, stubs): quote the highlights as they are
         return _quote_highlights(result, hits[:1])
     chosen = _choose(candidates, k_sentences)
+    for c in chosen:  # a unit cut for reading is quoted by the part that speaks to the question
+        if c.unit.focus is not None:
+            c.unit = replace(c.unit, unit=replace(c.unit.unit, text=c.unit.quote))
     # Passages in the order they were first quoted; within one, its best unit first, then
     # the others in document order.
     first_seen: dict[int, int] = {}
