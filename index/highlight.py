@@ -11,6 +11,9 @@ A passage is cut into *answer units* with their span in the passage text:
 - a front-matter field that only gives the document's title (``title: "…"``) is no unit either:
   it repeats the question's names, so it would outscore every line of its passage, yet it says
   nothing the source line under an answer does not;
+- a unit longer than MAX_UNIT_CHARS reads cut, and keeps its whole text: quoted for a question, it
+  reads as the part that speaks to it (``focus``: a long row by its first cell and the cells asked
+  about, a long sentence by the stretch that holds the question's words);
 - an attribution line under a quotation (``— Arthur Mensch (2026年5月、フランス国民議会にて)``) is
   no unit: it says who said the quotation's sentences, so it joins their key.
 
@@ -21,7 +24,9 @@ Each unit also carries ``key``: the words that say what it is about without bein
 from __future__ import annotations
 
 import re
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, replace
+from typing import Callable
 
 from kotae.ingest.sentences import split_sentences
 
@@ -35,6 +40,7 @@ class Unit:
     text: str  # as an answer quotes it
     key: str = ""  # what it is about: heading, key path, column names
     kind: str = "sentence"  # "sentence", "label" (a heading-like line), "field" (key: value), "row" (table row)
+    full: str = ""  # the whole text when ``text`` is cut to MAX_UNIT_CHARS ("": ``text`` is whole)
 
 
 def sentence_spans(text: str) -> list[tuple[int, int]]:
@@ -52,17 +58,75 @@ _MARKUP = re.compile(r"\*\*|__|`|^\s*(?:#{1,6}\s+|[-*+•・]\s+|>\s*|\d+[.)]\s+
 _SUP = re.compile(r"<sup>[^<]{0,8}</sup>|<[^>\n]{1,40}>")
 
 
-def clean_sentence(sentence: str) -> str:
-    """A sentence as it should read inside an answer: no Markdown markers, one line."""
+def clean_sentence(sentence: str, limit: int | None = MAX_UNIT_CHARS) -> str:
+    """A sentence as it should read inside an answer: no Markdown markers, one line, at most
+    ``limit`` characters (None: whole)."""
     lines = [_MARKUP.sub("", _SUP.sub("", line)).strip().strip("\"'") for line in sentence.splitlines()]
     text = " ".join(x for x in lines if x)
     text = re.sub(r"\s{2,}", " ", text).strip()
     text = re.sub(r"([。．！？])\1+", r"\1", text)
     # a footnote reference after the full stop ("…悪化する。 55", "…示している。³⁶") is not part of it
     text = re.sub(r"([。．！？])\s*(?:\d{1,3}|[¹²³⁴⁵⁶⁷⁸⁹⁰]+)$", r"\1", text)
-    if len(text) > MAX_UNIT_CHARS:
-        text = text[: MAX_UNIT_CHARS - 1].rstrip() + "…"
+    return _cut(text, limit)
+
+
+def _cut(text: str, limit: int | None = MAX_UNIT_CHARS) -> str:
+    if limit is not None and len(text) > limit:
+        text = text[: limit - 1].rstrip() + "…"
     return text
+
+
+CELL_SEPARATOR = " · "
+
+
+def focus(unit: Unit, wanted: Callable[[str], bool]) -> str:
+    """The text to quote of a unit cut to MAX_UNIT_CHARS, given what the question asks
+    (``wanted``: does a piece of text speak to it). Its head alone can miss what was asked: the
+    last column of a long table row (``Repository: mistralai/Mistral-Medium-3.5-128B``), the
+    end of a long sentence. A row (or list item) keeps its first cell, which says what the row
+    is, and the cells that are wanted, skipped ones shown as "…"; a sentence, the stretch of
+    MAX_UNIT_CHARS that holds the most wanted words. Without anything wanted past the head, the
+    head as before. Only the quoted text changes: the unit is scored on its head as before."""
+    if not unit.full:
+        return unit.text
+    text = unit.full
+    if unit.kind in ("row", "field") and CELL_SEPARATOR in text:
+        cells = text.split(CELL_SEPARATOR)
+        keep = [0] + [i for i in range(1, len(cells)) if wanted(cells[i])]
+        if len(keep) > 1 and _cut(CELL_SEPARATOR.join(cells[i] for i in keep)) != unit.text:
+            parts: list[str] = []
+            for n, i in enumerate(keep):
+                if n and i != keep[n - 1] + 1:
+                    parts.append("…")
+                parts.append(cells[i])
+            if keep[-1] != len(cells) - 1:
+                parts.append("…")
+            return _cut(CELL_SEPARATOR.join(parts))
+        return unit.text
+    # a sentence: the window of the most wanted pieces (words between spaces or punctuation)
+    pieces = [(m.start(), m.end()) for m in _PIECE.finditer(text)]
+    hits = [(s, e) for s, e in pieces if wanted(text[s:e])]
+    if not hits or hits[-1][1] <= MAX_UNIT_CHARS - 1:
+        return unit.text
+    span = MAX_UNIT_CHARS - 2  # room for "…" on both sides
+    best, best_start = -1, 0
+    starts = [s for s, _ in pieces]
+    hit_starts, hit_ends = [s for s, _ in hits], [e for _, e in hits]
+    for s, _ in hits:
+        # open on a word, a little before the first wanted one
+        start = starts[bisect_left(starts, min(s - _LEAD, len(text) - span))] if s > _LEAD else 0
+        n = bisect_right(hit_ends, start + span) - bisect_left(hit_starts, start)  # the wanted pieces inside
+        if n > best:
+            best, best_start = n, start
+    if best_start == 0:
+        return unit.text
+    return "…" + text[best_start:best_start + span].strip() + ("…" if best_start + span < len(text) else "")
+
+
+# the pieces of a long sentence weighed for its window; _LEAD characters before the first
+# wanted one are kept so the window does not open on it
+_PIECE = re.compile(r"[^\s、。，,.;；:：()（）「」]+")
+_LEAD = 40
 
 
 # camelCase word boundaries: a capital after a lower-case letter or digit (foundingDate), or
@@ -192,7 +256,7 @@ def answer_units(text: str, context: str = "") -> list[Unit]:
         nonlocal item
         if item is not None:
             s, e, _, parts, key = item
-            units.append(Unit(s, e, clean_sentence(" · ".join(parts)), key, "field"))
+            units.append(Unit(s, e, clean_sentence(" · ".join(parts), None), key, "field"))
             item = None
 
     for i, (ls, le, line) in enumerate(lines):
@@ -215,14 +279,14 @@ def answer_units(text: str, context: str = "") -> list[Unit]:
             if _TABLE_SEPARATOR.match(nxt):
                 header = _cells(line)
                 continue
-            units.append(Unit(s, e, clean_sentence(_row_text(_cells(line), header)), " ".join(header or ()), "row"))
+            units.append(Unit(s, e, clean_sentence(_row_text(_cells(line), header), None), " ".join(header or ()), "row"))
             continue
         if "\t" in stripped and len(_cells(line)) >= 2 and (tab_header is not None or _is_tab_row(lines, i + 1)):
             # tab-separated tables (plain text): the first row of a run is its header
             if tab_header is None:
                 tab_header = _cells(line)
                 continue
-            units.append(Unit(s, e, clean_sentence(_row_text(_cells(line), tab_header)), " ".join(tab_header), "row"))
+            units.append(Unit(s, e, clean_sentence(_row_text(_cells(line), tab_header), None), " ".join(tab_header), "row"))
             continue
         tab_header = None
         if field:
@@ -244,15 +308,15 @@ def answer_units(text: str, context: str = "") -> list[Unit]:
             if not path and clean_sentence(value) == document_title:
                 continue
             shown = value if len(value) >= _LONG_VALUE else f"{_readable_key(key)}: {value}"
-            units.append(Unit(s, e, clean_sentence(shown), f"{path} {_readable_key(key)}".strip(), "field"))
+            units.append(Unit(s, e, clean_sentence(shown, None), f"{path} {_readable_key(key)}".strip(), "field"))
             continue
         scalar = _LIST_SCALAR.match(line)
         if scalar and parents and indent > parents[-1][0]:  # `- value` under a `key:`
             path = " ".join(_readable_key(k) for _, k in parents)
-            units.append(Unit(s, e, clean_sentence(f"{_readable_key(parents[-1][1])}: {_value(scalar.group(2))}"), path, "field"))
+            units.append(Unit(s, e, clean_sentence(f"{_readable_key(parents[-1][1])}: {_value(scalar.group(2))}", None), path, "field"))
             continue
         parents.clear()
-        shown = clean_sentence(stripped)
+        shown = clean_sentence(stripped, None)
         if attribute(shown):
             continue
         if shown in titles or (shown and shown == heading):
@@ -268,6 +332,12 @@ def answer_units(text: str, context: str = "") -> list[Unit]:
         for ss, se in split_sentences(line):
             if attribute(clean_sentence(line[ss:se])):
                 continue
-            units.append(Unit(ls + ss, ls + se, clean_sentence(line[ss:se].replace("\t", " · ")), heading, "sentence"))
+            units.append(Unit(ls + ss, ls + se, clean_sentence(line[ss:se].replace("\t", " · "), None), heading, "sentence"))
     close_item()
-    return units
+    return [_shortened(u) for u in units]
+
+
+def _shortened(u: Unit) -> Unit:
+    """A unit longer than MAX_UNIT_CHARS reads cut (``text``), and keeps its whole text (``full``)
+    for the scorer's words and for ``focus``."""
+    return replace(u, text=_cut(u.text), full=u.text) if len(u.text) > MAX_UNIT_CHARS else u

@@ -24,8 +24,8 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import OrderedDict
-from dataclasses import dataclass
-from functools import lru_cache
+from dataclasses import dataclass, field
+from functools import lru_cache, partial
 from typing import Any, Callable, NamedTuple, Protocol, Sequence
 
 import numpy as np
@@ -35,7 +35,7 @@ from kotae.index.answer_type import expected_type, holds_type, named_type, relat
 from kotae.index.backends.base import passage_doc
 from kotae.index.bridge import english_groups, japanese_groups
 from kotae.index.crosslingual import is_katakana
-from kotae.index.highlight import ANNOUNCES, Unit, answer_units, sentence_spans
+from kotae.index.highlight import ANNOUNCES, Unit, answer_units, focus, sentence_spans
 from kotae.index.tokenize import question_tokens, term_tokens, tokenize
 from kotae.index.wordform import word_form
 from kotae.ingest.lang import detect_language
@@ -84,6 +84,13 @@ class ScoredUnit:
     coverage: float = 0.0
     # the score without the answer-type bonus: how much the unit speaks of what is asked
     relevance: float = 0.0
+    # for a unit cut for reading (Unit.full): its text to quote for this question (highlight.focus),
+    # worked out only if it is quoted
+    focus: Callable[[], str] | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def quote(self) -> str:
+        return self.focus() if self.focus is not None else self.unit.text
 
 
 class Bridge(NamedTuple):
@@ -340,6 +347,14 @@ class SentenceScorer:
         return Evidence(missing, typed, max(cosines) if cosines else None, attribute_missing=attribute,
                         unstated=self._unstated(query, lang, top, full))
 
+    def bridged_count(self, query: str, lang: str, top: Sequence[Candidate], passage_langs: dict[str, str] | None = None) -> int:
+        """How many of the question's words the top passages in another language than the
+        question's hold in translation (index/bridge.py; abstain.BRIDGED_WORDS): across languages
+        these judge the question where its own words cannot."""
+        langs = passage_langs or {}
+        other = [(c.text, c.context) for c in top if langs.get(c.id, c.lang) != lang]
+        return len(self.bridged_terms(query, self._present(other))) if other else 0
+
     def _unstated(self, query: str, lang: str, top: Sequence[Candidate], idf: dict[str, float]) -> bool:
         """Whether the question asks for an amount or a count (abstain.UNSTATED_KINDS) of a thing
         it names, the first of the top passages names that thing, and no passage naming it holds
@@ -431,8 +446,25 @@ class SentenceScorer:
         # best score stays what the question's own weights give
         shift = max(s[1] for s in scored) - max(s[2] for s in scored)
         # each ScoredUnit is built once, with its final score (a frozen dataclass is slow to build)
-        return tuple(ScoredUnit(unit, local + shift, own, typed, coverage, relevance)
+        return tuple(ScoredUnit(unit, local + shift, own, typed, coverage, relevance,
+                                partial(self._focused, unit, query, weights, bridged, kind) if unit.full else None)
                      for unit, _, local, own, typed, coverage, relevance in scored)
+
+    def _focused(self, unit: Unit, query: str, weights: dict[str, float], bridged: Sequence[Bridge], kind: str | None) -> str:
+        """A unit too long to quote whole reads as the part that speaks to the question
+        (highlight.focus): the pieces holding a term of the question, one of its words in the
+        other language, or the number of the kind asked (names and places are found too loosely:
+        any capitalised word)."""
+        # words met as written in the piece (a tokenizer call per piece would cost ~20 µs each, and
+        # a long sentence has dozens): the question's terms, and each bridged equivalent's tokens
+        # all together; one-character terms (年, 3) would meet most pieces
+        terms = [(t,) for t in weights if len(t) > 1] + [tuple(term) for b in bridged for term, _ in b.terms]
+
+        def wanted(piece: str) -> bool:
+            text = _squash(piece)
+            return (any(all(t in text for t in term) for term in terms)
+                    or (kind in NUMERIC_TYPES and holds_type(kind, piece, query)))
+        return focus(unit, wanted)
 
     @staticmethod
     def _lexical(unit: Unit, toks: frozenset[str], key_toks: frozenset[str], key_forms: dict[str, str],

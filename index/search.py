@@ -300,6 +300,10 @@ class Retriever:
         if self.stats.passages >= ABSENT_MIN_PASSAGES:
             absent = absent_share(self._sentences.content_tokens(query), self._idf, self._known_otherwise(query, lang))
         evidence = replace(evidence, unknown_number=bool(unknown_numbers(tokens, self._idf)), absent=absent)
+        floor = self.config.dense_floor
+        if floor is not None and evidence.dense is not None and evidence.dense < floor:
+            # only what the floor would refuse needs it (JMdict look-ups: ~0.1 ms a question)
+            evidence = replace(evidence, bridged=self._sentences.bridged_count(query, lang, top, passage_langs))
         return abstain_signal(evidence, self.config.mode, self.config.dense_floor), evidence
 
     def _known_otherwise(self, query: str, lang: str) -> Callable[[str], bool]:

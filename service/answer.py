@@ -251,6 +251,9 @@ def extractive_answer(question: str, result: SearchResult, k_sentences: int = MA
     if not candidates:  # nothing quotable (headings, stubs): quote the highlights as they are
         return _quote_highlights(result, hits[:1])
     chosen = _choose(candidates, k_sentences)
+    for c in chosen:  # a unit cut for reading is quoted by the part that speaks to the question
+        if c.unit.focus is not None:
+            c.unit = replace(c.unit, unit=replace(c.unit.unit, text=c.unit.quote))
     # Passages in the order they were first quoted; within one, its best unit first, then
     # the others in document order.
     first_seen: dict[int, int] = {}
@@ -279,18 +282,23 @@ def _quote_highlights(result: SearchResult, hits: Sequence[Hit]) -> Answer:
     return Answer(_join_quotes(quotes), citations, True, lang, confidence=result.confidence)
 
 
+_SENTENCE_ENDS = ("。", "．", "！", "？", "!", "?", "」", "』")
+
+
 def _join_quotes(quotes: Sequence[tuple[str, int, bool]]) -> str:
     """(text, citation number, Japanese in a Japanese answer) -> the answer body: `文。[1]次の文。[1]`
     between Japanese sentences of a Japanese answer, `text [n]` and a space wherever either side is
-    not, so that an English sentence in a Japanese answer reads "…$5.4 billion. [2] Capital …",
+    not (a Japanese quote that is no sentence, a field or a name, counts as not), so that an English sentence in a Japanese answer reads "…$5.4 billion. [2] Capital …",
     not "…$5.4 billion.[2]Capital …"."""
     out = []
-    before = True  # the previous quote was Japanese in a Japanese answer
+    before = True  # the previous quote was a Japanese sentence in a Japanese answer
     for text, n, japanese in quotes:
         if out and not (japanese and before):
             out.append(" ")
         out.append(f"{text}[{n}]" if japanese else f"{text} [{n}]")
-        before = japanese
+        # a field, table row or name ends without 。, and the next quote would run on into it:
+        # 「Arthur Mensch（CEO・共同創業者）[1]2026年1月…」 reads as one garbled line
+        before = japanese and text.rstrip().endswith(_SENTENCE_ENDS)
     return "".join(out)
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from kotae.index.abstain import ABSENT_SHARE, Evidence, absent_share, abstain_signal, calibrated_threshold, unknown_numbers
+from kotae.index.abstain import (ABSENT_SHARE, BRIDGED_WORDS, Evidence, absent_share, abstain_signal, calibrated_threshold,
+                                 unknown_numbers)
 
 
 def found(evidence: Evidence, mode: str = "hybrid") -> bool:
@@ -26,6 +27,17 @@ def test_the_dense_floor_refuses_a_question_the_words_cannot_judge():
     # Japanese documents has no missing word: its cosine decides
     assert not found(Evidence(missing=0.0, typed_coverage=0.0, dense=0.78))
     assert found(Evidence(missing=0.0, typed_coverage=0.0, dense=0.83))
+
+
+def test_words_met_in_translation_judge_a_question_in_place_of_the_cosine_floor():
+    # "What makes rime white and brittle compared with glaze ice?" over a Japanese article on 雨氷:
+    # e5 rates the English question against the Japanese passage under the floor (0.79 + offset),
+    # as it rates off-topic questions; four of its words are there as 白色, 脆い, 比べる, 氷
+    assert not found(Evidence(missing=0.0, typed_coverage=0.0, dense=0.79, bridged=BRIDGED_WORDS - 1))
+    assert found(Evidence(missing=0.0, typed_coverage=0.0, dense=0.79, bridged=BRIDGED_WORDS))
+    # the words still decide: missing words or a number no document mentions refuse it
+    assert not found(Evidence(missing=0.6, typed_coverage=0.0, dense=0.79, bridged=BRIDGED_WORDS))
+    assert not found(Evidence(missing=0.0, typed_coverage=0.0, dense=0.79, bridged=BRIDGED_WORDS, unknown_number=True))
 
 
 def test_a_number_no_document_mentions_is_not_found_whatever_else_matches():
@@ -330,3 +342,40 @@ def test_a_model_size_is_not_an_amount_of_money(products):
     assert not result.found, result.confidence
     assert not holds_type("amount", "Orca comes in two sizes, Orca 7B and Orca 70B.", "What is its price?")
     assert holds_type("amount", "Mistral raised €1.7B in 2025.", "How much did Mistral raise?")
+
+
+@pytest.fixture(scope="module")
+def weather(tmp_path_factory, model_cache):
+    """Three short Japanese documents (ice, castle towns, green tea), written here."""
+    from kotae.index.engine import open_retriever, run_ingest
+    from kotae.settings import load_settings
+
+    root = tmp_path_factory.mktemp("abstain-bridged")
+    corpus = root / "corpus"
+    corpus.mkdir()
+    (corpus / "ice.md").write_text(
+        "# 雨氷と樹氷\n\n雨氷は、過冷却の雨が木や電線に付着して凍った、硬く透明な氷である。\n"
+        "樹氷は雨氷と比べて白色で脆い。小さな気泡を多く含むためである。雨氷は気泡が少ないため透明で固い。\n"
+        "雨氷が大量に付着すると、樹木の枝が折れたり、車両がスリップしたりする被害が出る。\n", encoding="utf-8")
+    (corpus / "castle.md").write_text(
+        "# 城下町の歴史\n\n城下町は大名の城を中心に発達した町である。\n江戸時代には武士と町人が住む区域が分けられていた。\n"
+        "明治以降、多くの城は取り壊された。\n", encoding="utf-8")
+    (corpus / "tea.md").write_text(
+        "# 緑茶の製法\n\n緑茶は摘んだ茶葉を蒸して発酵を止めてから揉んで乾燥させる。\n煎茶は日本で最も多く飲まれている緑茶である。\n"
+        "抹茶は碾茶を石臼で挽いた粉末である。\n", encoding="utf-8")
+    settings = load_settings(corpus_dir=corpus, index_dir=root / "index", cache_dir=model_cache)
+    run_ingest(settings, progress=False)
+    return open_retriever(settings)
+
+
+def test_an_english_question_whose_words_the_japanese_passage_holds_in_translation_is_answered(weather):
+    # its best cosine (0.79 with the cross-language offset) is under the floor, where off-topic
+    # questions sit too; its words, met in translation, are what tell them apart
+    result = weather.search("What makes rime white and brittle compared with glaze ice?", k=5)
+    assert result.evidence.dense < weather.config.dense_floor, result.evidence
+    assert result.evidence.bridged >= BRIDGED_WORDS, result.evidence
+    assert result.found and result.hits[0].doc_id == "ice.md", (result.confidence, result.evidence)
+    for question in ("How many moons does Jupiter have?", "Who painted the ceiling of the Sistine Chapel?",
+                     "What is the best way to remove a red wine stain from a carpet?", "How do I make sourdough bread at home?"):
+        result = weather.search(question, k=5)
+        assert not result.found, (question, result.confidence, result.evidence)

@@ -47,9 +47,10 @@ def test_word_evidence_and_the_floor_are_the_signal_at_the_calibrated_threshold(
     # found = abstain_signal >= threshold exactly when the word evidence reaches it and the best
     # cosine clears the floor: what the curve sweeps is the service's decision at that point
     threshold = calibration("hybrid").threshold
-    for missing, typed, dense, attr, absent, unknown in itertools.product(
-            (0.0, 0.3, 0.36, 0.6), (0.0, 0.5, 1.0), (None, 0.7, 0.81, 0.815, 0.83, 0.95), (0.0, 0.8), (0.0, 0.6), (False, True)):
-        ev = Evidence(missing=missing, typed_coverage=typed, dense=dense, attribute_missing=attr, absent=absent, unknown_number=unknown)
+    for missing, typed, dense, attr, absent, unknown, bridged in itertools.product(
+            (0.0, 0.3, 0.36, 0.6), (0.0, 0.5, 1.0), (None, 0.7, 0.81, 0.815, 0.83, 0.95), (0.0, 0.8), (0.0, 0.6), (False, True), (0, 3, 4)):
+        ev = Evidence(missing=missing, typed_coverage=typed, dense=dense, attribute_missing=attr, absent=absent, unknown_number=unknown,
+                      bridged=bridged)
         assert (abstain_signal(ev) >= threshold) == (word_evidence(ev) >= threshold and clears_floor(ev)), ev
     assert not clears_floor(Evidence(0.0, 0.0, dense=0.7))
     assert clears_floor(Evidence(0.0, 0.0, dense=0.7), None)

@@ -304,6 +304,17 @@ def test_an_english_sentence_in_a_japanese_answer_keeps_its_spaces():
     assert body == "Northwindの2025年度の売上高は48億ドルだった。[1] Northwind closed fiscal year 2025 with revenue of $4.82 billion. [2]"
 
 
+def test_a_japanese_quote_that_is_no_sentence_is_set_off_from_the_next_one():
+    def h(i: int, text: str, score: float) -> Hit:
+        return Hit(id=f"{i}.md#0", doc_id=f"{i}.md", title=f"Doc {i}", section=None, page=None, char_start=0, char_end=len(text),
+                   text=text, lang="ja", kind="body", score=score, scores={"dense": 0.5}, highlight=(0, len(text)))
+
+    hits = [h(0, "- 山田太郎（CEO・共同創業者）", 1.0), h(1, "山田太郎CEOは2026年1月に欧州の成長を語った。", 0.9)]
+    body = extractive_answer("ノースウィンドのCEOは誰？", SearchResult("q", "ja", hits)).body
+    # the name line has no 。: the next sentence starts after a space, not glued to its marker
+    assert "）[1] 山田太郎CEOは" in body, body
+
+
 def test_a_when_question_is_answered_by_the_date_field_of_the_front_matter_about_it():
     # the article's date is the answer; its title (which repeats the question's words) is no
     # unit, and the date field, whose key names what is asked, is about what the title says
@@ -359,3 +370,35 @@ def test_a_passage_moved_within_its_document_is_weighed_by_its_own_score():
     moved_up = replace(second, score=1.0, scores={"dense": 0.5, "passage": 0.5})
     moved_down = replace(first, score=0.5, scores={"dense": 0.5, "passage": 1.0})
     assert _retrieval_prior(moved_up, moved_down) == 0.25 and _retrieval_prior(moved_down, moved_up) == 1.0
+
+
+def test_a_row_too_long_to_quote_whole_is_quoted_by_its_first_cell_and_the_cells_asked_about():
+    # the answer is in the last column of a long row: cut to its head, the quote lost it
+    cells = ["Nimbus 7", "2026-04-28", "128B dense、256k context、vision encoder", "open weights / Modified MIT",
+             "SWE-Bench Verified 77.6%、Telecom 91.4", "flagship、agents、code、reasoning、" * 3, "aozora/Nimbus-7-128B"]
+    text = ("| Model | Released | Architecture | License | Benchmarks | Use | Repository |\n|---|---|---|---|---|---|---|\n"
+            "| " + " | ".join(cells) + " |")
+    from kotae.index.highlight import MAX_UNIT_CHARS, answer_units
+
+    assert len(answer_units(text)[0].full) > MAX_UNIT_CHARS  # the row reads cut
+    body = extractive_answer("Which repository holds the Nimbus 7 weights?", SearchResult("q", "en", [hit(0, text, "en")])).body
+    quote = body.split(" [1]")[0]
+    assert quote.startswith("Model: Nimbus 7 · … ") and quote.endswith("Repository: aozora/Nimbus-7-128B"), body
+    assert "Benchmarks" not in quote and len(quote) <= MAX_UNIT_CHARS
+    # asked about the benchmark, the same row is quoted by that cell (and its Repository no longer)
+    body = extractive_answer("Nimbus 7 SWE-Bench Verified score", SearchResult("q", "en", [hit(0, text, "en")])).body
+    assert "Benchmarks: SWE-Bench Verified 77.6%" in body.split(" [1]")[0], body
+
+
+def test_a_sentence_too_long_to_quote_whole_is_quoted_where_it_speaks_of_the_question():
+    head = "Canonical Ltd., the company that created this distribution, started by hiring thirty-odd developers " * 3
+    text = head + "and stated the objective of providing a distribution for the general public with a new release twice a year."
+    from kotae.index.highlight import MAX_UNIT_CHARS
+
+    body = extractive_answer("How often does the distribution for the general public publish a new release?",
+                             SearchResult("q", "en", [hit(0, text, "en")])).body
+    quote = body.split(" [1]")[0]
+    assert "twice a year" in quote and quote.startswith("…") and len(quote) <= MAX_UNIT_CHARS, body
+    # a long sentence whose asked words are in its head reads as before: its head, cut
+    body = extractive_answer("Who created the distribution of Canonical Ltd.?", SearchResult("q", "en", [hit(0, text, "en")])).body
+    assert body.startswith("Canonical Ltd., the company") and "… [1]" in body, body
