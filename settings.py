@@ -103,6 +103,11 @@ class Settings:
     sentence_weight: float = 0.2
     context_weight: float = 0.0
     rerank_cross_lang_factor: float = 0.3
+    # The passages of one document in another language than an English question's are
+    # reordered among their places by this x their best answer unit's relevance, which reads the
+    # question's words in the other language (index/rerank.py LexicalReranker, index/bridge.py);
+    # 0 = off. Decided on every set: evals/reports/retrieval-defaults.md (issue 11).
+    rerank_cross_lang_units: float = 1.0
     dedup_threshold: float = 0.6  # near-duplicate collapse in the top-k; 0 = off
     # Passages with nothing quotable (every unit a reference or link entry, or a stub) move
     # behind the rest: their titles match questions' words but they answer nothing.

@@ -218,12 +218,12 @@ def plot(points: Sequence[dict[str, Any]], shipped: dict[str, Any] | None, path:
                         (axes[1], "worst_false", "false abstention of the worst of the sets")):
         curves = [(compare[0], compare[1]["points"], compare[1]["shipped"], "tab:gray")] if compare else []
         curves.append(("this run" if compare else "threshold swept", points, shipped, "tab:blue"))
-        for label, pts, dot, color in curves:
+        for i, (label, pts, dot, color) in enumerate(curves):
             ax.plot([p[key] for p in pts], [p["recall"] for p in pts], "-", color=color, label=label)
             if dot:
                 ax.plot(dot[key], dot["recall"], "o", color=color)
                 ax.annotate(f"shipped {dot['threshold']:g}: {dot['recall']:.2f} @ {dot[key]:.3f}", (dot[key], dot["recall"]),
-                            textcoords="offset points", xytext=(6, -12), color=color, fontsize=8)
+                            textcoords="offset points", xytext=(6, -12 - 12 * i), color=color, fontsize=8)  # one line each
         ax.axvline(FALSE_TARGET, ls="--", color="tab:red", lw=0.8)
         ax.axhline(RECALL_TARGET, ls=":", color="tab:red", lw=0.8)
         ax.text(FALSE_TARGET + 0.002, RECALL_TARGET + 0.01, f"target: recall {RECALL_TARGET} at <= {FALSE_TARGET:.0%}", color="tab:red", fontsize=8)

@@ -58,6 +58,7 @@ def retrieval_config(settings: Settings) -> RetrievalConfig:
         sentence_weight=settings.sentence_weight,
         context_weight=settings.context_weight,
         rerank_cross_lang_factor=settings.rerank_cross_lang_factor,
+        rerank_cross_lang_units=settings.rerank_cross_lang_units,
         dedup_threshold=settings.dedup_threshold,
         unquotable_last=settings.unquotable_last,
         abstain_threshold=calibrated_threshold(settings.model, settings.retrieval_mode) if settings.abstain_threshold < 0 else (settings.abstain_threshold or None),

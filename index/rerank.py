@@ -54,6 +54,9 @@ class Candidate:
     highlight: tuple[int, int] = (0, 0)
     units: tuple["ScoredUnit", ...] = ()  # answer units in text order, scored for the question
     answer: float = 0.0  # the best unit's score
+    # its own second-stage score, when LexicalReranker gave it the place (and score) of another
+    # passage of its document (_by_units_within_documents); None = not moved
+    own_score: float | None = None
 
 
 class _UnitTokens(NamedTuple):
@@ -144,6 +147,10 @@ class SecondStageConfig:
     context_weight: float = 0.0
     # multiplies both lexical weights for passages in another language than the question's
     cross_lang_factor: float = 0.3
+    # weight of the best answer unit's relevance (its words and their other-language
+    # equivalents, index/bridge.py) for passages in another language, among the passages of one
+    # document only (LexicalReranker); 0 = off
+    cross_lang_units: float = 0.0
 
 
 class Reranker(Protocol):
@@ -573,6 +580,16 @@ def best_unit(units: Sequence[ScoredUnit]) -> ScoredUnit | None:
     return best
 
 
+# Questions in these languages have their other-language passages reordered within their document
+# by their answer units (LexicalReranker._by_units_within_documents). English: its bridge is the
+# hand list of factual-question words and JMdict's translations (index/bridge.py). Not Japanese:
+# its bridge is every English gloss of its words, and within one long English document (the
+# handbook's sections) the answer's unit tied with its neighbours' ("policies" is no gloss of
+# ポリシー; "two" no token of 2つ): mixed-ja-en hit@1 -2 for +3 on mixed-small
+# (evals/reports/retrieval-defaults.md).
+UNIT_REORDER_LANGS = ("en",)
+
+
 class LexicalReranker:
     """The default second stage: first-stage score + best sentence + title/section match."""
 
@@ -587,6 +604,42 @@ class LexicalReranker:
         for i, c in enumerate(candidates):
             f = 1.0 if c.lang == query_lang else cfg.cross_lang_factor
             out[i] = c.first_stage + f * (cfg.sentence_weight * c.sentence + cfg.context_weight * c.context_match)
+        if cfg.cross_lang_units > 0 and query_lang in UNIT_REORDER_LANGS:
+            out = self._by_units_within_documents(query_lang, candidates, out)
+        return out
+
+    def _by_units_within_documents(self, query_lang: str, candidates: list[Candidate], scores: np.ndarray) -> np.ndarray:
+        """Which passage of a document in another language answers, read from its answer units.
+
+        The sentence score above sees only the words a passage shares with the question as
+        written (names, numbers), so across languages every passage of the right article ties
+        and the article's opening, which the embedder prefers, comes first. The answer units are
+        scored with the question's words in the other language too (index/bridge.py: acquire ->
+        買収, capital -> 首都, teeth -> 歯), so a passage in another language gains
+        cross_lang_units x its best unit's relevance (questions in UNIT_REORDER_LANGS). Only within its document: each document
+        keeps the places (and scores) its passages had, and its passages are reordered among
+        them. The bridge knows common words, not names, so across documents it would lift a
+        passage that holds the asked attribute of someone else ("How tall was Isaac Asimov?":
+        背の高い in an article on Patagonians, above Asimov's article, was no longer refused);
+        which document speaks of the question's subject, retrieval decides. A moved passage
+        keeps its own score as ``own_score``: an answer weighs its units by it (service/answer.py),
+        since their relevance already counts there once."""
+        lifted = scores.copy()
+        for i, c in enumerate(candidates):
+            if c.lang != query_lang and c.units:
+                lifted[i] += self.config.cross_lang_units * max(u.relevance for u in c.units)
+        out = scores.copy()
+        by_doc: dict[str, list[int]] = {}
+        for i, c in enumerate(candidates):
+            by_doc.setdefault(passage_doc(c.id), []).append(i)
+        for members in by_doc.values():
+            if len(members) < 2:
+                continue
+            places = sorted((scores[i] for i in members), reverse=True)
+            for place, i in zip(places, sorted(members, key=lambda i: (-lifted[i], i))):
+                out[i] = place
+                if place != scores[i]:
+                    candidates[i].own_score = float(scores[i])
         return out
 
 

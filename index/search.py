@@ -66,6 +66,7 @@ class RetrievalConfig:
     sentence_weight: float = _DEFAULT.sentence_weight
     context_weight: float = _DEFAULT.context_weight
     rerank_cross_lang_factor: float = _DEFAULT.rerank_cross_lang_factor
+    rerank_cross_lang_units: float = _DEFAULT.rerank_cross_lang_units  # see settings.py; 0 = off
     # Near-duplicates (shingle containment >= this) move behind the rest; 0 = off.
     dedup_threshold: float = _DEFAULT.dedup_threshold
     unquotable_last: bool = _DEFAULT.unquotable_last  # see settings.py
@@ -148,7 +149,8 @@ class Retriever:
         # Query tokens must come from the same tokenizer as the index's passages.
         self.tokenizer = self.stats.config.tokenizer
         self._reranker = make_reranker(
-            config.rerank, SecondStageConfig(config.sentence_weight, config.context_weight, config.rerank_cross_lang_factor)
+            config.rerank, SecondStageConfig(config.sentence_weight, config.context_weight, config.rerank_cross_lang_factor,
+                                           config.rerank_cross_lang_units)
         )
         self._sentences = SentenceScorer(self.tokenizer, self._idf)
         xcfg = CrossLingualConfig(config.cross_lang_expansion, prf_terms=config.cross_lang_prf_terms)
@@ -271,6 +273,8 @@ class Retriever:
             if len(lists) > 1:
                 scores["fused"] = float(fused[c.id])
             scores["sentence"] = float(c.sentence)
+            if c.own_score is not None:
+                scores["passage"] = c.own_score  # its own score, before its document's reordering
             hits.append(
                 Hit(
                     id=c.id, doc_id=p.doc_id, title=stored[c.id].title, section=p.section, page=p.page,

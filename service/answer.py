@@ -193,10 +193,13 @@ def _with_lead_ins_attached(units: Sequence[ScoredUnit]) -> list[ScoredUnit]:
 def _retrieval_prior(hit: Hit, top: Hit) -> float:
     """How strongly retrieval chose the passage, relative to the first: its score's ratio to the
     best, squared. Unlike 1/rank this keeps two near-equal passages near-equal, so the better
-    sentence of the second can come first."""
-    if top.score <= 0 or hit.score <= 0:
+    sentence of the second can come first. A passage's own score, not the place its answer units
+    won it among its document's passages (index/rerank.py, ``scores["passage"]``): those units'
+    relevance counts in their own score already (counted twice, gold answer@1 lost a question)."""
+    hit_score, top_score = hit.scores.get("passage", hit.score), top.scores.get("passage", top.score)
+    if top_score <= 0 or hit_score <= 0:
         return 0.0
-    return min(1.0, hit.score / top.score) ** 2
+    return min(1.0, hit_score / top_score) ** 2
 
 
 def _similar(a: set[str], b: set[str]) -> bool:

@@ -357,6 +357,21 @@ def test_a_table_row_is_quoted_without_its_footnote_numbers():
     assert "創業" not in body or "根拠: 会社登記" in body
 
 
+def test_a_passage_moved_within_its_document_is_weighed_by_its_own_score():
+    """index/rerank.py reorders a document's passages by their answer units and records a moved
+    passage's own score as scores["passage"]: the answer's retrieval prior reads that one, as the
+    units' relevance already counts in their own score."""
+    from dataclasses import replace
+
+    from kotae.service.answer import _retrieval_prior
+
+    first, second = hit(0, "First.", "en"), hit(1, "Second.", "en")  # scores 1.0 and 0.5
+    assert _retrieval_prior(second, first) == 0.25
+    moved_up = replace(second, score=1.0, scores={"dense": 0.5, "passage": 0.5})
+    moved_down = replace(first, score=0.5, scores={"dense": 0.5, "passage": 1.0})
+    assert _retrieval_prior(moved_up, moved_down) == 0.25 and _retrieval_prior(moved_down, moved_up) == 1.0
+
+
 def test_a_row_too_long_to_quote_whole_is_quoted_by_its_first_cell_and_the_cells_asked_about():
     # the answer is in the last column of a long row: cut to its head, the quote lost it
     cells = ["Nimbus 7", "2026-04-28", "128B dense、256k context、vision encoder", "open weights / Modified MIT",

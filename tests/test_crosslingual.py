@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from kotae.index.crosslingual import CrossLingualConfig, katakana_variants
@@ -185,3 +186,51 @@ def test_every_other_language_candidate_is_scored_by_the_translated_query(tmp_pa
         assert 0 < float(found.scores[found.ids.index(target)]) < 1  # relative to the best match anywhere
     finally:
         view.close()
+
+
+
+def _candidate(pid: str, lang: str, first_stage: float, relevance: float):
+    from kotae.index.highlight import Unit
+    from kotae.index.rerank import Candidate, ScoredUnit
+
+    unit = ScoredUnit(Unit(0, 10, "x" * 10), score=relevance, overlap=relevance, typed=False, relevance=relevance)
+    return Candidate(pid, "x" * 10, "", lang, first_stage, units=(unit,))
+
+
+def test_answer_units_reorder_other_language_passages_within_their_document_only():
+    """An English question over Japanese articles: the article's opening comes first by the first
+    stage; a later passage whose unit holds the asked word's Japanese equivalent takes its place.
+    A passage of another document holding the asked word (someone else's height) does not move
+    above the article the question is about."""
+    from kotae.index.rerank import LexicalReranker, SecondStageConfig
+
+    candidates = [
+        _candidate("asimov.md#0", "ja", 1.0, 0.1),  # the article's opening
+        _candidate("patagon.md#3", "ja", 0.9, 1.0),  # 背の高い, of someone else
+        _candidate("asimov.md#7", "ja", 0.8, 0.9),  # the answer
+        _candidate("handbook.md#1", "en", 0.45, 0.0),
+    ]
+    on = LexicalReranker(SecondStageConfig(cross_lang_units=1.0)).rerank("How tall was Isaac Asimov?", "en", candidates)
+    off = LexicalReranker(SecondStageConfig(cross_lang_units=0.0)).rerank("How tall was Isaac Asimov?", "en", candidates)
+    order = lambda scores: [candidates[i].id for i in np.argsort(-scores, kind="stable")]  # noqa: E731
+    assert order(off) == ["asimov.md#0", "patagon.md#3", "asimov.md#7", "handbook.md#1"]
+    assert order(on) == ["asimov.md#7", "patagon.md#3", "asimov.md#0", "handbook.md#1"]
+    # the document keeps its places and their scores: only which of its passages holds them changes
+    assert sorted(on.tolist()) == sorted(off.tolist())
+    # a moved passage keeps its own score for the answer's prior (service/answer.py)
+    assert candidates[2].own_score == pytest.approx(0.8) and candidates[1].own_score is None
+    # passages in the question's language are not read this way (their own words already count),
+    # nor English passages for a Japanese question (the bridge's glosses tie within a document)
+    same = [_candidate("a.md#0", "en", 1.0, 0.0), _candidate("a.md#1", "en", 0.5, 1.0)]
+    assert LexicalReranker(SecondStageConfig(cross_lang_units=1.0)).rerank("q", "en", same).tolist() == [
+        pytest.approx(1.0), pytest.approx(0.5)]
+    assert LexicalReranker(SecondStageConfig(cross_lang_units=1.0)).rerank("質問", "ja", same).tolist() == [
+        pytest.approx(1.0), pytest.approx(0.5)]
+
+
+def test_the_unit_reordering_weight_is_a_setting():
+    from kotae.index.engine import retrieval_config
+    from kotae.index.search import RetrievalConfig
+
+    assert RetrievalConfig().rerank_cross_lang_units == Settings().rerank_cross_lang_units > 0
+    assert retrieval_config(Settings(rerank_cross_lang_units=0.25)).rerank_cross_lang_units == 0.25
