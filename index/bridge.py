@@ -7,7 +7,10 @@ is enough. For English questions a hand list comes first: the general vocabulary
 questions (founding, people's roles, money, counts, places, events), not the words of any one
 corpus; the question's other words, and every content word of a Japanese question, go through
 JMdict's common entries (index/dictionary.py, shared with the cross-language keyword query).
-Choosing the answer unit uses it; passage retrieval has its own cross-language options (issue 10).
+Choosing the answer unit uses it, and through the units the second stage reorders the passages
+of one Japanese document for an English question (index/rerank.py); passage retrieval's keyword
+side has its own cross-language options (issue 10; this list fed into them lost, see
+index/crosslingual.py).
 """
 
 from __future__ import annotations

@@ -23,6 +23,14 @@ among its matches, divided by its best score, are added to the fused scores time
 weight (:func:`add_scaled`). Not min-max: a name that matches one passage only is the
 strongest evidence there is, not zero. The default (``translit+dict``, weight 1) and the
 rejected options are in evals/reports/retrieval-defaults.md.
+
+index/bridge.py's hand list of factual-question words (acquire -> 買収, founded -> 設立) is not part
+of this query: fed into it as one more group per word, it won English questions over Japanese
+text (gold cross-lingual hit@1 +4-0) but lost as many whose answer is the English front matter
+of a Japanese report (the Japanese passages gained a side the front matter has not), and answer@1
+(gold +1-2, mixed-small +1-2). The vocabulary reaches retrieval through the answer units instead:
+index/rerank.py reorders a Japanese document's passages by them (issue 11,
+evals/reports/retrieval-defaults.md).
 """
 
 from __future__ import annotations
