@@ -87,6 +87,9 @@ class ScoredUnit:
     # for a unit cut for reading (Unit.full): its text to quote for this question (highlight.focus),
     # worked out only if it is quoted
     focus: Callable[[], str] | None = field(default=None, compare=False, repr=False)
+    # a field whose key names the kind of thing the question asks for (``date:`` for "when",
+    # ``headquarters:`` for "where"; answer_type.named_type)
+    names_asked: bool = False
 
     @property
     def quote(self) -> str:
@@ -136,6 +139,12 @@ _INTERROGATIVES = re.compile(r"何|なに|なん|どれ|どの|どこ|どんな|
 # fell below a sentence that holds no amount.
 LOCAL_SPREAD = 1.0
 LOCAL_MIN_UNITS = 3
+# A field naming what is asked leads its document's passages only if its relevance is at least this
+# share of the best unit's of those passages (LexicalReranker._named_fields_first). Its words count
+# in its key and its document's title, at KEY_WEIGHT: half of that is a title naming half of what
+# the best sentence holds ("When did Mistral acquire Koyeb?": 0.31 for 0.60; "when they adopt a new
+# AI model" over a blog's ``date:``: 0.003 for 0.36).
+NAMED_FIELD_SHARE = 0.25
 # reference lists ("Title - Site, accessed …", links) answer nothing themselves
 _FORM = "\0"  # marks a word form among a passage's terms (SentenceScorer._terms)
 _URL = re.compile(r"https?://|<http|www\.|にアクセス|\b(?:accessed|retrieved) (?:on|from)\b", re.IGNORECASE)
@@ -151,6 +160,9 @@ class SecondStageConfig:
     # equivalents, index/bridge.py) for passages in another language, among the passages of one
     # document only (LexicalReranker); 0 = off
     cross_lang_units: float = 0.0
+    # a passage whose best unit is a field naming, and holding, what is asked comes first within
+    # its document (LexicalReranker._named_fields_first)
+    named_fields_first: bool = True
 
 
 class Reranker(Protocol):
@@ -439,7 +451,8 @@ class SentenceScorer:
                                      context)
             coverage = sum(w for t, w in full_weights.items() if t in toks or t in key_toks) / full_total
             bonus = TYPE_WEIGHT if typed else 0.0
-            scored.append((unit, lexical + bonus, local + bonus, own, typed, coverage, lexical))
+            scored.append((unit, lexical + bonus, local + bonus, own, typed, coverage, lexical,
+                           names is not None and names == kind and kind in NUMERIC_TYPES))
         if not scored:
             return ()
         # the topic's words choose among the passage's units, not between passages: the passage's
@@ -447,8 +460,8 @@ class SentenceScorer:
         shift = max(s[1] for s in scored) - max(s[2] for s in scored)
         # each ScoredUnit is built once, with its final score (a frozen dataclass is slow to build)
         return tuple(ScoredUnit(unit, local + shift, own, typed, coverage, relevance,
-                                partial(self._focused, unit, query, weights, bridged, kind) if unit.full else None)
-                     for unit, _, local, own, typed, coverage, relevance in scored)
+                                partial(self._focused, unit, query, weights, bridged, kind) if unit.full else None, asked)
+                     for unit, _, local, own, typed, coverage, relevance, asked in scored)
 
     def _focused(self, unit: Unit, query: str, weights: dict[str, float], bridged: Sequence[Bridge], kind: str | None) -> str:
         """A unit too long to quote whole reads as the part that speaks to the question
@@ -606,6 +619,54 @@ class LexicalReranker:
             out[i] = c.first_stage + f * (cfg.sentence_weight * c.sentence + cfg.context_weight * c.context_match)
         if cfg.cross_lang_units > 0 and query_lang in UNIT_REORDER_LANGS:
             out = self._by_units_within_documents(query_lang, candidates, out)
+        if cfg.named_fields_first:
+            out = self._named_fields_first(candidates, out)
+        return out
+
+    @staticmethod
+    def _named_fields_first(candidates: list[Candidate], scores: np.ndarray) -> np.ndarray:
+        """A passage whose best answer unit is a field naming what is asked, and holding it,
+        comes first among its document's passages.
+
+        A document's metadata (YAML front matter, a ``key: value`` block) gives its facts as a
+        list of fields: ``date: 2026-02-18`` for "When did Mistral acquire Koyeb?",
+        ``series_c_date: 2025-09`` for "Series C date". The embedder reads such a list as one
+        diluted vector and BM25 weighs the question's words down in it by its length, so the
+        document's prose around the event, which never states its date, ranked above it (6th
+        for the Koyeb question). When the passage's best unit is a field whose key names the
+        kind of thing asked (answer_type.named_type: ``date`` for "when", ``headquarters`` for
+        "where") and whose value holds a thing of that kind (answer_type.holds_type), that field
+        is the document's answer. Only within its document: each document keeps the places (and
+        scores) its passages had, as in _by_units_within_documents; every document has a date,
+        and which document the question is about, retrieval decides. A moved passage keeps its
+        own score as ``own_score``."""
+        tops = [best_unit(c.units) for c in candidates]
+        named = [top is not None and top.names_asked and top.typed for top in tops]
+        if not any(named):
+            return scores
+        by_doc: dict[str, list[int]] = {}
+        for i, c in enumerate(candidates):
+            by_doc.setdefault(passage_doc(c.id), []).append(i)
+        out = scores.copy()
+        for members in by_doc.values():
+            if len(members) < 2 or not any(named[i] for i in members):
+                continue
+            # the field must speak of what the question speaks of (its key, its document's title) about
+            # as much as the document's other passages do: "when they adopt a new AI model" asks
+            # for no date, and the blog's ``date:`` shares none of its words
+            most = max((u.relevance for i in members for u in candidates[i].units), default=0.0)
+            # and no other passage of the document hold a thing of the asked kind in a unit more
+            # relevant: "Series C date" over ``series_a_date: 2023-12`` and "Series C（2025年9月）"
+            typed = {i: max((u.relevance for u in candidates[i].units if u.typed), default=0.0) for i in members}
+            lead = {i: named[i] and tops[i].relevance >= NAMED_FIELD_SHARE * most > 0
+                    and all(typed[j] <= tops[i].relevance for j in members if j != i) for i in members}
+            if not any(lead.values()):
+                continue
+            places = sorted((scores[i] for i in members), reverse=True)
+            for place, i in zip(places, sorted(members, key=lambda i: (not lead[i], -scores[i], i))):
+                out[i] = place
+                if place != scores[i] and candidates[i].own_score is None:
+                    candidates[i].own_score = float(scores[i])
         return out
 
     def _by_units_within_documents(self, query_lang: str, candidates: list[Candidate], scores: np.ndarray) -> np.ndarray:

@@ -234,3 +234,43 @@ def test_the_unit_reordering_weight_is_a_setting():
 
     assert RetrievalConfig().rerank_cross_lang_units == Settings().rerank_cross_lang_units > 0
     assert retrieval_config(Settings(rerank_cross_lang_units=0.25)).rerank_cross_lang_units == 0.25
+
+
+def _scored(question: str, passages: list[tuple[str, str, str, float]]):
+    """Candidates of a small corpus made here (id, text, context, first-stage score), their answer
+    units scored for the question as the search does."""
+    from kotae.index.rerank import Candidate, SentenceScorer
+
+    scorer = SentenceScorer("bigram", lambda tokens: np.ones(len(tokens), np.float32))
+    candidates = [Candidate(pid, text, context, "ja", first) for pid, text, context, first in passages]
+    scorer.score(scorer.query_weights(question), candidates, question)
+    return candidates
+
+
+def test_a_field_naming_and_holding_what_is_asked_leads_its_document():
+    """A blog post's front matter holds its date; its prose about the acquisition ranks above it by
+    the first stage and never states the date. The ``date:`` field names what "いつ" asks for and
+    holds a date: its passage takes the first place of its document, not that of another document."""
+    from kotae.index.rerank import LexicalReranker, SecondStageConfig
+
+    title = "Aozora RoboticsがHoshino Labsを買収"
+    passages = [
+        ("n.md#2", "Aozora RoboticsがHoshino Labsを買収したことが報じられました。両社はともに仙台を拠点とする。", f"{title} › 概要", 1.0),
+        ("o.md#0", "Hoshino Labsは倉庫ロボットの制御ソフトを作っている。", "Hoshino Labs › 概要", 0.9),
+        ("n.md#0", f'title: "{title}"\ndate: 2026-02-18\nauthor: "ねぎ"', f"{title} › metadata", 0.6),
+    ]
+    question = "Aozora RoboticsがHoshino Labsを買収したのはいつ？"
+    order = lambda cands, scores: [cands[i].id for i in np.argsort(-scores, kind="stable")]  # noqa: E731
+    on = _scored(question, passages)
+    scores = LexicalReranker(SecondStageConfig()).rerank(question, "ja", on)
+    assert order(on, scores) == ["n.md#0", "o.md#0", "n.md#2"]
+    # the moved passages keep their own scores (service/answer.py); the other document's is not moved
+    assert on[2].own_score is not None and on[1].own_score is None
+    off = _scored(question, passages)
+    assert order(off, LexicalReranker(SecondStageConfig(named_fields_first=False)).rerank(question, "ja", off)) == [
+        "n.md#2", "o.md#0", "n.md#0"]
+    # a question that asks for no date of what the document speaks of ("when" as a conjunction, none of
+    # its words in the field's key or the document's title) leaves the document's order alone
+    other = "倉庫で荷物を仕分けるとき何が遅くなるの？"
+    cands = _scored(other, passages)
+    assert order(cands, LexicalReranker(SecondStageConfig()).rerank(other, "ja", cands))[0] == "n.md#2"
