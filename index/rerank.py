@@ -644,11 +644,8 @@ class LexicalReranker:
         named = [top is not None and top.names_asked and top.typed for top in tops]
         if not any(named):
             return scores
-        by_doc: dict[str, list[int]] = {}
-        for i, c in enumerate(candidates):
-            by_doc.setdefault(passage_doc(c.id), []).append(i)
         out = scores.copy()
-        for members in by_doc.values():
+        for members in _by_document(candidates):
             if len(members) < 2 or not any(named[i] for i in members):
                 continue
             # the field must speak of what the question speaks of (its key, its document's title) about
@@ -662,11 +659,7 @@ class LexicalReranker:
                     and all(typed[j] <= tops[i].relevance for j in members if j != i) for i in members}
             if not any(lead.values()):
                 continue
-            places = sorted((scores[i] for i in members), reverse=True)
-            for place, i in zip(places, sorted(members, key=lambda i: (not lead[i], -scores[i], i))):
-                out[i] = place
-                if place != scores[i] and candidates[i].own_score is None:
-                    candidates[i].own_score = float(scores[i])
+            _take_places(candidates, scores, out, sorted(members, key=lambda i: (not lead[i], -scores[i], i)))
         return out
 
     def _by_units_within_documents(self, query_lang: str, candidates: list[Candidate], scores: np.ndarray) -> np.ndarray:
@@ -690,18 +683,27 @@ class LexicalReranker:
             if c.lang != query_lang and c.units:
                 lifted[i] += self.config.cross_lang_units * max(u.relevance for u in c.units)
         out = scores.copy()
-        by_doc: dict[str, list[int]] = {}
-        for i, c in enumerate(candidates):
-            by_doc.setdefault(passage_doc(c.id), []).append(i)
-        for members in by_doc.values():
-            if len(members) < 2:
-                continue
-            places = sorted((scores[i] for i in members), reverse=True)
-            for place, i in zip(places, sorted(members, key=lambda i: (-lifted[i], i))):
-                out[i] = place
-                if place != scores[i]:
-                    candidates[i].own_score = float(scores[i])
+        for members in _by_document(candidates):
+            if len(members) >= 2:
+                _take_places(candidates, scores, out, sorted(members, key=lambda i: (-lifted[i], i)))
         return out
+
+
+def _by_document(candidates: Sequence[Candidate]) -> list[list[int]]:
+    """The candidates' indexes, grouped by their document."""
+    by_doc: dict[str, list[int]] = {}
+    for i, c in enumerate(candidates):
+        by_doc.setdefault(passage_doc(c.id), []).append(i)
+    return list(by_doc.values())
+
+
+def _take_places(candidates: Sequence[Candidate], scores: np.ndarray, out: np.ndarray, order: list[int]) -> None:
+    """One document's passages (``order``) take the places (and scores) they had among themselves, in
+    that order; a moved passage keeps its own score as ``own_score`` (the first one it had)."""
+    for place, i in zip(sorted((scores[i] for i in order), reverse=True), order):
+        out[i] = place
+        if place != scores[i] and candidates[i].own_score is None:
+            candidates[i].own_score = float(scores[i])
 
 
 class CrossEncoderReranker:
