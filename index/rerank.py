@@ -146,6 +146,10 @@ LOCAL_MIN_UNITS = 3
 # AI model" over a blog's ``date:``: 0.003 for 0.36).
 NAMED_FIELD_SHARE = 0.25
 # reference lists ("Title - Site, accessed …", links) answer nothing themselves
+# A field's value that is a bare number (``funding_total_eur: 2570000000``, ``total: 79.5``): front matter
+# writes amounts and counts without a currency sign or unit, its key says what they are. Under a key
+# naming the asked amount or count, it holds one (gold en-034 hit@5 +1-0, the four sets otherwise identical).
+_BARE_NUMBER = re.compile(r":\s*\d[\d,.]*\s*$")
 _FORM = "\0"  # marks a word form among a passage's terms (SentenceScorer._terms)
 _URL = re.compile(r"https?://|<http|www\.|にアクセス|\b(?:accessed|retrieved) (?:on|from)\b", re.IGNORECASE)
 
@@ -443,7 +447,8 @@ class SentenceScorer:
                 key_toks = key_toks | self._context_tokens(context)
             if not _quotable(unit.text):
                 continue
-            typed = holds_type(kind, unit.text, query)
+            typed = holds_type(kind, unit.text, query) or (
+                names is not None and names == kind and kind in ("amount", "count") and _BARE_NUMBER.search(unit.text) is not None)
             # the unit's score with the question's weights, and with its topic's words (and the names of
             # its title and section) weighing less
             own, lexical = self._lexical(unit, toks, key_toks, key_forms, weights, total, bridged, typed, kind, phrases, elsewhere)

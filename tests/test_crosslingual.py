@@ -274,3 +274,13 @@ def test_a_field_naming_and_holding_what_is_asked_leads_its_document():
     other = "倉庫で荷物を仕分けるとき何が遅くなるの？"
     cands = _scored(other, passages)
     assert order(cands, LexicalReranker(SecondStageConfig()).rerank(other, "ja", cands))[0] == "n.md#2"
+
+
+def test_a_bare_number_under_a_key_naming_the_asked_amount_holds_it():
+    """Front matter writes amounts as bare numbers (``funding_total_eur: 2570000000``): no currency
+    sign or unit says it is one, its key does. Only under a key that names the kind asked."""
+    question = "How much money has Aozora Robotics raised in total, in euros?"
+    text = "funding_total_eur: 2570000000\nemployees: 350\ncreated_at: \"2026-01-08\""
+    units = {u.unit.text: u for u in _scored(question, [("n.md#0", text, "Aozora Robotics › metadata", 1.0)])[0].units}
+    assert units["funding total eur: 2570000000"].typed
+    assert not units["employees: 350"].typed  # its key names no amount
