@@ -418,3 +418,14 @@ def test_the_second_passage_is_quoted_by_its_highlight_when_the_first_passage_to
     assert body.count("[1]") == 3, body
     assert body.endswith("Japan attracted venture capital worth 1.3 billion dollars in the same quarter, half of what France raised. [2]")
     assert "from abroad" not in body  # the third passage's sentence does not pass the tests (and is not among the first two)
+
+
+def test_the_source_line_does_not_say_a_heading_twice():
+    # A Markdown note whose first heading is its title had sources reading 「メモ › メモ › 概要」.
+    from kotae.service.answer import source_line
+
+    c = {"citation": 1, "title": "メモ", "section": "メモ › 概要 › 概要 › 詳細", "page": None,
+         "doc_id": "note.md", "char_start": 0, "char_end": 10}
+    assert source_line(c, "ja") == "- [1] メモ › 概要 › 詳細 — `note.md`"
+    assert source_line({**c, "section": None}, "ja") == "- [1] メモ — `note.md`"
+    assert source_line({**c, "title": "", "section": "A › B"}, "en") == "- [1] A › B — `note.md`"
