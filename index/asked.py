@@ -38,6 +38,8 @@ GENERAL_QUALIFIERS = frozenset(
     "highest lowest top peak full entire whole actual official reported planned combined cumulative own real".split())
 _SKIP = frozenset("the a an of its their his her our your my this that these those is was are were be been what which "
                   "how much many does did do in for per to on at by and or with from as".split())
+_DETERMINERS = frozenset("the a an its their his her our your my this that these those what which each per".split())
+_OWNER = re.compile(r"[A-Za-z0-9]['’]s?$")
 _RUN = re.compile(r"[一-龥々〆ヶァ-ヴー]+")
 _ACRONYM_PLURAL = re.compile(r"^([A-Z][A-Z0-9]+)s$")  # GPUs -> GPU
 
@@ -57,11 +59,16 @@ def asked_attribute(question: str) -> tuple[str, ...]:
     if not head.isascii():
         return (head,)
     words = [head]
-    for w in reversed(q[:start].split()[-2:]):
-        if not (w.isascii() and w.isalpha() and w.islower()) or w in _SKIP:
-            break
+    before = q[:start].split()
+    while before and len(words) < 3 and before[-1].isascii() and before[-1].isalpha() and before[-1].islower() \
+            and before[-1] not in _SKIP:
+        w = before.pop()
         if w not in GENERAL_QUALIFIERS:
             words.append(w)
+    # a noun has a determiner or an owner before it ("the annual budget", "Mistral's net income",
+    # "what salary"); "How much did Mistral raise", "What does a Steam Deck cost" ask with a verb
+    if not before or not (before[-1].lower() in _DETERMINERS or _OWNER.search(before[-1])):
+        return ()
     return tuple(words)
 
 

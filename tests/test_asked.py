@@ -22,6 +22,10 @@ def test_the_asked_attribute_is_the_noun_of_the_asked_kind_with_its_qualifiers()
     assert asked_attribute("How many employees does Koyeb have?") == ()
     assert asked_attribute("Mistralはいくら調達した？") == ()
     assert asked_attribute("Who is Mistral's CTO?") == ()
+    # nouns of money used as verbs name no attribute: "raise", "cost" after a name
+    assert asked_attribute("How much did Mistral AI raise in its Series C round?") == ()
+    assert asked_attribute("What does a Steam Deck cost?") == ()
+    assert asked_attribute("How much is the stock price of Mistral?") == ("price", "stock")
 
 
 class _Dictionary:
