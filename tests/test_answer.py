@@ -437,3 +437,14 @@ def test_the_questions_own_words_in_the_other_language_are_not_what_it_asks_for(
     c = Candidate("a#0", text, "Aozora › Series C（2025年9月）の詳細", "ja", 1.0)
     SentenceScorer("sudachi", lambda tokens: np.ones(len(tokens), np.float32)).score_answers(question, [c])
     assert text[slice(*c.highlight)].startswith("主導投資家"), text[slice(*c.highlight)]
+
+
+def test_the_source_line_does_not_say_a_heading_twice():
+    # A Markdown note whose first heading is its title had sources reading 「メモ › メモ › 概要」.
+    from kotae.service.answer import source_line
+
+    c = {"citation": 1, "title": "メモ", "section": "メモ › 概要 › 概要 › 詳細", "page": None,
+         "doc_id": "note.md", "char_start": 0, "char_end": 10}
+    assert source_line(c, "ja") == "- [1] メモ › 概要 › 詳細 — `note.md`"
+    assert source_line({**c, "section": None}, "ja") == "- [1] メモ — `note.md`"
+    assert source_line({**c, "title": "", "section": "A › B"}, "en") == "- [1] A › B — `note.md`"
