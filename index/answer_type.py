@@ -125,13 +125,19 @@ def noun_cue(kind: str | None, question: str) -> tuple[int, int] | None:
 _CHOICE = re.compile(r"の(?:中|うち)で?|どちら|どっち|それとも|\bwhich of\b|\bor\b", re.I)
 
 
-def holds_type(kind: str | None, text: str, question: str) -> bool:
+def holds_type(kind: str | None, text: str, question: str, named: frozenset[str] = frozenset()) -> bool:
     """Whether `text` holds a thing of `kind` that the question does not already name (or,
-    when the question offers a choice, any thing of `kind`)."""
+    when the question offers a choice, any thing of `kind`). ``named``: the question's words as
+    the other language writes them (index/bridge.py), folded (``fold``), which it names too."""
     if kind is None:
         return False
     q, choice = _asked(question)
-    return any(choice or found not in q for found in _things(kind, text))
+    return any(choice or (found not in q and found not in named) for found in _things(kind, text))
+
+
+def fold(text: str) -> str:
+    """A text folded as the things of a kind are (``_things``)."""
+    return unicodedata.normalize("NFKC", text).strip().casefold()
 
 
 @lru_cache(maxsize=4)  # the question being answered: holds_type runs once per answer unit
