@@ -345,10 +345,12 @@ class SentenceScorer:
         focus = {t for noun in relative_focus(query) for t in term_tokens(noun, self.tokenizer)}
         weights = {t: w * FOCUS_FACTOR if t in focus else w for t, w in weights.items()}
         bridged = self.bridged_terms(query, self._present(texts))
+        asked = frozenset(t for t in weights if len(t) > 1).union(*(b.tokens for b in bridged if len(b.word) != 1))
         for c in candidates:
-            c.units = self.score_units(query, weights, c.text, c.context, full, bridged, same_lang=c.lang == lang)
-            if c.lead:
-                c.units = _without_lead(c.units, c.lead)
+            if c.added and not (self._field_keys(c.text, c.context, c.lead) & asked) - self._context_tokens(c.context):
+                c.units = ()  # no field's key meets a word of the question (ScoredUnit.key_asked): none answers
+                continue
+            c.units = self.score_units(query, weights, c.text, c.context, full, bridged, same_lang=c.lang == lang, lead=c.lead)
             top = best_unit(c.units)
             if top is not None:
                 c.answer, c.highlight = top.score, (top.unit.start, top.unit.end)
@@ -439,25 +441,34 @@ class SentenceScorer:
             return set(self.content_tokens(" ".join(words))) if words else set()
         return {t for t in self.content_tokens(query) if (t.isascii() and t.isalpha()) or is_katakana(t)}
 
-    def _units(self, text: str, context: str) -> list[_UnitTokens]:
-        """A passage's answer units with their tokens (see _UnitTokens), cached."""
+    def _units(self, text: str, context: str, lead: int = 0) -> list[_UnitTokens]:
+        """A passage's answer units with their tokens (see _UnitTokens), cached. With a ``lead``
+        (Candidate.lead), their spans are in the text after it, and those wholly in it are left out."""
         def tokens(u: Unit) -> _UnitTokens:
             toks = frozenset(tokenize(u.text, self.tokenizer))
             keys = frozenset(tokenize(u.key, self.tokenizer)) if u.key else frozenset()
             if u.kind != "field":
                 return _UnitTokens(u, toks, keys, {}, None)
             return _UnitTokens(u, toks, keys, {word_form(t): t for t in sorted(keys | toks, reverse=True)}, named_type(u.key))
+        if lead:
+            return self._cached(f"\0units{lead}\0{context}\0{text}", lambda: [
+                tokens(replace(u, start=max(0, u.start - lead), end=u.end - lead)) for u in answer_units(text, context) if u.end > lead])
         return self._cached("\0units" + context + "\0" + text, lambda: [tokens(u) for u in answer_units(text, context)])
+
+    def _field_keys(self, text: str, context: str, lead: int = 0) -> frozenset[str]:
+        """The tokens of the keys of a passage's fields, cached."""
+        return self._cached(f"\0keys{lead}\0{context}\0{text}", lambda: frozenset().union(
+            *(u.key_tokens for u in self._units(text, context, lead) if u.forms)))
 
     def score_units(self, query: str, weights: dict[str, float], text: str, context: str = "",
                     full_weights: dict[str, float] | None = None,
-                    bridged: Sequence[Bridge] = (), same_lang: bool = True) -> tuple[ScoredUnit, ...]:
+                    bridged: Sequence[Bridge] = (), same_lang: bool = True, lead: int = 0) -> tuple[ScoredUnit, ...]:
         """Every answer unit of a passage with its score for the question: the idf-weighted
         share of the question's terms in the unit, plus those found only in its heading/key
         (weighted KEY_WEIGHT), plus TYPE_WEIGHT when it holds the expected kind of answer.
         Terms in most of the passage's units (its topic) weigh less here (LOCAL_SPREAD)."""
         full_weights = weights if full_weights is None else full_weights
-        units = self._units(text, context)
+        units = self._units(text, context, lead)
         spread = _spread_weights(weights, [u.tokens for u in units])
         total = (sum(weights.values()) + _bridged_weight(bridged, weights)) or 1.0
         spread_total = (sum(spread.values()) + _bridged_weight(bridged, spread)) or 1.0
@@ -467,6 +478,11 @@ class SentenceScorer:
         bridged = [b._replace(terms=terms) for b in bridged
                    if not held.isdisjoint(b.tokens) and (terms := [(t, w) for t, w in b.terms if t <= held])]
         full_total = sum(full_weights.values()) or 1.0
+        # the question's words and their equivalents that a field's key can meet (ScoredUnit.key_asked), but
+        # not words of one character (日 of 何日 is bridged to "date", 回 to "round": counters of the
+        # interrogative, not what is asked) nor the topic's (the title's, the section's words)
+        asked = frozenset(t for t in weights if len(t) > 1).union(*(b.tokens for b in bridged if len(b.word) != 1))
+        topic = self._context_tokens(context)
         kind = expected_type(query)
         # the question's words as the other language writes them are no answer to it: シリーズ in
         # 「シリーズCで€1.7Bを調達」 is "Series", not who led "the Series C round" (names are read
@@ -482,7 +498,7 @@ class SentenceScorer:
         for unit, toks, key_toks, key_forms, names in units:
             # a field's key meets one of the question's words (or its other-language equivalent) that is
             # not its document's topic (the title's, the section's words)
-            keyed = bool(key_forms) and _meets(key_toks - self._context_tokens(context), weights, bridged)
+            keyed = bool(key_forms) and bool((key_toks & asked) - topic)
             if names is not None and names == kind:
                 # a field whose key names what is asked (``date:`` for "when", ``headquarters:`` for
                 # "where") is that of its passage's subject: the title and section say which
@@ -680,20 +696,6 @@ def _spread_weights(weights: dict[str, float], unit_tokens: Sequence[frozenset[s
 def _phrase_share(phrases: Sequence[str], text: str, key: str) -> float:
     where = _squash(text) + "\0" + _squash(key)
     return sum(p in where for p in phrases) / len(phrases)
-
-
-def _meets(tokens: frozenset[str], weights: dict[str, float], bridged: Sequence[Bridge]) -> bool:
-    """Whether ``tokens`` hold a question word or one of its equivalents; not a word of one character
-    (日 of 何日 is bridged to "date", 回 to "round": counters of the interrogative, not what is asked)."""
-    return bool(tokens) and (any(len(t) > 1 and t in tokens for t in weights)
-                             or any(len(b.word) != 1 and not tokens.isdisjoint(b.tokens) for b in bridged))
-
-
-def _without_lead(units: Sequence[ScoredUnit], lead: int) -> tuple[ScoredUnit, ...]:
-    """Units of a text read with a lead of ``lead`` characters, with spans in the text after it;
-    those wholly in the lead are dropped (they are another passage's)."""
-    return tuple(replace(u, unit=replace(u.unit, start=max(0, u.unit.start - lead), end=u.unit.end - lead))
-                 for u in units if u.unit.end > lead)
 
 
 def best_unit(units: Sequence[ScoredUnit]) -> ScoredUnit | None:

@@ -16,7 +16,8 @@ from kotae.index.crosslingual import MAX_SENSES, CrossLingualConfig, CrossLingua
 from kotae.index.dedup import collapse
 from kotae.index.dictionary import load_dictionary
 from kotae.index.highlight import structure_lead
-from kotae.index.rerank import Candidate, LexicalReranker, SecondStageConfig, SentenceScorer, make_reranker
+from kotae.index.answer_type import expected_type
+from kotae.index.rerank import NUMERIC_TYPES, Candidate, LexicalReranker, SecondStageConfig, SentenceScorer, make_reranker
 from kotae.index.backends.base import Filters, Matches, SearchBackend, StoredPassage, passage_doc, passage_id
 from kotae.index.keyword import K1 as _BM25_K1  # the BM25 k1 both backends score with
 from kotae.index.tokenize import question_tokens, term_tokens
@@ -254,7 +255,8 @@ class Retriever:
             for r in head
         ]
         self._read_with_leads(candidates, stored)
-        if cfg.front_matter_fields and isinstance(self._reranker, LexicalReranker):
+        # only a field holding the number asked is ever kept (rerank.LexicalReranker._asked_fields_added)
+        if cfg.front_matter_fields and isinstance(self._reranker, LexicalReranker) and expected_type(query) in NUMERIC_TYPES:
             candidates += self._front_matter_added(candidates, stored, filters)
         self._sentences.score(self._sentences.query_weights(query), candidates, query)
         final = {c.id: fused.get(c.id, 0.0) for c in candidates}
