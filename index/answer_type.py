@@ -107,18 +107,37 @@ def named_type(words: str) -> str | None:
     return None
 
 
+# the kinds a noun can name (the last entries of _QUESTION: 株価, margin, 身長, RAM ...), by kind
+_NOUN_CUES: dict[str, re.Pattern[str]] = {k: p for k, p in _QUESTION[[k for k, _ in _QUESTION].index(None) + 1:] if k}
+
+
+def noun_cue(kind: str | None, question: str) -> tuple[int, int] | None:
+    """Where the question (NFKC) names the asked ``kind`` with a noun (株価, income, margin,
+    height: the cues read after the interrogatives), whichever cue decided the kind; None
+    when no such noun is there (いくら alone, how many, who)."""
+    cue = _NOUN_CUES.get(kind) if kind else None
+    found = cue.search(question) if cue else None
+    return found.span() if found else None
+
+
 # "1806年、1895年、1939年の中で…いつ", "AとBのどちら", "X or Y": the answer is one of the
 # things the question names
 _CHOICE = re.compile(r"の(?:中|うち)で?|どちら|どっち|それとも|\bwhich of\b|\bor\b", re.I)
 
 
-def holds_type(kind: str | None, text: str, question: str) -> bool:
+def holds_type(kind: str | None, text: str, question: str, named: frozenset[str] = frozenset()) -> bool:
     """Whether `text` holds a thing of `kind` that the question does not already name (or,
-    when the question offers a choice, any thing of `kind`)."""
+    when the question offers a choice, any thing of `kind`). ``named``: the question's words as
+    the other language writes them (index/bridge.py), folded (``fold``), which it names too."""
     if kind is None:
         return False
     q, choice = _asked(question)
-    return any(choice or found not in q for found in _things(kind, text))
+    return any(choice or (found not in q and found not in named) for found in _things(kind, text))
+
+
+def fold(text: str) -> str:
+    """A text folded as the things of a kind are (``_things``)."""
+    return unicodedata.normalize("NFKC", text).strip().casefold()
 
 
 @lru_cache(maxsize=4)  # the question being answered: holds_type runs once per answer unit

@@ -31,10 +31,12 @@ from typing import Any, Callable, NamedTuple, Protocol, Sequence
 import numpy as np
 
 from kotae.index.abstain import CROSS_LINGUAL_OFFSET, UNSTATED_KINDS, Evidence
-from kotae.index.answer_type import expected_type, holds_type, named_type, relative_focus
+from kotae.index.answer_type import expected_type, fold, holds_type, named_type, relative_focus
+from kotae.index.asked import asked_attribute, attribute_unnamed
 from kotae.index.backends.base import passage_doc
 from kotae.index.bridge import english_groups, japanese_groups
 from kotae.index.crosslingual import is_katakana
+from kotae.index.dictionary import load_dictionary
 from kotae.index.highlight import ANNOUNCES, Unit, answer_units, focus, sentence_spans
 from kotae.index.tokenize import question_tokens, term_tokens, tokenize
 from kotae.index.wordform import word_form
@@ -289,19 +291,7 @@ class SentenceScorer:
         equivalent found there with their weight. Words with no equivalent in the candidates
         are left out, as the question's own unmatched terms are."""
         out = []
-        # interrogatives ask, they name no content: "how many" is not 多い, 何 is not "what"
-        content = _INTERROGATIVES.sub(" ", query)
-        tokens = question_tokens(content, self.tokenizer)
-        english = detect_language(query) == "en"
-        # The hand list also reads a Japanese question's Latin words (CEO -> 最高経営責任者). An
-        # English word's Japanese equivalents stand for no token of the question's own (""): they
-        # add to its weight even when the word itself is among its terms (English front matter);
-        # counting such a word once, as the Japanese question's words are, lost two gold questions
-        # (evals/reports/crosslingual-suite.md).
-        english_words = [t for t in tokens if t.isascii() and t.isalpha() and len(t) >= 3] if english else []
-        groups = [("", group) for group in japanese_groups(content, english_words)]
-        if not english:
-            groups += english_groups(tokens)
+        groups = _groups(query, self.tokenizer)
         # Only equivalents the candidates hold can meet a unit (a unit's tokens are among them):
         # the others are dropped before their idf is looked up, one look-up for all.
         tokens_of = {term: toks for _, group in groups for term in group
@@ -363,7 +353,24 @@ class SentenceScorer:
         langs = passage_langs or {}
         cosines = [dense[c.id] + (CROSS_LINGUAL_OFFSET if langs.get(c.id, c.lang) != lang else 0.0) for c in top if dense and c.id in dense]
         return Evidence(missing, typed, max(cosines) if cosines else None, attribute_missing=attribute,
-                        unstated=self._unstated(query, lang, top, full))
+                        unstated=self._unstated(query, lang, top, full),
+                        unnamed=self._unnamed(query, lang, top, full, present | titles, {langs.get(c.id, c.lang) for c in top}))
+
+    def _unnamed(self, query: str, lang: str, top: Sequence[Candidate], idf: dict[str, float], present: set[str],
+                 langs: set[str]) -> bool:
+        """Whether the attribute the question asks for (index/asked.py: 株価, *net* income) is named
+        nowhere in the top passages, in either language, while the first of them names the
+        question's subject (its rarest name in the index, as for ``_unstated``)."""
+        words = asked_attribute(query)
+        if not words:
+            return False
+        names = self.subject_tokens(query, lang) & idf.keys()
+        if not names:
+            return False
+        subject = max(names, key=lambda t: (idf[t], t))
+        if subject not in self._terms(top[0].text, top[0].context, top[0].headings) and subject not in self._context_tokens(top[0].context):
+            return False
+        return attribute_unnamed(words, present, langs, partial(_term_set, tokenizer=self.tokenizer), load_dictionary())
 
     def bridged_count(self, query: str, lang: str, top: Sequence[Candidate], passage_langs: dict[str, str] | None = None) -> int:
         """How many of the question's words the top passages in another language than the
@@ -437,6 +444,10 @@ class SentenceScorer:
                    if not held.isdisjoint(b.tokens) and (terms := [(t, w) for t, w in b.terms if t <= held])]
         full_total = sum(full_weights.values()) or 1.0
         kind = expected_type(query)
+        # the question's words as the other language writes them are no answer to it: シリーズ in
+        # 「シリーズCで€1.7Bを調達」 is "Series", not who led "the Series C round" (names are read
+        # from capitalised and katakana words; numbers are never such an equivalent)
+        named = named_in_other_language(query, self.tokenizer) if kind is not None and kind not in NUMERIC_TYPES else frozenset()
         phrases = name_phrases(query)
         # A passage in the question's language that never names what the question names
         # ("Sakura Robotics") speaks of something else that shares a common word ("Aozora
@@ -451,7 +462,7 @@ class SentenceScorer:
                 key_toks = key_toks | self._context_tokens(context)
             if not _quotable(unit.text):
                 continue
-            typed = holds_type(kind, unit.own, query) or (
+            typed = holds_type(kind, unit.own, query, named) or (
                 names is not None and names == kind and kind in ("amount", "count") and _BARE_NUMBER.search(unit.own) is not None)
             # the unit's score with the question's weights, and with its topic's words (and the names of
             # its title and section) weighing less
@@ -539,6 +550,38 @@ _QUESTION_WORDS = {"how", "what", "what's", "who", "whom", "whose", "when", "whe
 def _headings_key(headings: frozenset[str]) -> str:
     """What the heading lines add to a passage's cache keys: its units differ with them."""
     return "\0h\0" + "\0".join(sorted(headings)) if headings else ""
+
+
+@lru_cache(maxsize=4)  # the question being answered: its bridge is read for the search, its units and abstention
+def _groups(query: str, tokenizer: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """The question's words in the other language (index/bridge.py): (its own token or "", the
+    equivalents of one word)."""
+    # interrogatives ask, they name no content: "how many" is not 多い, 何 is not "what"
+    content = _INTERROGATIVES.sub(" ", query)
+    tokens = question_tokens(content, tokenizer)
+    english = detect_language(query) == "en"
+    # The hand list also reads a Japanese question's Latin words (CEO -> 最高経営責任者). An
+    # English word's Japanese equivalents stand for no token of the question's own (""): they
+    # add to its weight even when the word itself is among its terms (English front matter);
+    # counting such a word once, as the Japanese question's words are, lost two gold questions
+    # (evals/reports/crosslingual-suite.md).
+    english_words = [t for t in tokens if t.isascii() and t.isalpha() and len(t) >= 3] if english else []
+    groups = [("", tuple(group)) for group in japanese_groups(content, english_words)]
+    if not english:
+        groups += [(word, tuple(found)) for word, found in english_groups(tokens)]
+    return tuple(groups)
+
+
+@lru_cache(maxsize=4)
+def named_in_other_language(query: str, tokenizer: str) -> frozenset[str]:
+    """Every equivalent of the question's words in the other language (index/bridge.py), folded
+    as answer_type.holds_type compares them: things the question names too."""
+    terms = [term for _, group in _groups(query, tokenizer) for term in group]
+    if detect_language(query) == "en":
+        # its words as written too: the keyword tokenizer reads "series" as "sery"
+        words = sorted({w.casefold() for w in re.findall(r"[A-Za-z]{3,}", _INTERROGATIVES.sub(" ", query))})
+        terms += [term for group in japanese_groups("", words) for term in group]
+    return frozenset(map(fold, terms))
 
 
 @lru_cache(maxsize=100_000)

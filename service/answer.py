@@ -26,7 +26,7 @@ from kotae.index.rerank import ScoredUnit, SentenceScorer, best_unit
 from kotae.index.search import Hit, SearchResult
 from kotae.index.tokenize import tokenize
 from kotae.ingest.lang import detect_language
-from kotae.service.passages import passage_json
+from kotae.service.passages import passage_json, place_label
 
 if TYPE_CHECKING:
     from kotae.service.llm import LLMClient
@@ -76,7 +76,7 @@ class Answer:
 
 
 def source_line(c: dict[str, Any], lang: str, span: bool = False) -> str:
-    where = " › ".join(x for x in (c.get("title"), c.get("section")) if x)
+    where = place_label(c.get("title"), c.get("section"))
     page = f" ({PAGE[ui_lang(lang)].format(n=c['page'])})" if c.get("page") else ""
     doc = f"{c['doc_id']}:{c['char_start']}-{c['char_end']}" if span else c["doc_id"]
     return f"- [{c['citation']}] {where}{page} — `{doc}`"
@@ -444,7 +444,7 @@ SYSTEM_PROMPT = {
 def llm_messages(question: str, hits: Sequence[Hit], lang: str, history: Sequence[dict[str, str]] = ()) -> list[dict[str, str]]:
     blocks = []
     for i, h in enumerate(hits, start=1):
-        where = " › ".join(x for x in (h.title, h.section) if x)
+        where = place_label(h.title, h.section)
         page = f" (p. {h.page})" if h.page else ""
         blocks.append(f"[{i}] {where}{page}\n{h.text}")
     passages = "\n\n".join(blocks)

@@ -15,6 +15,7 @@ import textwrap
 from typing import TextIO
 
 from kotae.index.search import Hit, SearchResult
+from kotae.service.passages import place_label
 
 _HIGHLIGHT, _BOLD, _RESET = "\033[1;33m", "\033[1m", "\033[0m"
 # **strong** (never across lines: a lone ** in a quoted sentence is not a pair) and `code`
@@ -34,7 +35,7 @@ def render_markdown(text: str, color: bool) -> str:
 
 
 def format_hit(hit: Hit, citation: int, color: bool) -> str:
-    where = " › ".join(x for x in (hit.title, hit.section) if x)
+    where = place_label(hit.title, hit.section)
     page = f" (p. {hit.page})" if hit.page else ""
     head = f"[{citation}] {where}{page}  score {hit.score:.4f}  {hit.doc_id}:{hit.char_start}-{hit.char_end}"
     s, e = hit.highlight

@@ -418,3 +418,33 @@ def test_the_second_passage_is_quoted_by_its_highlight_when_the_first_passage_to
     assert body.count("[1]") == 3, body
     assert body.endswith("Japan attracted venture capital worth 1.3 billion dollars in the same quarter, half of what France raised. [2]")
     assert "from abroad" not in body  # the third passage's sentence does not pass the tests (and is not among the first two)
+
+
+def test_the_questions_own_words_in_the_other_language_are_not_what_it_asks_for():
+    # "Series" is シリーズ in Japanese: a katakana word, which the person-or-organisation type
+    # would read as a name, so the sentence that only repeats the round held "who" as much as the
+    # one naming the lead investor, and won on the question's other words
+    import numpy as np
+
+    from kotae.index.answer_type import holds_type
+    from kotae.index.rerank import Candidate, SentenceScorer, named_in_other_language
+
+    question = "Who led Aozora's Series C round?"
+    named = named_in_other_language(question, "sudachi")
+    assert not holds_type("person", "2025年9月にシリーズCで€1.7Bを調達した。", question, named)
+    assert holds_type("person", "主導投資家: Hoshino Capitalが€1.3Bを投資", question, named)
+    text = "2025年9月にシリーズCで€1.7Bを調達し、企業価値は€11.7Bに達した。\n主導投資家: Hoshino Capitalが€1.3Bを投資"
+    c = Candidate("a#0", text, "Aozora › Series C（2025年9月）の詳細", "ja", 1.0)
+    SentenceScorer("sudachi", lambda tokens: np.ones(len(tokens), np.float32)).score_answers(question, [c])
+    assert text[slice(*c.highlight)].startswith("主導投資家"), text[slice(*c.highlight)]
+
+
+def test_the_source_line_does_not_say_a_heading_twice():
+    # A Markdown note whose first heading is its title had sources reading 「メモ › メモ › 概要」.
+    from kotae.service.answer import source_line
+
+    c = {"citation": 1, "title": "メモ", "section": "メモ › 概要 › 概要 › 詳細", "page": None,
+         "doc_id": "note.md", "char_start": 0, "char_end": 10}
+    assert source_line(c, "ja") == "- [1] メモ › 概要 › 詳細 — `note.md`"
+    assert source_line({**c, "section": None}, "ja") == "- [1] メモ — `note.md`"
+    assert source_line({**c, "title": "", "section": "A › B"}, "en") == "- [1] A › B — `note.md`"
