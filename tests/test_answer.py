@@ -448,3 +448,20 @@ def test_the_source_line_does_not_say_a_heading_twice():
     assert source_line(c, "ja") == "- [1] メモ › 概要 › 詳細 — `note.md`"
     assert source_line({**c, "section": None}, "ja") == "- [1] メモ — `note.md`"
     assert source_line({**c, "title": "", "section": "A › B"}, "en") == "- [1] A › B — `note.md`"
+
+
+def test_a_holding_of_shares_is_asked_as_a_share():
+    # 「株式をどのくらい保有」 asks for a share (11%), as "stake" does: the sentence naming the
+    # investor with the round's valuation (€11.7bn) holds a quantity, not the answer
+    import numpy as np
+
+    from kotae.index.answer_type import expected_type
+    from kotae.index.rerank import Candidate, SentenceScorer
+
+    assert expected_type("ASMLはMistralの株式をどのくらい保有している？") == "percent"
+    assert expected_type("ASMLの持ち株はどれくらい保有？") == "percent"
+    assert expected_type("土地をどのくらい所有している？") == "quantity"
+    text = "ASML は Mistral の株式を保有し、Series C 後の評価額は €11.7bn となった。\nASMLの出資比率: 11%に相当し、最大株主となった"
+    c = Candidate("a#0", text, "Mistral › Series C", "ja", 1.0)
+    SentenceScorer("sudachi", lambda tokens: np.ones(len(tokens), np.float32)).score_answers("ASMLはMistralの株式をどのくらい保有している？", [c])
+    assert text[slice(*c.highlight)].startswith("ASMLの出資比率"), text[slice(*c.highlight)]
