@@ -465,3 +465,24 @@ def test_a_holding_of_shares_is_asked_as_a_share():
     c = Candidate("a#0", text, "Mistral › Series C", "ja", 1.0)
     SentenceScorer("sudachi", lambda tokens: np.ones(len(tokens), np.float32)).score_answers("ASMLはMistralの株式をどのくらい保有している？", [c])
     assert text[slice(*c.highlight)].startswith("ASMLの出資比率"), text[slice(*c.highlight)]
+
+
+def test_the_field_that_put_its_passage_first_is_quoted_first():
+    # The search moved the front matter above the article's body for its ``date:`` field (the
+    # passage's own score, scores["passage"], is below its place's). The body's sentence repeats
+    # every word of the question and so outscores the field, but gives no date: the answer opens
+    # with the field, which is also the first passage's highlight.
+    def h(i: int, text: str, score: float, own: float | None = None) -> Hit:
+        scores = {"dense": 0.5} if own is None else {"dense": 0.5, "passage": own}
+        return Hit(id=f"n.md#{i}", doc_id="n.md", title="Hoshino Labs", section=None, page=None, char_start=i * 100,
+                   char_end=i * 100 + len(text), text=text, lang="en", kind="front_matter" if i == 0 else "body",
+                   score=score, scores=scores, highlight=(0, len(text)))
+
+    body = "Aozora Robotics agreed to acquire Hoshino Labs, its first acquisition."
+    question = "When did Aozora Robotics acquire Hoshino Labs?"
+    front = 'title: "Hoshino Labs"\ndate: 2026-02-18'
+    moved = [h(0, front, 1.0, own=0.6), h(1, body, 0.9)]
+    assert extractive_answer(question, SearchResult("q", "en", moved)).body.startswith("date: 2026-02-18 [1]")
+    # where the search did not move it, the answer is composed by the units' scores as before
+    kept = [h(0, front, 1.0), h(1, body, 0.9)]
+    assert extractive_answer(question, SearchResult("q", "en", kept)).body.startswith(body)
