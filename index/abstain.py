@@ -221,6 +221,9 @@ class Evidence:
     # the question's words met in translation (index/bridge.py) in the top passages of the other
     # language; counted only when ``dense`` is under the floor (0 otherwise), the one case it decides
     bridged: int = 0
+    # the noun naming what is asked (株価, *net* income: index/asked.py) is in none of the top passages,
+    # in either language, while the first of them names the question's subject
+    unnamed: bool = False
 
 
 CROSS_LINGUAL_OFFSET = 0.035
@@ -308,7 +311,7 @@ def word_evidence(evidence: Evidence, mode: str = "hybrid") -> float:
     cal = calibration(mode)
     # a number the documents never mention, half the question's words, or no number of the kind
     # asked where the documents speak of its subject count as if nothing of the question were found
-    elsewhere = evidence.unknown_number or evidence.absent >= ABSENT_SHARE or (evidence.unstated and cal.unstated)
+    elsewhere = evidence.unknown_number or evidence.absent >= ABSENT_SHARE or ((evidence.unstated or evidence.unnamed) and cal.unstated)
     typed = cal.typed_weight * evidence.typed_coverage
     return 0.0 if elsewhere else 1.0 + typed - max(evidence.missing, cal.attribute_weight * evidence.attribute_missing)
 

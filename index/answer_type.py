@@ -109,6 +109,19 @@ def named_type(words: str) -> str | None:
     return None
 
 
+# the kinds a noun can name (the last entries of _QUESTION: 株価, margin, 身長, RAM ...), by kind
+_NOUN_CUES: dict[str, re.Pattern[str]] = {k: p for k, p in _QUESTION[[k for k, _ in _QUESTION].index(None) + 1:] if k}
+
+
+def noun_cue(kind: str | None, question: str) -> tuple[int, int] | None:
+    """Where the question (NFKC) names the asked ``kind`` with a noun (株価, income, margin,
+    height: the cues read after the interrogatives), whichever cue decided the kind; None
+    when no such noun is there (いくら alone, how many, who)."""
+    cue = _NOUN_CUES.get(kind) if kind else None
+    found = cue.search(question) if cue else None
+    return found.span() if found else None
+
+
 # "1806年、1895年、1939年の中で…いつ", "AとBのどちら", "X or Y": the answer is one of the
 # things the question names
 _CHOICE = re.compile(r"の(?:中|うち)で?|どちら|どっち|それとも|\bwhich of\b|\bor\b", re.I)

@@ -69,6 +69,11 @@ _EN_JA: dict[str, tuple[str, ...]] = {
 _PATTERNS = [(re.compile(rf"\b(?:{p})\b", re.IGNORECASE), terms) for p, terms in _EN_JA.items()]
 
 
+def hand_list() -> list[tuple[re.Pattern[str], tuple[str, ...]]]:
+    """The question vocabulary above: (English pattern, Japanese equivalents) pairs."""
+    return _PATTERNS
+
+
 def japanese_groups(question: str, words: Sequence[str] = ()) -> list[tuple[str, ...]]:
     """Japanese equivalents of the English question's words, one group per English word
     (founded -> 設立, 創業, ...): a unit that holds any term of a group has that word. The

@@ -32,9 +32,11 @@ import numpy as np
 
 from kotae.index.abstain import CROSS_LINGUAL_OFFSET, UNSTATED_KINDS, Evidence
 from kotae.index.answer_type import expected_type, fold, holds_type, named_type, relative_focus
+from kotae.index.asked import asked_attribute, attribute_unnamed
 from kotae.index.backends.base import passage_doc
 from kotae.index.bridge import english_groups, japanese_groups
 from kotae.index.crosslingual import is_katakana
+from kotae.index.dictionary import load_dictionary
 from kotae.index.highlight import ANNOUNCES, Unit, answer_units, focus, sentence_spans
 from kotae.index.tokenize import question_tokens, term_tokens, tokenize
 from kotae.index.wordform import word_form
@@ -349,7 +351,24 @@ class SentenceScorer:
         langs = passage_langs or {}
         cosines = [dense[c.id] + (CROSS_LINGUAL_OFFSET if langs.get(c.id, c.lang) != lang else 0.0) for c in top if dense and c.id in dense]
         return Evidence(missing, typed, max(cosines) if cosines else None, attribute_missing=attribute,
-                        unstated=self._unstated(query, lang, top, full))
+                        unstated=self._unstated(query, lang, top, full),
+                        unnamed=self._unnamed(query, lang, top, full, present | titles, {langs.get(c.id, c.lang) for c in top}))
+
+    def _unnamed(self, query: str, lang: str, top: Sequence[Candidate], idf: dict[str, float], present: set[str],
+                 langs: set[str]) -> bool:
+        """Whether the attribute the question asks for (index/asked.py: 株価, *net* income) is named
+        nowhere in the top passages, in either language, while the first of them names the
+        question's subject (its rarest name in the index, as for ``_unstated``)."""
+        words = asked_attribute(query)
+        if not words:
+            return False
+        names = self.subject_tokens(query, lang) & idf.keys()
+        if not names:
+            return False
+        subject = max(names, key=lambda t: (idf[t], t))
+        if subject not in self._terms(top[0].text, top[0].context) and subject not in self._context_tokens(top[0].context):
+            return False
+        return attribute_unnamed(words, present, langs, partial(_term_set, tokenizer=self.tokenizer), load_dictionary())
 
     def bridged_count(self, query: str, lang: str, top: Sequence[Candidate], passage_langs: dict[str, str] | None = None) -> int:
         """How many of the question's words the top passages in another language than the

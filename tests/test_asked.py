@@ -1,0 +1,108 @@
+"""The attribute a question asks for (index/asked.py) and abstention when no top passage names it,
+in either language (issue 11): the subject and amounts are there, the share price is not."""
+
+from __future__ import annotations
+
+import pytest
+
+from kotae.index.abstain import Evidence, abstain_signal, calibrated_threshold
+from kotae.index.asked import asked_attribute, attribute_unnamed
+
+
+def test_the_asked_attribute_is_the_noun_of_the_asked_kind_with_its_qualifiers():
+    assert asked_attribute("Mistral AIの株価は？") == ("株価",)
+    assert asked_attribute("クウェートの首相の現在の年収はいくらですか？") == ("年収",)
+    # an English noun with the words qualifying it, but not the general ones every amount can take
+    assert asked_attribute("What was Mistral AI's net income in 2025?") == ("income", "net")
+    assert asked_attribute("What is Mistral's operating profit margin?") == ("margin", "profit", "operating")
+    assert asked_attribute("What is the annual budget of the Debian project?") == ("budget",)
+    assert asked_attribute("What is Mistral's annualized revenue in early 2026?") == ("revenue",)
+    # the kind asked by an interrogative alone names no attribute
+    assert asked_attribute("How tall was Isaac Asimov?") == ()
+    assert asked_attribute("How many employees does Koyeb have?") == ()
+    assert asked_attribute("Mistralはいくら調達した？") == ()
+    assert asked_attribute("Who is Mistral's CTO?") == ()
+    # nouns of money used as verbs name no attribute: "raise", "cost" after a name
+    assert asked_attribute("How much did Mistral AI raise in its Series C round?") == ()
+    assert asked_attribute("What does a Steam Deck cost?") == ()
+    assert asked_attribute("How much is the stock price of Mistral?") == ("price", "stock")
+
+
+class _Dictionary:
+    ja = {"income": ("収入", "所得"), "net": ("網", "ネット"), "stock": ("株", "株式"), "operating": ("運転", "稼働")}
+    en = {"年収": ("income",)}
+
+    def japanese(self, word):
+        return self.ja.get(word, ())
+
+    def english(self, word):
+        return self.en.get(word, ())
+
+
+def _unnamed(words, present, langs=("ja",)):
+    return attribute_unnamed(tuple(words), set(present), set(langs), lambda t: frozenset({t.lower()}), _Dictionary())
+
+
+def test_an_attribute_is_named_as_such_or_in_translation_either_way_round():
+    assert _unnamed(["株価"], {"mistral", "評価額", "調達"})
+    assert not _unnamed(["株価"], {"mistral", "株価"})
+    # "income" through the hand list (利益, 収益), "net" nowhere: *net* income is not named
+    assert _unnamed(["income", "net"], {"mistral", "収益"})
+    assert not _unnamed(["income"], {"mistral", "収益"})
+    # 年収 through JMdict's English, 料金 through the hand list read backwards (price, fee)
+    assert not _unnamed(["年収"], {"salary", "income"}, ["en"])
+    assert not _unnamed(["料金"], {"price", "gb"}, ["en"])
+    assert _unnamed(["料金"], {"storage", "gb"}, ["en"])
+
+
+def test_words_that_cannot_be_looked_for_are_not_judged():
+    # an English word with no Japanese equivalent over Japanese passages, a Japanese word with no
+    # English one over English passages, a qualifier the dictionary does not know
+    assert not _unnamed(["footprint"], {"mistral"}, ["ja"])
+    assert not _unnamed(["漏水率"], {"leak", "rate"}, ["en"])
+    assert not _unnamed(["revenue", "annualized"], {"mistral", "売上"})
+    # in passages of its own language a word is judged whether the dictionary knows it or not
+    assert _unnamed(["footprint"], {"mistral"}, ["en"])
+
+
+def test_an_unnamed_attribute_refuses_in_hybrid_mode_only():
+    def found(evidence, mode="hybrid"):
+        return abstain_signal(evidence, mode) >= calibrated_threshold("e5-small", mode)
+
+    assert not found(Evidence(missing=0.0, typed_coverage=0.5, dense=0.9, unnamed=True))
+    assert found(Evidence(missing=0.0, typed_coverage=0.5, dense=0.9))
+    # keyword-only retrieval's first passage is its best word match, not the subject (as for unstated)
+    assert found(Evidence(missing=0.0, typed_coverage=0.5, unnamed=True), "keyword")
+
+
+@pytest.fixture(scope="module")
+def sorano(tmp_path_factory, model_cache):
+    """A Japanese note on a company: its founding, revenue, funding and valuation, no share price
+    and no net income."""
+    from kotae.index.engine import run_ingest
+    from kotae.settings import load_settings
+
+    root = tmp_path_factory.mktemp("asked")
+    corpus = root / "corpus"
+    corpus.mkdir()
+    (corpus / "sorano.md").write_text(
+        "# Sorano AI 調査メモ\n\nSorano AIは2021年に東京で設立されたAI企業である。\n"
+        "2025年の売上高は120億円で、同年にシリーズBで30億円を調達した。\n企業評価額は500億円とされる。\n", encoding="utf-8")
+    (corpus / "kumo.md").write_text(
+        "# Kumo Foods\n\nKumo Foods sells frozen noodles made in Sapporo.\nIts noodles cost ¥480 a bag.\n", encoding="utf-8")
+    settings = load_settings(corpus_dir=corpus, index_dir=root / "index", cache_dir=model_cache)
+    run_ingest(settings, progress=False)
+    return settings
+
+
+def test_a_share_price_or_net_income_the_documents_never_name_is_not_found_in_either_language(sorano):
+    from kotae.index.engine import open_retriever
+
+    retriever = open_retriever(sorano)
+    # the company and amounts are there (revenue, funding, valuation): the attribute is not
+    for question in ("Sorano AIの株価は？", "Sorano AIの株価はいくら？", "What was Sorano AI's net income in 2025?"):
+        result = retriever.search(question, k=5)
+        assert not result.found, (question, result.confidence, result.evidence)
+    for question in ("Sorano AIの企業評価額は？", "Sorano AIの2025年の売上高はいくら？", "What was Sorano AI's revenue in 2025?"):
+        result = retriever.search(question, k=5)
+        assert result.found, (question, result.confidence, result.evidence)
