@@ -753,9 +753,12 @@ class LexicalReranker:
     @staticmethod
     def _asked_fields_added(query: str, candidates: list[Candidate], scores: np.ndarray) -> np.ndarray:
         """Front-matter passages added for their fields (``Candidate.added``): one whose best unit is
-        a field that speaks of what is asked more than any unit of its document's retrieved passages
-        (and, when the question asks for a kind of thing, holds one) comes first among them; the
-        others get -inf (the caller drops them).
+        a field whose own key meets the question's words (ScoredUnit.key_asked), that holds the number
+        asked (numbers are found reliably, names are not), and that speaks of what is asked more than
+        any unit of its document's retrieved passages holding such a number comes first among them;
+        the others get -inf (the caller drops them). A unit without the number does not count: the
+        document's prose names 投資家 in the question's own words, the field ``total_investors: 41``
+        only in English, and only the field counts them.
 
         Front matter states a document's facts as a list of fields (``total_funding_rounds: 7``,
         ``japan_score: … total: 79.5``), which neither side of retrieval finds: the embedder reads
@@ -778,7 +781,7 @@ class LexicalReranker:
             old = [i for i in members if not candidates[i].added]
             if not old or not numeric:
                 continue
-            most = max((u.relevance for i in old for u in candidates[i].units), default=0.0)
+            most = max((u.relevance for i in old for u in candidates[i].units if u.typed), default=0.0)
             best, best_relevance = None, most
             for i in new:
                 top = best_unit(candidates[i].units)

@@ -88,3 +88,26 @@ def test_a_front_matter_field_added_for_its_key_leads_its_document_only_when_it_
     who = "Aozora Roboticsの資金調達のラウンドについて教えて"
     cands = _scored(who, [prose, other, fields])
     assert LexicalReranker(SecondStageConfig()).rerank(who, "ja", cands)[2] == -np.inf
+
+
+def test_money_and_shares_count_nothing():
+    """「何社」 asks for a count: €1.3B and 11% are an amount and a share, not one (they held the
+    first place of their document against ``total_investors: 41``)."""
+    from kotae.index.answer_type import holds_type
+
+    question = "投資家は全部で何社あるの？"
+    assert not holds_type("count", "主導投資家: ASML Holding NVが€1.3Bを投資", question)
+    assert not holds_type("count", "ASMLの出資比率: 11%に相当", question)
+    assert holds_type("count", "total investors: 41", question)
+    assert holds_type("count", "顧客は450,000社", question)
+
+
+def test_an_added_field_is_compared_with_the_units_that_hold_the_asked_kind():
+    """The document's prose names the investors more than the field's English key does, but holds no
+    count: the field that counts them leads."""
+    question = "Aozora Roboticsに出資している投資家は全部で何社あるの？"
+    prose = ("a.md#5", "主導投資家はHoshino Capitalで、共同投資家にはMori Venturesなどが並ぶ。", 1.0, False)
+    fields = ("a.md#1", "funding_history:\n  total_investors: 41", 0.0, True)
+    cands = _scored(question, [prose, fields])
+    scores = LexicalReranker(SecondStageConfig()).rerank(question, "ja", cands)
+    assert scores[1] > scores[0]
