@@ -35,7 +35,7 @@ from kotae.index.answer_type import expected_type, fold, holds_type, named_type,
 from kotae.index.asked import asked_attribute, attribute_unnamed
 from kotae.index.backends.base import passage_doc
 from kotae.index.bridge import english_groups, japanese_groups
-from kotae.index.crosslingual import _Transliterations, is_katakana
+from kotae.index.crosslingual import Transliterations, is_katakana
 from kotae.index.dictionary import load_dictionary
 from kotae.index.highlight import ANNOUNCES, Unit, answer_units, focus, sentence_spans
 from kotae.index.tokenize import question_tokens, term_tokens, tokenize
@@ -539,7 +539,7 @@ class SentenceScorer:
         return own, lexical
 
 
-_KATAKANA = _Transliterations()  # English word -> katakana spellings, for index/asked.py
+_KATAKANA = Transliterations()  # English word -> katakana spellings, for index/asked.py
 
 _NAME = re.compile(r"[A-Z][A-Za-z0-9.&-]*(?:[ \t]+(?:[A-Z][A-Za-z0-9.&-]*|\d[A-Za-z0-9.]*))+(?![A-Za-z0-9'])")
 _NAME_WORD = re.compile(r"\b[A-Za-z]*[A-Z][A-Za-z0-9]*\b")  # a word with a capital: Airbus, A310, AI
