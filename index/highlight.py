@@ -2,8 +2,9 @@
 
 A passage is cut into *answer units* with their span in the passage text:
 
-- sentences of prose, each knowing the heading it sits under (a heading line itself is
-  never a unit: "What is X?" is answered by the sentences under heading X);
+- sentences of prose, each knowing the heading it sits under (a heading line is never quoted
+  alone: "What is X?" is answered by the sentences under heading X; the passage's section is no
+  unit, and a heading inside the passage reads as the first unit under it);
 - ``key: value`` lines (YAML front matter, metadata blocks) with the key made readable,
   ``largest_investor: "ASML Holding NV"`` -> ``largest investor: ASML Holding NV``; a list
   item of mappings (``- name: …`` with its keys) is one unit;
@@ -24,9 +25,10 @@ Each unit also carries ``key``: the words that say what it is about without bein
 from __future__ import annotations
 
 import re
+import unicodedata
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, replace
-from typing import Callable
+from typing import Callable, Collection
 
 from kotae.ingest.sentences import split_sentences
 
@@ -41,6 +43,13 @@ class Unit:
     key: str = ""  # what it is about: heading, key path, column names
     kind: str = "sentence"  # "sentence", "label" (a heading-like line), "field" (key: value), "row" (table row)
     full: str = ""  # the whole text when ``text`` is cut to MAX_UNIT_CHARS ("": ``text`` is whole)
+    # what the unit says itself when ``text`` quotes more ("": ``text``): a heading quoted with the
+    # first unit under it is scored on its own words, as a label
+    words: str = ""
+
+    @property
+    def own(self) -> str:
+        return self.words or self.text
 
 
 def sentence_spans(text: str) -> list[tuple[int, int]]:
@@ -201,6 +210,7 @@ def _context_header(context: str) -> list[str] | None:
 _ATTRIBUTION = re.compile(r"^[—―]+\s*\S")
 _MAX_LABEL_CHARS = 40
 _SENTENCE_END = tuple("。．.！!？?")
+_SPACE = re.compile(r"\s+")
 
 
 def _is_label(text: str) -> bool:
@@ -226,8 +236,10 @@ def _list_sibling(lines: list[tuple[int, int, str]], i: int) -> bool:
     return bool(_LIST_ITEM.match(line)) and _indent(nxt) <= _indent(line)
 
 
-def answer_units(text: str, context: str = "") -> list[Unit]:
-    """The units of a passage in text order (see the module docstring)."""
+def answer_units(text: str, context: str = "", headings: Collection[str] = ()) -> list[Unit]:
+    """The units of a passage in text order (see the module docstring). ``headings``: the texts of
+    the passage's lines that are headings in its document (index/headings.py); each is the key of
+    the units under it and is quoted only with the first of them (``_under_headings``)."""
     lines: list[tuple[int, int, str]] = []
     pos = 0
     for line in text.split("\n"):
@@ -242,6 +254,8 @@ def answer_units(text: str, context: str = "") -> list[Unit]:
     parents: list[tuple[int, str]] = []  # (indent, key) of `key:` lines without a value
     item: list | None = None  # [start, end, indent, parts, key] of an open `- key: value` list item
     units: list[Unit] = []
+    # index in `units` of the first unit under a heading -> the heading's start, text and key
+    leads: dict[int, tuple[int, str, str]] = {}
     paragraph = 0  # index in `units` of the first unit of the current paragraph (or of the text under a label)
 
     def attribute(shown: str) -> bool:
@@ -271,6 +285,12 @@ def answer_units(text: str, context: str = "") -> list[Unit]:
         field = _FIELD.match(line)
         if item is not None and not (field and not field.group(2) and indent > item[2]):
             close_item()
+        if headings and (shown := clean_sentence(stripped, None)) in headings and shown not in titles:
+            close_item()
+            leads[len(units)] = (s, shown, heading)  # the nearest heading above the next unit
+            tab_header, heading, paragraph = None, shown, len(units)
+            parents.clear()
+            continue
         # tables: a header row is followed by its separator; it is never an answer itself
         if _TABLE_ROW.match(line):
             if _TABLE_SEPARATOR.match(line):
@@ -334,7 +354,28 @@ def answer_units(text: str, context: str = "") -> list[Unit]:
                 continue
             units.append(Unit(ls + ss, ls + se, clean_sentence(line[ss:se].replace("\t", " · "), None), heading, "sentence"))
     close_item()
-    return [_shortened(u) for u in units]
+    return [_shortened(u) for u in _under_headings(units, leads)]
+
+
+def _under_headings(units: list[Unit], leads: dict[int, tuple[int, str, str]]) -> list[Unit]:
+    """A heading alone answers nothing: "What is X?" is answered by what heading X introduces. Yet it
+    may be what is asked (``Arthur Mensch（CEO・共同創業者）`` over his biography), so it stays a unit,
+    scored on its own words as a label, and reads as the first unit under it:
+    ``Le Chat Enterprise — プライベートデプロイメント対応``. A heading with nothing under it in the
+    passage, or directly over another heading, is no unit; nor is one that the unit under it names
+    already ("Kumo Engine is a scheduling system …" under ``Kumo Engine``)."""
+    for i in sorted(leads, reverse=True):
+        start, title, key = leads[i]
+        if i >= len(units) or _compact(title) in _compact(units[i].text):
+            continue
+        u = units[i]
+        glue = " " if title.endswith((*ANNOUNCES, *_SENTENCE_END)) else " — "
+        units.insert(i, Unit(start, u.end, f"{title}{glue}{u.text}", key, "label", words=title))
+    return units
+
+
+def _compact(text: str) -> str:
+    return _SPACE.sub("", unicodedata.normalize("NFKC", text)).casefold()
 
 
 def _shortened(u: Unit) -> Unit:

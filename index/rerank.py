@@ -59,6 +59,8 @@ class Candidate:
     # its own second-stage score, when LexicalReranker gave it the place (and score) of another
     # passage of its document (_by_units_within_documents); None = not moved
     own_score: float | None = None
+    # the texts of its lines that are headings in its document (index/headings.py)
+    headings: frozenset[str] = frozenset()
 
 
 class _UnitTokens(NamedTuple):
@@ -241,20 +243,20 @@ class SentenceScorer:
         if query is not None:
             self.score_answers(query, candidates)
 
-    def _present(self, texts: Sequence[tuple[str, str]]) -> set[str]:
+    def _present(self, texts: Sequence[tuple[str, str, frozenset[str]]]) -> set[str]:
         present: set[str] = set()
-        for text, context in texts:
-            present |= self._terms(text, context)
+        for text, context, headings in texts:
+            present |= self._terms(text, context, headings)
         return present
 
-    def _terms(self, text: str, context: str) -> frozenset[str]:
+    def _terms(self, text: str, context: str, headings: frozenset[str] = frozenset()) -> frozenset[str]:
         """Every term of a passage's answer units and their keys, and the word forms of its
         fields marked with _FORM (no token holds it), all in one set: the candidates' terms are
         gathered for every question, and one cached look-up per passage is what that costs."""
-        return self._cached("\0terms" + context + "\0" + text, lambda: frozenset().union(
-            *(u.tokens | u.key_tokens | {_FORM + f for f in u.forms} for u in self._units(text, context))))
+        return self._cached("\0terms" + context + "\0" + text + _headings_key(headings), lambda: frozenset().union(
+            *(u.tokens | u.key_tokens | {_FORM + f for f in u.forms} for u in self._units(text, context, headings))))
 
-    def answer_weights(self, query: str, texts: Sequence[tuple[str, str]], content: dict[str, float] | None = None) -> dict[str, float]:
+    def answer_weights(self, query: str, texts: Sequence[tuple[str, str, frozenset[str]]], content: dict[str, float] | None = None) -> dict[str, float]:
         """Weights of the question's terms for choosing answer units: no interrogatives
         (何, どれくらい: rare in documents, so heavy by idf, yet they name no content), and
         only terms that occur somewhere in the candidates, so that a question's unmatched
@@ -264,7 +266,7 @@ class SentenceScorer:
         kept = {t: w for t, w in weights.items() if t in present}
         return kept | self._field_form_weights(query, texts, present, kept)
 
-    def _field_form_weights(self, query: str, texts: Sequence[tuple[str, str]], present: set[str],
+    def _field_form_weights(self, query: str, texts: Sequence[tuple[str, str, frozenset[str]]], present: set[str],
                             kept: dict[str, float]) -> dict[str, float]:
         """The question's English words that no candidate writes as such (not in ``kept``) but a
         field writes in another form ("headquartered" / ``headquarters:``, "founded" /
@@ -275,8 +277,8 @@ class SentenceScorer:
         if not wanted:
             return {}
         found: dict[str, str] = {}  # question word -> the field's word of the same form
-        for text, context in texts:
-            for u in self._units(text, context):
+        for text, context, headings in texts:
+            for u in self._units(text, context, headings):
                 for form in u.forms.keys() & wanted.keys():
                     found.setdefault(wanted[form], u.forms[form])
         idf = self._idf(list(found.values()))
@@ -314,13 +316,13 @@ class SentenceScorer:
         """Score every candidate's answer units; the best one becomes its highlight."""
         full = self.content_weights(query)
         lang = detect_language(query)
-        texts = [(c.text, c.context) for c in candidates]
+        texts = [(c.text, c.context, c.headings) for c in candidates]
         weights = self.answer_weights(query, texts, full)
         focus = {t for noun in relative_focus(query) for t in term_tokens(noun, self.tokenizer)}
         weights = {t: w * FOCUS_FACTOR if t in focus else w for t, w in weights.items()}
         bridged = self.bridged_terms(query, self._present(texts))
         for c in candidates:
-            c.units = self.score_units(query, weights, c.text, c.context, full, bridged, same_lang=c.lang == lang)
+            c.units = self.score_units(query, weights, c.text, c.context, full, bridged, same_lang=c.lang == lang, headings=c.headings)
             top = best_unit(c.units)
             if top is not None:
                 c.answer, c.highlight = top.score, (top.unit.start, top.unit.end)
@@ -336,7 +338,7 @@ class SentenceScorer:
             # exists only in Japanese articles (mixed ja+en set). A single digit is often a word in
             # the other language (2つ / two): numbers of two digits or more only.
             weights = {t: w for t, w in weights.items() if sum(ch.isdigit() for ch in t) >= 2}
-        present = self._present([(c.text, c.context) for c in top])
+        present = self._present([(c.text, c.context, c.headings) for c in top])
         total = sum(weights.values())
         missing = sum(w for t, w in weights.items() if t not in present) / total if total else 0.0
         # the same share among the words the passages' titles and sections do not name: what is
@@ -369,7 +371,7 @@ class SentenceScorer:
         # the first passage's document names it (in that passage or another of the top ones: an
         # article written in the other language gives the name as written once, シェトランド諸島(Shetland))
         doc = passage_doc(top[0].id)
-        if not any(subject in self._terms(c.text, c.context) or subject in self._context_tokens(c.context)
+        if not any(subject in self._terms(c.text, c.context, c.headings) or subject in self._context_tokens(c.context)
                    for c in top if passage_doc(c.id) == doc):
             return False
         return attribute_unnamed(words, present, langs, partial(_term_set, tokenizer=self.tokenizer), load_dictionary(), _KATAKANA)
@@ -379,7 +381,7 @@ class SentenceScorer:
         question's hold in translation (index/bridge.py; abstain.BRIDGED_WORDS): across languages
         these judge the question where its own words cannot."""
         langs = passage_langs or {}
-        other = [(c.text, c.context) for c in top if langs.get(c.id, c.lang) != lang]
+        other = [(c.text, c.context, c.headings) for c in top if langs.get(c.id, c.lang) != lang]
         return len(self.bridged_terms(query, self._present(other))) if other else 0
 
     def _unstated(self, query: str, lang: str, top: Sequence[Candidate], idf: dict[str, float]) -> bool:
@@ -400,7 +402,7 @@ class SentenceScorer:
         names = asked & idf.keys()  # those the index knows
         if names:
             subject = max(names, key=lambda t: (idf[t], t))
-            naming = [c for c in top if subject in self._terms(c.text, c.context) or subject in self._context_tokens(c.context)]
+            naming = [c for c in top if subject in self._terms(c.text, c.context, c.headings) or subject in self._context_tokens(c.context)]
         elif asked:
             naming = [c for c in top if passage_doc(c.id) == passage_doc(top[0].id)]
         else:
@@ -415,31 +417,33 @@ class SentenceScorer:
             return set(self.content_tokens(" ".join(words))) if words else set()
         return {t for t in self.content_tokens(query) if (t.isascii() and t.isalpha()) or is_katakana(t)}
 
-    def _units(self, text: str, context: str) -> list[_UnitTokens]:
+    def _units(self, text: str, context: str, headings: frozenset[str] = frozenset()) -> list[_UnitTokens]:
         """A passage's answer units with their tokens (see _UnitTokens), cached."""
         def tokens(u: Unit) -> _UnitTokens:
-            toks = frozenset(tokenize(u.text, self.tokenizer))
+            toks = frozenset(tokenize(u.own, self.tokenizer))
             keys = frozenset(tokenize(u.key, self.tokenizer)) if u.key else frozenset()
             if u.kind != "field":
                 return _UnitTokens(u, toks, keys, {}, None)
             return _UnitTokens(u, toks, keys, {word_form(t): t for t in sorted(keys | toks, reverse=True)}, named_type(u.key))
-        return self._cached("\0units" + context + "\0" + text, lambda: [tokens(u) for u in answer_units(text, context)])
+        return self._cached("\0units" + context + "\0" + text + _headings_key(headings),
+                            lambda: [tokens(u) for u in answer_units(text, context, headings)])
 
     def score_units(self, query: str, weights: dict[str, float], text: str, context: str = "",
                     full_weights: dict[str, float] | None = None,
-                    bridged: Sequence[Bridge] = (), same_lang: bool = True) -> tuple[ScoredUnit, ...]:
+                    bridged: Sequence[Bridge] = (), same_lang: bool = True,
+                    headings: frozenset[str] = frozenset()) -> tuple[ScoredUnit, ...]:
         """Every answer unit of a passage with its score for the question: the idf-weighted
         share of the question's terms in the unit, plus those found only in its heading/key
         (weighted KEY_WEIGHT), plus TYPE_WEIGHT when it holds the expected kind of answer.
         Terms in most of the passage's units (its topic) weigh less here (LOCAL_SPREAD)."""
         full_weights = weights if full_weights is None else full_weights
-        units = self._units(text, context)
+        units = self._units(text, context, headings)
         spread = _spread_weights(weights, [u.tokens for u in units])
         total = (sum(weights.values()) + _bridged_weight(bridged, weights)) or 1.0
         spread_total = (sum(spread.values()) + _bridged_weight(bridged, spread)) or 1.0
         # only the equivalents this passage holds can meet one of its units: the others are not
         # tried unit by unit (most bridged words are in the other language's passages only)
-        held = self._terms(text, context)
+        held = self._terms(text, context, headings)
         bridged = [b._replace(terms=terms) for b in bridged
                    if not held.isdisjoint(b.tokens) and (terms := [(t, w) for t, w in b.terms if t <= held])]
         full_total = sum(full_weights.values()) or 1.0
@@ -462,8 +466,8 @@ class SentenceScorer:
                 key_toks = key_toks | self._context_tokens(context)
             if not _quotable(unit.text):
                 continue
-            typed = holds_type(kind, unit.text, query, named) or (
-                names is not None and names == kind and kind in ("amount", "count") and _BARE_NUMBER.search(unit.text) is not None)
+            typed = holds_type(kind, unit.own, query, named) or (
+                names is not None and names == kind and kind in ("amount", "count") and _BARE_NUMBER.search(unit.own) is not None)
             # the unit's score with the question's weights, and with its topic's words (and the names of
             # its title and section) weighing less
             own, lexical = self._lexical(unit, toks, key_toks, key_forms, weights, total, bridged, typed, kind, phrases, elsewhere)
@@ -522,7 +526,7 @@ class SentenceScorer:
                 # a word counts once, as itself or as its equivalent, whichever weighs more
                 own += max(0.0, met - (weights.get(b.word, 0.0) if b.word in toks else 0.0)) / total
         lexical = own + KEY_WEIGHT * keyed
-        if (unit.kind == "label" and not typed) or unit.text.endswith(_NOT_WHOLE):
+        if (unit.kind == "label" and not typed) or unit.own.endswith(_NOT_WHOLE):
             # a line that introduces what follows is rarely the answer itself, unless it
             # holds what is asked for ("Emmi AI (2026年5月買収)" for "when was it acquired?");
             # one ending with a colon ("…を活用して：") announces its answer on the next lines,
@@ -531,7 +535,7 @@ class SentenceScorer:
         if phrases:
             # within a passage, a name its title or section gives is its topic: it says which passage
             # answers, not which unit (evals/reports/answers.md)
-            lexical += PHRASE_WEIGHT * _phrase_share(phrases, unit.text, f"{unit.key}\0{topic}")
+            lexical += PHRASE_WEIGHT * _phrase_share(phrases, unit.own, f"{unit.key}\0{topic}")
         if elsewhere:
             lexical *= OTHER_NAME_FACTOR
         if kind is not None and not typed:
@@ -547,6 +551,11 @@ _POSSESSIVE = re.compile(r"(?<=[A-Za-z0-9])['’](?:s\b)?")
 _OWNER = "\0"
 _QUESTION_WORDS = {"how", "what", "what's", "who", "whom", "whose", "when", "where", "which", "why", "does", "did", "do",
                    "is", "was", "are", "were", "can", "could", "has", "have", "had", "will", "would", "with", "in", "if"}
+
+
+def _headings_key(headings: frozenset[str]) -> str:
+    """What the heading lines add to a passage's cache keys: its units differ with them."""
+    return "\0h\0" + "\0".join(sorted(headings)) if headings else ""
 
 
 @lru_cache(maxsize=4)  # the question being answered: its bridge is read for the search, its units and abstention

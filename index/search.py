@@ -14,6 +14,7 @@ from kotae.index.fusion import Ranked, reciprocal_rank_fusion, weighted_score_fu
 from kotae.index.abstain import ABSENT_MIN_PASSAGES, EVIDENCE_DEPTH, Evidence, absent_share, abstain_signal, dense_floor, unknown_numbers
 from kotae.index.crosslingual import MAX_SENSES, CrossLingualConfig, CrossLingualExpander, add_scaled, capitalised_words, is_katakana
 from kotae.index.dedup import collapse
+from kotae.index.headings import DocumentHeadings
 from kotae.index.dictionary import load_dictionary
 from kotae.index.rerank import Candidate, SecondStageConfig, SentenceScorer, make_reranker
 from kotae.index.backends.base import Filters, Matches, SearchBackend
@@ -153,6 +154,7 @@ class Retriever:
                                            config.rerank_cross_lang_units)
         )
         self._sentences = SentenceScorer(self.tokenizer, self._idf)
+        self._headings = DocumentHeadings(backend)  # a sub-heading inside a passage is no answer alone
         xcfg = CrossLingualConfig(config.cross_lang_expansion, prf_terms=config.cross_lang_prf_terms)
         self._expander = None if not xcfg.parts else CrossLingualExpander(backend, self.tokenizer, xcfg, config.lang_min_passages)
 
@@ -242,7 +244,8 @@ class Retriever:
         lo = min((fused[r] for r in head), default=0.0)
         span = (hi - lo) or 1.0
         candidates = [
-            Candidate(r, stored[r].passage.text, stored[r].passage.context, stored[r].doc_lang, (fused[r] - lo) / span)
+            Candidate(r, stored[r].passage.text, stored[r].passage.context, stored[r].doc_lang, (fused[r] - lo) / span,
+                      headings=self._headings.of(stored[r].passage))
             for r in head
         ]
         self._sentences.score(self._sentences.query_weights(query), candidates, query)

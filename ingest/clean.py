@@ -60,7 +60,8 @@ def _ends_heading(prev: str, line: str) -> bool:
     return not _is_kana(prev[-1]) and len(line) >= max(2 * len(prev), 24) and line[-1] in _SENTENCE_END
 
 
-def _join_soft_breaks(text: str) -> str:
+def _join_soft_breaks(text: str, headings: list[str] | None = None) -> str:
+    """``headings``: the lines kept off the sentence after them as headings (_ends_heading) are added."""
     lines = text.split("\n")
     out: list[str] = []
     for line in lines:
@@ -73,7 +74,11 @@ def _join_soft_breaks(text: str) -> str:
             if prev:
                 out.append("")
             continue
-        if not prev or _STARTS_BLOCK.match(line) or prev.startswith(("|", "#")) or _ends_heading(prev, stripped):
+        if not prev or _STARTS_BLOCK.match(line) or prev.startswith(("|", "#")):
+            out.append(stripped)
+        elif _ends_heading(prev, stripped):
+            if headings is not None:
+                headings.append(prev)
             out.append(stripped)
         elif prev[-1] in "-‐" and len(prev) > 1 and prev[-2].isalpha() and stripped[0].islower():
             out[-1] = prev + stripped  # a word broken at a hyphen: "state-of-the-" + "art", never "the- art"
@@ -84,7 +89,9 @@ def _join_soft_breaks(text: str) -> str:
     return "\n".join(line for line in out if line)
 
 
-def clean_text(source: str) -> str:
+def clean_text(source: str, headings: list[str] | None = None) -> str:
+    """``headings``: the lines of the result that are headings are added to it: those marked (a
+    Markdown heading, a line bold as a whole) and the short lines kept off the sentence after them."""
     text = source.replace("\f", "\n\n")
     text = _THEMATIC_BREAK.sub("", text)
     text = _PAGE_NUMBER.sub("", text)
@@ -94,5 +101,8 @@ def clean_text(source: str) -> str:
     text = _FOOTNOTE_MARK.sub("", text)
     text = _ESCAPE.sub(r"\1", text)
     # Heading marks go after joining: they are what keeps a heading off the next line.
-    text = _HEADING_MARK.sub("", _join_soft_breaks(text))
+    text = _join_soft_breaks(text, headings)
+    if headings is not None:
+        headings.extend(_HEADING_MARK.sub("", line) for line in text.split("\n") if _HEADING_MARK.match(line))
+    text = _HEADING_MARK.sub("", text)
     return text or source.strip()  # a span of nothing but layout noise still shows something

@@ -25,20 +25,35 @@ class FrontMatter:
 
 
 def split_front_matter(text: str) -> FrontMatter | None:
+    found = _delimiters(text)
+    if found is None:
+        return None
+    opening, closing, body_start = found
+    raw = text[opening.end() : closing.start()]
+    metadata, error = _parse(raw)
+    return FrontMatter(opening.end(), closing.start(), body_start, metadata, error)
+
+
+def body_start(text: str) -> int:
+    """Where the document's body starts (after its front matter, if any), without parsing the YAML."""
+    found = _delimiters(text)
+    return found[2] if found is not None else 0
+
+
+def _delimiters(text: str) -> tuple[re.Match, re.Match, int] | None:
+    """The opening and closing ``---`` of the front matter, and where the body starts."""
     opening = _OPEN.match(text)
     if not opening:
         return None
     closing = _CLOSE.search(text, opening.end())
     if not closing:
         return None
-    body_start = closing.end()
-    if text.startswith("\r\n", body_start):
-        body_start += 2
-    elif text.startswith("\n", body_start):
-        body_start += 1
-    raw = text[opening.end() : closing.start()]
-    metadata, error = _parse(raw)
-    return FrontMatter(opening.end(), closing.start(), body_start, metadata, error)
+    start = closing.end()
+    if text.startswith("\r\n", start):
+        start += 2
+    elif text.startswith("\n", start):
+        start += 1
+    return opening, closing, start
 
 
 def _parse(raw: str) -> tuple[dict[str, Any], str | None]:

@@ -48,7 +48,9 @@ def _lines(text: str, start: int, end: int):
     yield pos, end, page_break
 
 
-def segment_body(text: str, start: int, end: int, page_starts: tuple[int, ...] = ()) -> list[Segment]:
+def segment_body(text: str, start: int, end: int, page_starts: tuple[int, ...] = (), sentences: bool = True) -> list[Segment]:
+    """``sentences`` False: a paragraph is one body segment, not cut into sentences (heading_spans:
+    cutting was most of the cost)."""
     segments: list[Segment] = []
     plain_headings = not any(_HEADING.match(text[ls:le]) for ls, le, _ in _lines(text, start, end))
     section: list[tuple[int, str]] = []
@@ -70,7 +72,7 @@ def segment_body(text: str, start: int, end: int, page_starts: tuple[int, ...] =
             paragraph = []
         if paragraph:
             first = True
-            for s, e in split_sentences(text, paragraph[0], paragraph[1]):
+            for s, e in split_sentences(text, paragraph[0], paragraph[1]) if sentences else [paragraph]:
                 segments.append(Segment(s, e, "body", path(), page, new_block=first))
                 first = False
             paragraph = []
@@ -131,6 +133,11 @@ def segment_body(text: str, start: int, end: int, page_starts: tuple[int, ...] =
             paragraph = [ls, le]
     flush()
     return segments
+
+
+def heading_spans(text: str, start: int, end: int, page_starts: tuple[int, ...] = ()) -> list[tuple[int, int]]:
+    """The (start, end) of every heading line of a body, as segment_body finds them."""
+    return [(s.start, s.end) for s in segment_body(text, start, end, page_starts, sentences=False) if s.kind == "heading"]
 
 
 def starts_list_item(text: str, start: int) -> bool:
