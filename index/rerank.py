@@ -35,7 +35,7 @@ from kotae.index.answer_type import expected_type, fold, holds_type, named_type,
 from kotae.index.asked import asked_attribute, attribute_unnamed
 from kotae.index.backends.base import passage_doc
 from kotae.index.bridge import english_groups, japanese_groups
-from kotae.index.crosslingual import is_katakana
+from kotae.index.crosslingual import Transliterations, is_katakana
 from kotae.index.dictionary import load_dictionary
 from kotae.index.highlight import ANNOUNCES, Unit, answer_units, focus, sentence_spans
 from kotae.index.tokenize import question_tokens, term_tokens, tokenize
@@ -399,9 +399,13 @@ class SentenceScorer:
         if not names:
             return False
         subject = max(names, key=lambda t: (idf[t], t))
-        if subject not in self._terms(top[0].text, top[0].context, top[0].headings) and subject not in self._context_tokens(top[0].context):
+        # the first passage's document names it (in that passage or another of the top ones: an
+        # article written in the other language gives the name as written once, シェトランド諸島(Shetland))
+        doc = passage_doc(top[0].id)
+        if not any(subject in self._terms(c.text, c.context, c.headings) or subject in self._context_tokens(c.context)
+                   for c in top if passage_doc(c.id) == doc):
             return False
-        return attribute_unnamed(words, present, langs, partial(_term_set, tokenizer=self.tokenizer), load_dictionary())
+        return attribute_unnamed(words, present, langs, partial(_term_set, tokenizer=self.tokenizer), load_dictionary(), _KATAKANA)
 
     def bridged_count(self, query: str, lang: str, top: Sequence[Candidate], passage_langs: dict[str, str] | None = None) -> int:
         """How many of the question's words the top passages in another language than the
@@ -597,6 +601,8 @@ class SentenceScorer:
             lexical *= UNTYPED_FACTOR if kind in NUMERIC_TYPES else UNTYPED_NAME_FACTOR
         return own, lexical
 
+
+_KATAKANA = Transliterations()  # English word -> katakana spellings, for index/asked.py
 
 _NAME = re.compile(r"[A-Z][A-Za-z0-9.&-]*(?:[ \t]+(?:[A-Z][A-Za-z0-9.&-]*|\d[A-Za-z0-9.]*))+(?![A-Za-z0-9'])")
 _NAME_WORD = re.compile(r"\b[A-Za-z]*[A-Z][A-Za-z0-9]*\b")  # a word with a capital: Airbus, A310, AI
