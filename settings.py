@@ -112,6 +112,10 @@ class Settings:
     # Passages with nothing quotable (every unit a reference or link entry, or a stub) move
     # behind the rest: their titles match questions' words but they answer nothing.
     unquotable_last: bool = True
+    # The front-matter passages of the candidates' documents join the second stage, and one whose
+    # field answers the question (its key meets the question's words, its value the kind asked)
+    # comes first among its document's passages (index/rerank.py LexicalReranker._asked_fields_added).
+    front_matter_fields: bool = True
     # "not found in the documents" below this; -1 = the value calibrated for the embedder
     # (index/abstain.py), 0 = never abstain
     abstain_threshold: float = -1.0

@@ -189,6 +189,18 @@ the translated words (off-topic "capital city of Australia" 0.94: its other word
 lower floor for questions whose top passages share a document (3 of 7): each frees answerable
 questions only with unanswerable ones (mayor of Augsburg, Lacroix's PhD, Tales of Legendia).
 
+The attribute asked for, named nowhere (``unnamed``, issue 11, sixth pass; index/asked.py): 「Mistral
+AIの株価は？」 and "What was Mistral AI's net income in 2025?" over reports whose every passage names
+Mistral and gives amounts. The noun naming the asked kind (株価, income, margin) with the English
+words qualifying it (*net*, *operating profit*; not total, annual, current ...), or the thing a count
+counts (how many tourists, 国内累計販売本数), is looked for in the top passages as written, through
+bridge.py's hand list either way round, JMdict and (among Japanese passages) katakana; when a word
+that can be looked for there is not found while the first passage's document names the question's
+subject, nothing answers it (hybrid mode only, as ``unstated``). Recall 59 -> 62 of 82 (gold's
+operating profit margin, the devset's 累計販売本数, mixed's Shetland tourists) at the same 17 of 848
+refused; off-topic, answers and parity (6 of 84 cross-language against 1 of 127) unchanged. Counting
+every attribute word missing instead refused 6-10 answerable questions a set (evals/reports/abstention.md).
+
 Keyword-only retrieval keeps main's typed weight and threshold (typed 0.75, threshold 0.705): it cannot see across
 languages, and the new ones refused 14 of 84 cross-language mixed questions there instead of 7.
 """

@@ -18,7 +18,9 @@ _NUM = r"\d[\d,.]*"
 
 # (type, question cue) in priority order: the first cue found decides.
 _QUESTION: list[tuple[str | None, re.Pattern[str]]] = [
-    ("percent", re.compile(r"何\s*(?:%|パーセント|割)|割合|比率|シェア|出資比率|what (?:percent|share|proportion)|percentage|how much of|stake", re.I)),
+    # a holding of shares is asked as a share of them (「株式をどのくらい保有」, "how much of")
+    ("percent", re.compile(r"何\s*(?:%|パーセント|割)|割合|比率|シェア|出資比率|what (?:percent|share|proportion)|percentage|how much of|stake|"
+                           r"(?:株式|持ち?株)[はをの]?(?:どの|どれ)(?:くらい|ぐらい|だけ|程度)(?:保有|所有|持)", re.I)),
     ("duration", re.compile(r"何年間|年数|何か月|何ヶ月|何カ月|何日間|何時間|何週間|どれくらいの期間|どのくらいの期間|how long|for how many (?:years|months|days)", re.I)),
     # measures, told by their units (a height is not any number: "How tall…" over a page of dates)
     ("length", re.compile(r"how (?:tall|high|deep|wide)\b", re.I)),

@@ -40,7 +40,9 @@ _SKIP = frozenset("the a an of its their his her our your my this that these tho
                   "how much many does did do in for per to on at by and or with from as".split())
 _DETERMINERS = frozenset("the a an its their his her our your my this that these those what which each per".split())
 _OWNER = re.compile(r"[A-Za-z0-9]['’]s?$")
-_RUN = re.compile(r"[一-龥々〆ヶァ-ヴー]+")
+_HOW_MANY = re.compile(r"\b(?:how many|number of)\s+((?:\S+\s+){0,3}\S+)", re.I)
+_PRONOUNS = frozenset("them they it us you these those".split())
+_COUNTED = re.compile(r"([一-龥々〆ヶァ-ヴー]+)数(?:は|が|を)")
 _ACRONYM_PLURAL = re.compile(r"^([A-Z][A-Z0-9]+)s$")  # GPUs -> GPU
 
 
@@ -48,10 +50,13 @@ _ACRONYM_PLURAL = re.compile(r"^([A-Z][A-Z0-9]+)s$")  # GPUs -> GPU
 def asked_attribute(question: str) -> tuple[str, ...]:
     """The words naming what the question asks for: its noun of an amount, share or measure
     (index/answer_type.py ``noun_cue``) first, then the English words qualifying it that are
-    not GENERAL_QUALIFIERS ("net", "operating", "profit"); () when the question's kind is not
-    named by such a noun (いくら alone, how many, who)."""
+    not GENERAL_QUALIFIERS ("net", "operating", "profit"); for a count, the thing counted
+    (``_counted``); () when the question's kind is named by no noun (いくら alone, who, when)."""
     q = unicodedata.normalize("NFKC", question)
-    cue = noun_cue(expected_type(question), q)
+    kind = expected_type(question)
+    if kind == "count":
+        return _counted(q)
+    cue = noun_cue(kind, q)
     if cue is None:
         return ()
     start, end = cue
@@ -72,12 +77,32 @@ def asked_attribute(question: str) -> tuple[str, ...]:
     return tuple(words)
 
 
+def _counted(q: str) -> tuple[str, ...]:
+    """What a count question counts: the noun after "how many" / "number of" (its names and
+    numbers skipped: "How many H200 GPUs", "how many Debian developers"), the noun before 数 は /
+    が / を (「国内累計販売本数は何本」: 国内累計販売本, 「従業員数は何人」: 従業員); () for a bare 何人."""
+    m = _HOW_MANY.search(q)
+    if m:
+        for w in m.group(1).split():
+            if w.isascii() and w.isalpha() and (w.islower() or _ACRONYM_PLURAL.match(w)):
+                return (w,) if w not in _SKIP and w not in _PRONOUNS else ()
+            if not (w[:1].isupper() or any(ch.isdigit() for ch in w)):
+                break
+        return ()
+    # the thing counted without 数, which the sentence giving the count seldom writes (従業員は300人)
+    m = _COUNTED.search(q)
+    return (m.group(1),) if m else ()
+
+
 def attribute_unnamed(words: tuple[str, ...], present: Collection[str], langs: Collection[str],
-                      terms: Callable[[str], frozenset[str]], dictionary) -> bool:
+                      terms: Callable[[str], frozenset[str]], dictionary,
+                      katakana: Callable[[str], tuple[str, ...]] | None = None) -> bool:
     """Whether any of ``words`` (asked_attribute) that can be judged is named nowhere in the
     passages whose terms are ``present`` (in languages ``langs``): not as such, not through the
     hand list of index/bridge.py (either way round) and not through JMdict (``dictionary``:
-    index/dictionary.py). ``terms`` tokenises a word as the passages were."""
+    index/dictionary.py), nor, among Japanese passages, as ``katakana`` spells an English word
+    (unicorn / ユニコーン: index/crosslingual.py's transliteration, tried last, as it costs a few
+    ms a word). ``terms`` tokenises a word as the passages were."""
     english = sorted(t for t in present if t.isascii() and t.isalpha())
     for i, word in enumerate(words):
         word = _ACRONYM_PLURAL.sub(r"\1", word)
@@ -90,6 +115,8 @@ def attribute_unnamed(words: tuple[str, ...], present: Collection[str], langs: C
             if "en" not in langs and not others and not listed:
                 continue
             if (own and set(own) <= present) or _any_met(others + listed, present, terms):
+                continue
+            if katakana is not None and "ja" in langs and _any_met([k for t in own for k in katakana(t)], present, terms):
                 continue
             return True
         others = list(dictionary.english(word))

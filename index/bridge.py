@@ -98,6 +98,32 @@ def japanese_groups(question: str, words: Sequence[str] = ()) -> list[tuple[str,
     return groups
 
 
+# Japanese words of factual questions and the English words that name the same thing in the keys
+# of metadata (front matter, ``key: value`` blocks, column names): JMdict gives none or only other
+# senses for most of them (投資家, 合計, 日付 have no common entry; 点 has 17 senses). The general
+# vocabulary of record fields — totals and counts, money, dates, names, kinds — not the words of
+# any one corpus.
+_JA_EN: dict[str, tuple[str, ...]] = {
+    "合計": ("total", "sum"), "総額": ("total", "amount"), "総数": ("total", "count", "number"), "累計": ("total", "cumulative"),
+    "全部": ("total",), "全体": ("total", "overall"), "総計": ("total",), "合計点": ("total", "score"), "総合": ("total", "overall"),
+    "回数": ("count", "times"), "件数": ("count", "number"), "人数": ("count", "number"), "個数": ("count", "number"),
+    "投資家": ("investor",), "出資者": ("investor",), "株主": ("shareholder",), "顧客": ("customer", "client"),
+    "社員": ("employee", "staff"), "職員": ("employee", "staff"), "従業員数": ("employee",), "創業者": ("founder",),
+    "評価額": ("valuation",), "企業価値": ("valuation",), "時価総額": ("capitalization",), "売上": ("revenue", "sales"),
+    "売上高": ("revenue", "sales"), "利益": ("profit", "income"), "金額": ("amount",), "価格": ("price",), "料金": ("price", "fee"),
+    "資金調達": ("funding", "fundraising"), "調達": ("funding", "raised"), "調達額": ("funding", "raised"), "出資": ("investment", "funding"),
+    "日付": ("date",), "日時": ("date", "time"), "年月日": ("date",), "公開日": ("date", "published"), "作成日": ("created", "date"),
+    "更新日": ("updated", "date"), "設立日": ("founded", "date"), "発表日": ("announced", "date"), "設立年": ("founded", "year"),
+    "種類": ("type", "kind", "category"), "種別": ("type", "kind"), "分類": ("category", "class"), "区分": ("category", "class"),
+    "名前": ("name",), "名称": ("name",), "氏名": ("name",), "題名": ("title",), "タイトル": ("title",), "表題": ("title",),
+    "著者": ("author",), "作者": ("author",), "筆者": ("author",), "バージョン": ("version",), "版": ("version", "edition"),
+    "言語": ("language",), "地域": ("region",), "所在地": ("location", "address"), "業界": ("industry",), "業種": ("industry",),
+    "タグ": ("tag",), "メタデータ": ("metadata",), "点数": ("score",), "得点": ("score",), "評点": ("score", "rating"),
+    "期間": ("duration", "period"), "状態": ("status", "state"), "ステータス": ("status",), "段階": ("stage", "phase"),
+    "役職": ("role", "title"), "役割": ("role",), "肩書": ("title", "role"), "担当": ("role",),
+}
+
+
 def english_groups(words: Sequence[str]) -> list[tuple[str, tuple[str, ...]]]:
     """English equivalents of a Japanese question's words (苦手 -> poor, weak; 本社 ->
     headquarters), one group per word with the word, through JMdict's common entries with the
@@ -106,7 +132,17 @@ def english_groups(words: Sequence[str]) -> list[tuple[str, tuple[str, ...]]]:
     from kotae.index.dictionary import load_dictionary
 
     lookup = load_dictionary().english
-    return [(w, found) for w in words if not w.isascii() and 0 < len(found := lookup(w)) <= MAX_SENSES]
+    out = []
+    for w in words:
+        if w.isascii():
+            continue
+        found = lookup(w)
+        found = found if 0 < len(found) <= MAX_SENSES else ()
+        if w in _JA_EN:
+            found = tuple(dict.fromkeys((*_JA_EN[w], *found)))
+        if found:
+            out.append((w, found))
+    return out
 
 
 @lru_cache(maxsize=20_000)

@@ -79,7 +79,7 @@ def _katakana_model():
     return C2K(model="turbo")
 
 
-class _Transliterations:
+class Transliterations:
     """English word -> katakana spellings (the model's output and its common variants), cached:
     the same names come back question after question."""
 
@@ -133,7 +133,7 @@ class CrossLingualExpander:
         self.tokenizer = tokenizer
         self.config = config
         self._min_passages = min_passages
-        self._translit = _Transliterations()
+        self._translit = Transliterations()
         self._passages = max(backend.stats().passages, 1)  # "all of them" for a keyword search
 
     def target(self, lang: str, passages_by_doc_lang: dict[str, int], filters: Filters | None) -> str | None:

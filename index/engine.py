@@ -61,6 +61,7 @@ def retrieval_config(settings: Settings) -> RetrievalConfig:
         rerank_cross_lang_units=settings.rerank_cross_lang_units,
         dedup_threshold=settings.dedup_threshold,
         unquotable_last=settings.unquotable_last,
+        front_matter_fields=settings.front_matter_fields,
         abstain_threshold=calibrated_threshold(settings.model, settings.retrieval_mode) if settings.abstain_threshold < 0 else (settings.abstain_threshold or None),
         dense_floor=dense_floor(settings.model),
     )

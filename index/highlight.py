@@ -236,6 +236,40 @@ def _list_sibling(lines: list[tuple[int, int, str]], i: int) -> bool:
     return bool(_LIST_ITEM.match(line)) and _indent(nxt) <= _indent(line)
 
 
+def _depth(line: str) -> float:
+    """A YAML line's depth: its indentation, and a list item's marker a half step deeper than a
+    key at the same indentation (``key:`` over ``- value`` is the compact form of a sequence)."""
+    return _indent(line) + (0.5 if line.lstrip().startswith("- ") else 0.0)
+
+
+def structure_lead(before: str, first_line: str) -> str:
+    """The lines of a YAML block that open what ``first_line`` continues, from the text
+    ``before`` it: a passage cut from front matter in the middle of a mapping or a list item
+    starts with ``role: "CTO & Co-founder"``, whose meaning (whose role, under which key) is in
+    the lines before the cut. Returned: its ancestors (the ``key:`` lines above it, nearest
+    last) and, when it continues a list item of mappings, the item's earlier lines from its
+    ``- name: …`` on, so that the item reads as one record with what identifies it
+    (``name: Timothée Lacroix · role: CTO & Co-founder``). "" when it opens at the top level."""
+    if not first_line.strip() or _depth(first_line) == 0:
+        return ""
+    depth = _depth(first_line)
+    lines = [line for line in before.split("\n") if line.strip()]
+    keep: list[int] = []
+    item: int | None = None  # the innermost list item the cut falls into
+    for i in range(len(lines) - 1, -1, -1):
+        d = _depth(lines[i])
+        if d < depth:
+            keep.append(i)
+            if item is None and lines[i].lstrip().startswith("- ") and _FIELD.match(lines[i]):
+                item = i
+            depth = d
+            if d == 0:
+                break
+    if item is not None:  # the item's own earlier lines
+        keep.extend(range(item + 1, len(lines)))
+    return "\n".join(lines[i] for i in sorted(set(keep)))
+
+
 def answer_units(text: str, context: str = "", headings: Collection[str] = ()) -> list[Unit]:
     """The units of a passage in text order (see the module docstring). ``headings``: the texts of
     the passage's lines that are headings in its document (index/headings.py); each is the key of

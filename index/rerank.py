@@ -24,7 +24,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache, partial
 from typing import Any, Callable, NamedTuple, Protocol, Sequence
 
@@ -35,7 +35,7 @@ from kotae.index.answer_type import expected_type, fold, holds_type, named_type,
 from kotae.index.asked import asked_attribute, attribute_unnamed
 from kotae.index.backends.base import passage_doc
 from kotae.index.bridge import english_groups, japanese_groups
-from kotae.index.crosslingual import is_katakana
+from kotae.index.crosslingual import Transliterations, is_katakana
 from kotae.index.definition import defined_terms, defines, is_question
 from kotae.index.dictionary import load_dictionary
 from kotae.index.highlight import ANNOUNCES, Unit, answer_units, focus, sentence_spans
@@ -60,6 +60,13 @@ class Candidate:
     # its own second-stage score, when LexicalReranker gave it the place (and score) of another
     # passage of its document (_by_units_within_documents); None = not moved
     own_score: float | None = None
+    # characters of ``text`` before the passage's own text: the lines of front matter that open
+    # what the passage continues (highlight.structure_lead), read with it and never quoted alone;
+    # the units' spans and ``highlight`` are the passage's own
+    lead: int = 0
+    # one of its document's front-matter passages, added for its fields (Retriever): it keeps a
+    # place only if a field of it answers (LexicalReranker._asked_fields_added)
+    added: bool = False
     # the texts of its lines that are headings in its document (index/headings.py)
     headings: frozenset[str] = frozenset()
 
@@ -95,6 +102,9 @@ class ScoredUnit:
     # a field whose key names the kind of thing the question asks for (``date:`` for "when",
     # ``headquarters:`` for "where"; answer_type.named_type)
     names_asked: bool = False
+    # a field whose own key meets a word of the question that is not its document's topic
+    # (``total_investors`` for 投資家は全部で何社): LexicalReranker._asked_fields_added
+    key_asked: bool = False
 
     @property
     def quote(self) -> str:
@@ -164,11 +174,17 @@ LOCAL_MIN_UNITS = 3
 # the best sentence holds ("When did Mistral acquire Koyeb?": 0.31 for 0.60; "when they adopt a new
 # AI model" over a blog's ``date:``: 0.003 for 0.36).
 NAMED_FIELD_SHARE = 0.25
+# A front-matter passage added for its field (LexicalReranker._asked_fields_added) ranks this much
+# above its document's first retrieved passage.
+ADDED_MARGIN = 1e-6
 # reference lists ("Title - Site, accessed …", links) answer nothing themselves
 # A field's value that is a bare number (``funding_total_eur: 2570000000``, ``total: 79.5``): front matter
 # writes amounts and counts without a currency sign or unit, its key says what they are. Under a key
 # naming the asked amount or count, it holds one (gold en-034 hit@5 +1-0, the four sets otherwise identical).
-_BARE_NUMBER = re.compile(r":\s*\d[\d,.]*\s*$")
+_BARE_NUMBER = re.compile(r"^[^:]+:\s*\d[\d,.]*\s*$")
+# a field key (readable: words between spaces) that says its bare number is money
+_MONEY_KEY = re.compile(r"(?:^|\s)(?:amount|price|cost|fees?|budget|usd|eur|jpy|gbp|cny|chf|krw|inr|yen|dollars?|euros?)(?:\s|$)|"
+                        r"金額|価格|料金|費用|予算|円|ドル|ユーロ", re.IGNORECASE)
 _FORM = "\0"  # marks a word form among a passage's terms (SentenceScorer._terms)
 _URL = re.compile(r"https?://|<http|www\.|にアクセス|\b(?:accessed|retrieved) (?:on|from)\b", re.IGNORECASE)
 
@@ -254,6 +270,8 @@ class SentenceScorer:
                         best, best_span = s, span
                 ctx = self._context_tokens(c.context)
                 c.context_match = sum(w for t, w in weights.items() if t in ctx) / total
+            if c.lead:
+                best_span = (max(0, best_span[0] - c.lead), max(0, best_span[1] - c.lead))
             c.sentence, c.highlight = best, best_span
         if query is not None:
             self.score_answers(query, candidates)
@@ -328,16 +346,29 @@ class SentenceScorer:
         return self._weights(self.content_tokens(query))
 
     def score_answers(self, query: str, candidates: Sequence[Candidate]) -> None:
-        """Score every candidate's answer units; the best one becomes its highlight."""
+        """Score every candidate's answer units; the best one becomes its highlight. Passages
+        ``added`` for their fields are scored with the words of every candidate, the others with
+        those of the retrieved ones only: what is added never changes how those are scored."""
+        retrieved = [c for c in candidates if not c.added]
+        self._score_answers(query, retrieved, retrieved)
+        if len(retrieved) < len(candidates):
+            self._score_answers(query, [c for c in candidates if c.added], candidates)
+
+    def _score_answers(self, query: str, candidates: Sequence[Candidate], among: Sequence[Candidate]) -> None:
         full = self.content_weights(query)
         lang = detect_language(query)
-        texts = [(c.text, c.context, c.headings) for c in candidates]
+        texts = [(c.text, c.context, c.headings) for c in among]
         weights = self.answer_weights(query, texts, full)
         focus = {t for noun in relative_focus(query) for t in term_tokens(noun, self.tokenizer)}
         weights = {t: w * FOCUS_FACTOR if t in focus else w for t, w in weights.items()}
         bridged = self.bridged_terms(query, self._present(texts))
+        asked = frozenset(t for t in weights if len(t) > 1).union(*(b.tokens for b in bridged if len(b.word) != 1))
         for c in candidates:
-            c.units = self.score_units(query, weights, c.text, c.context, full, bridged, same_lang=c.lang == lang, headings=c.headings)
+            if c.added and not (self._field_keys(c.text, c.context, c.lead) & asked) - self._context_tokens(c.context):
+                c.units = ()  # no field's key meets a word of the question (ScoredUnit.key_asked): none answers
+                continue
+            c.units = self.score_units(query, weights, c.text, c.context, full, bridged, same_lang=c.lang == lang,
+                                       headings=c.headings, lead=c.lead)
             top = best_unit(c.units)
             if top is not None:
                 c.answer, c.highlight = top.score, (top.unit.start, top.unit.end)
@@ -383,9 +414,13 @@ class SentenceScorer:
         if not names:
             return False
         subject = max(names, key=lambda t: (idf[t], t))
-        if subject not in self._terms(top[0].text, top[0].context, top[0].headings) and subject not in self._context_tokens(top[0].context):
+        # the first passage's document names it (in that passage or another of the top ones: an
+        # article written in the other language gives the name as written once, シェトランド諸島(Shetland))
+        doc = passage_doc(top[0].id)
+        if not any(subject in self._terms(c.text, c.context, c.headings) or subject in self._context_tokens(c.context)
+                   for c in top if passage_doc(c.id) == doc):
             return False
-        return attribute_unnamed(words, present, langs, partial(_term_set, tokenizer=self.tokenizer), load_dictionary())
+        return attribute_unnamed(words, present, langs, partial(_term_set, tokenizer=self.tokenizer), load_dictionary(), _KATAKANA)
 
     def bridged_count(self, query: str, lang: str, top: Sequence[Candidate], passage_langs: dict[str, str] | None = None) -> int:
         """How many of the question's words the top passages in another language than the
@@ -428,27 +463,37 @@ class SentenceScorer:
             return set(self.content_tokens(" ".join(words))) if words else set()
         return {t for t in self.content_tokens(query) if (t.isascii() and t.isalpha()) or is_katakana(t)}
 
-    def _units(self, text: str, context: str, headings: frozenset[str] = frozenset()) -> list[_UnitTokens]:
-        """A passage's answer units with their tokens (see _UnitTokens), cached."""
+    def _units(self, text: str, context: str, headings: frozenset[str] = frozenset(), lead: int = 0) -> list[_UnitTokens]:
+        """A passage's answer units with their tokens (see _UnitTokens), cached. With a ``lead``
+        (Candidate.lead), their spans are in the text after it, and those wholly in it are left out."""
         def tokens(u: Unit) -> _UnitTokens:
             toks = frozenset(tokenize(u.own, self.tokenizer))
             keys = frozenset(tokenize(u.key, self.tokenizer)) if u.key else frozenset()
             if u.kind != "field":
                 return _UnitTokens(u, toks, keys, {}, None)
             return _UnitTokens(u, toks, keys, {word_form(t): t for t in sorted(keys | toks, reverse=True)}, named_type(u.key))
+        if lead:
+            return self._cached(f"\0units{lead}\0{context}\0{text}{_headings_key(headings)}", lambda: [
+                tokens(replace(u, start=max(0, u.start - lead), end=u.end - lead))
+                for u in answer_units(text, context, headings) if u.end > lead])
         return self._cached("\0units" + context + "\0" + text + _headings_key(headings),
                             lambda: [tokens(u) for u in answer_units(text, context, headings)])
+
+    def _field_keys(self, text: str, context: str, lead: int = 0) -> frozenset[str]:
+        """The tokens of the keys of a passage's fields, cached."""
+        return self._cached(f"\0keys{lead}\0{context}\0{text}", lambda: frozenset().union(
+            *(u.key_tokens for u in self._units(text, context, lead=lead) if u.forms)))
 
     def score_units(self, query: str, weights: dict[str, float], text: str, context: str = "",
                     full_weights: dict[str, float] | None = None,
                     bridged: Sequence[Bridge] = (), same_lang: bool = True,
-                    headings: frozenset[str] = frozenset()) -> tuple[ScoredUnit, ...]:
+                    headings: frozenset[str] = frozenset(), lead: int = 0) -> tuple[ScoredUnit, ...]:
         """Every answer unit of a passage with its score for the question: the idf-weighted
         share of the question's terms in the unit, plus those found only in its heading/key
         (weighted KEY_WEIGHT), plus TYPE_WEIGHT when it holds the expected kind of answer.
         Terms in most of the passage's units (its topic) weigh less here (LOCAL_SPREAD)."""
         full_weights = weights if full_weights is None else full_weights
-        units = self._units(text, context, headings)
+        units = self._units(text, context, headings, lead)
         spread = _spread_weights(weights, [u.tokens for u in units])
         total = (sum(weights.values()) + _bridged_weight(bridged, weights)) or 1.0
         spread_total = (sum(spread.values()) + _bridged_weight(bridged, spread)) or 1.0
@@ -458,6 +503,11 @@ class SentenceScorer:
         bridged = [b._replace(terms=terms) for b in bridged
                    if not held.isdisjoint(b.tokens) and (terms := [(t, w) for t, w in b.terms if t <= held])]
         full_total = sum(full_weights.values()) or 1.0
+        # the question's words and their equivalents that a field's key can meet (ScoredUnit.key_asked), but
+        # not words of one character (日 of 何日 is bridged to "date", 回 to "round": counters of the
+        # interrogative, not what is asked) nor the topic's (the title's, the section's words)
+        asked = frozenset(t for t in weights if len(t) > 1).union(*(b.tokens for b in bridged if len(b.word) != 1))
+        topic = self._context_tokens(context)
         kind = expected_type(query)
         # the question's words as the other language writes them are no answer to it: シリーズ in
         # 「シリーズCで€1.7Bを調達」 is "Series", not who led "the Series C round" (names are read
@@ -473,14 +523,23 @@ class SentenceScorer:
         defined = defined_terms(query) if kind is None else ()
         scored = []
         for unit, toks, key_toks, key_forms, names in units:
+            # a field's key meets one of the question's words (or its other-language equivalent) that is
+            # not its document's topic (the title's, the section's words)
+            keyed = bool(key_forms) and bool((key_toks & asked) - topic)
             if names is not None and names == kind:
                 # a field whose key names what is asked (``date:`` for "when", ``headquarters:`` for
                 # "where") is that of its passage's subject: the title and section say which
                 key_toks = key_toks | self._context_tokens(context)
             if not _quotable(unit.text):
                 continue
-            typed = holds_type(kind, unit.own, query, named) or (
-                names is not None and names == kind and kind in ("amount", "count") and _BARE_NUMBER.search(unit.own) is not None)
+            bare = unit.kind == "field" and kind in ("amount", "count") and _BARE_NUMBER.search(unit.own) is not None
+            if bare:
+                # a bare number is money when its key says so (a currency, an amount), a count otherwise:
+                # ``seed_round_amount_eur: 105000000`` answers no "how many rounds", ``total_funding_rounds: 7``
+                # no "how much raised", though "funding" names money in both keys
+                typed = (kind == "amount") == _money_key(unit.key)
+            else:
+                typed = holds_type(kind, unit.own, query, named)
             # the unit's score with the question's weights, and with its topic's words (and the names of
             # its title and section) weighing less
             own, lexical = self._lexical(unit, toks, key_toks, key_forms, weights, total, bridged, typed, kind, phrases, elsewhere)
@@ -495,7 +554,7 @@ class SentenceScorer:
             else:
                 lexical_q, local_q = lexical + bonus, local + bonus
             scored.append((unit, lexical_q, local_q, own, typed, coverage, lexical,
-                           names is not None and names == kind and kind in NUMERIC_TYPES))
+                           names is not None and names == kind and kind in NUMERIC_TYPES, keyed))
         if not scored:
             return ()
         # the topic's words choose among the passage's units, not between passages: the passage's
@@ -503,8 +562,8 @@ class SentenceScorer:
         shift = max(s[1] for s in scored) - max(s[2] for s in scored)
         # each ScoredUnit is built once, with its final score (a frozen dataclass is slow to build)
         return tuple(ScoredUnit(unit, local + shift, own, typed, coverage, relevance,
-                                partial(self._focused, unit, query, weights, bridged, kind) if unit.full else None, asked)
-                     for unit, _, local, own, typed, coverage, relevance, asked in scored)
+                                partial(self._focused, unit, query, weights, bridged, kind) if unit.full else None, asked, keyed)
+                     for unit, _, local, own, typed, coverage, relevance, asked, keyed in scored)
 
     def _focused(self, unit: Unit, query: str, weights: dict[str, float], bridged: Sequence[Bridge], kind: str | None) -> str:
         """A unit too long to quote whole reads as the part that speaks to the question
@@ -539,6 +598,10 @@ class SentenceScorer:
         own, keyed = own / total, keyed / total
         for b in bridged:  # the question's words, met by an equivalent in the other language
             if toks.isdisjoint(b.tokens):
+                # in a field's key (``japan_score: … total: 79.5`` for 日本市場スコアの合計): as the
+                # question's own words met there
+                if key_forms and not key_toks.isdisjoint(b.tokens) and b.word not in key_toks:
+                    keyed += max((w for term, w in b.terms if term <= key_toks), default=0.0) / total
                 continue  # most units hold none of a word's equivalents: one set test, not one per term
             met = max((w for term, w in b.terms if term <= toks), default=0.0)
             if met:
@@ -561,6 +624,8 @@ class SentenceScorer:
             lexical *= UNTYPED_FACTOR if kind in NUMERIC_TYPES else UNTYPED_NAME_FACTOR
         return own, lexical
 
+
+_KATAKANA = Transliterations()  # English word -> katakana spellings, for index/asked.py
 
 _NAME = re.compile(r"[A-Z][A-Za-z0-9.&-]*(?:[ \t]+(?:[A-Z][A-Za-z0-9.&-]*|\d[A-Za-z0-9.]*))+(?![A-Za-z0-9'])")
 _NAME_WORD = re.compile(r"\b[A-Za-z]*[A-Z][A-Za-z0-9]*\b")  # a word with a capital: Airbus, A310, AI
@@ -612,6 +677,15 @@ def _term_set(term: str, tokenizer: str) -> frozenset[str]:
     """The tokens of a bridged equivalent as a set (cached: the same dictionary words come back
     question after question)."""
     return frozenset(term_tokens(term, tokenizer))
+
+
+@lru_cache(maxsize=50_000)
+def _money_key(key: str) -> bool:
+    """Whether a field's key (readable) says that its bare number is money: it names a currency or an
+    amount, or its last word (the head of an English compound: ``total funding rounds`` counts
+    rounds) names money (``revenue``, ``valuation``)."""
+    words = key.split()
+    return _MONEY_KEY.search(key) is not None or (bool(words) and named_type(words[-1]) == "amount")
 
 
 @lru_cache(maxsize=50_000)
@@ -701,6 +775,47 @@ class LexicalReranker:
             out = self._by_units_within_documents(query_lang, candidates, out)
         if cfg.named_fields_first:
             out = self._named_fields_first(candidates, out)
+        if any(c.added for c in candidates):
+            out = self._asked_fields_added(query, candidates, out)
+        return out
+
+    @staticmethod
+    def _asked_fields_added(query: str, candidates: list[Candidate], scores: np.ndarray) -> np.ndarray:
+        """Front-matter passages added for their fields (``Candidate.added``): one whose best unit is
+        a field that speaks of what is asked more than any unit of its document's retrieved passages
+        (and, when the question asks for a kind of thing, holds one) comes first among them; the
+        others get -inf (the caller drops them).
+
+        Front matter states a document's facts as a list of fields (``total_funding_rounds: 7``,
+        ``japan_score: … total: 79.5``), which neither side of retrieval finds: the embedder reads
+        a block of fields as one diluted vector, and BM25 meets none of a Japanese question's
+        words in English keys. Their words meet the question's through its other-language
+        equivalents (index/bridge.py: 合計 total, 投資家 investors, ラウンド rounds), which
+        are read only here, over the units of a retrieved document's front matter. Only within
+        that document, as in _named_fields_first: which document the question is about,
+        retrieval decides."""
+        out = scores.copy()
+        kind = expected_type(query)
+        # numbers are found reliably, names are not (any capitalised word is a "person" or "place")
+        numeric = kind in NUMERIC_TYPES
+        for members in _by_document(candidates, added=True):
+            new = [i for i in members if candidates[i].added]
+            if not new:
+                continue
+            for i in new:
+                out[i] = -np.inf
+            old = [i for i in members if not candidates[i].added]
+            if not old or not numeric:
+                continue
+            most = max((u.relevance for i in old for u in candidates[i].units), default=0.0)
+            best, best_relevance = None, most
+            for i in new:
+                top = best_unit(candidates[i].units)
+                if (top is not None and top.unit.kind == "field" and top.typed and top.key_asked
+                        and top.relevance > best_relevance):
+                    best, best_relevance = i, top.relevance
+            if best is not None:
+                out[best] = max(scores[i] for i in old) + ADDED_MARGIN
         return out
 
     @staticmethod
@@ -769,11 +884,13 @@ class LexicalReranker:
         return out
 
 
-def _by_document(candidates: Sequence[Candidate]) -> list[list[int]]:
-    """The candidates' indexes, grouped by their document."""
+def _by_document(candidates: Sequence[Candidate], added: bool = False) -> list[list[int]]:
+    """The candidates' indexes, grouped by their document; those ``added`` for their fields only if
+    ``added`` (they take no place of a retrieved passage but through _asked_fields_added)."""
     by_doc: dict[str, list[int]] = {}
     for i, c in enumerate(candidates):
-        by_doc.setdefault(passage_doc(c.id), []).append(i)
+        if added or not c.added:
+            by_doc.setdefault(passage_doc(c.id), []).append(i)
     return list(by_doc.values())
 
 

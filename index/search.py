@@ -16,8 +16,10 @@ from kotae.index.crosslingual import MAX_SENSES, CrossLingualConfig, CrossLingua
 from kotae.index.dedup import collapse
 from kotae.index.headings import DocumentHeadings
 from kotae.index.dictionary import load_dictionary
-from kotae.index.rerank import Candidate, SecondStageConfig, SentenceScorer, make_reranker
-from kotae.index.backends.base import Filters, Matches, SearchBackend
+from kotae.index.highlight import structure_lead
+from kotae.index.answer_type import expected_type
+from kotae.index.rerank import NUMERIC_TYPES, Candidate, LexicalReranker, SecondStageConfig, SentenceScorer, make_reranker
+from kotae.index.backends.base import Filters, Matches, SearchBackend, StoredPassage, passage_doc, passage_id
 from kotae.index.keyword import K1 as _BM25_K1  # the BM25 k1 both backends score with
 from kotae.index.tokenize import question_tokens, term_tokens
 from kotae.ingest.lang import detect_language
@@ -32,6 +34,9 @@ DENSE_NORMS = ("auto", "lang_z", "none")
 # every passage the offset can lift into the candidates unless its last cosine is still within
 # the offset of the candidates' floor (then each other language is searched on its own).
 _OFFSET_DEPTH = 4
+# documents whose front-matter passages are kept at hand, and the most read of one document
+_FRONT_MATTER_CACHE = 4096
+_MAX_FRONT_MATTER = 256
 
 
 @dataclass(frozen=True)
@@ -71,6 +76,7 @@ class RetrievalConfig:
     # Near-duplicates (shingle containment >= this) move behind the rest; 0 = off.
     dedup_threshold: float = _DEFAULT.dedup_threshold
     unquotable_last: bool = _DEFAULT.unquotable_last  # see settings.py
+    front_matter_fields: bool = _DEFAULT.front_matter_fields  # see settings.py
     # Abstention: found = confidence >= threshold; None = always found.
     abstain_threshold: float | None = None
     dense_floor: float | None = dense_floor(_DEFAULT.model)  # abstention's best-cosine floor (index/abstain.py); None = words only
@@ -133,11 +139,12 @@ class _LRU:
             self._data.move_to_end(key)
         return value
 
-    def put(self, key: str, value: np.ndarray) -> None:
+    def put(self, key: str, value):
         self._data[key] = value
         self._data.move_to_end(key)
         while len(self._data) > self.size:
             self._data.popitem(last=False)
+        return value
 
 
 class Retriever:
@@ -154,6 +161,8 @@ class Retriever:
                                            config.rerank_cross_lang_units)
         )
         self._sentences = SentenceScorer(self.tokenizer, self._idf)
+        self._front_matters = _LRU(_FRONT_MATTER_CACHE)  # doc id -> its front-matter passages
+        self._leads = _LRU(_FRONT_MATTER_CACHE * 4)  # passage -> the lines of front matter it continues
         self._headings = DocumentHeadings(backend)  # a sub-heading inside a passage is no answer alone
         xcfg = CrossLingualConfig(config.cross_lang_expansion, prf_terms=config.cross_lang_prf_terms)
         self._expander = None if not xcfg.parts else CrossLingualExpander(backend, self.tokenizer, xcfg, config.lang_min_passages)
@@ -248,11 +257,16 @@ class Retriever:
                       headings=self._headings.of(stored[r].passage))
             for r in head
         ]
+        self._read_with_leads(candidates, stored)
+        # only a field holding the number asked is ever kept (rerank.LexicalReranker._asked_fields_added)
+        if cfg.front_matter_fields and isinstance(self._reranker, LexicalReranker) and expected_type(query) in NUMERIC_TYPES:
+            candidates += self._front_matter_added(candidates, stored, filters)
         self._sentences.score(self._sentences.query_weights(query), candidates, query)
-        final = {c.id: fused[c.id] for c in candidates}
+        final = {c.id: fused.get(c.id, 0.0) for c in candidates}
         if self._reranker is not None and candidates:
             scores = self._reranker.rerank(query, lang, candidates)
             final = {c.id: float(s) for c, s in zip(candidates, scores)}
+            candidates = [c for c in candidates if final[c.id] > -np.inf]
             candidates.sort(key=lambda c: (-final[c.id], c.id))
         if cfg.unquotable_last:
             candidates.sort(key=lambda c: not c.units)  # stable: the others keep their order
@@ -274,7 +288,7 @@ class Retriever:
             p = stored[c.id].passage
             scores = {name: float(comp[c.id]) for name, comp in components.items() if c.id in comp}
             if len(lists) > 1:
-                scores["fused"] = float(fused[c.id])
+                scores["fused"] = float(fused.get(c.id, 0.0))
             scores["sentence"] = float(c.sentence)
             if c.own_score is not None:
                 scores["passage"] = c.own_score  # its own score, before its document's reordering
@@ -288,6 +302,57 @@ class Retriever:
         found = bool(hits) and (cfg.abstain_threshold is None or (confidence is not None and confidence >= cfg.abstain_threshold))
         timings["total_ms"] = (time.perf_counter() - t0) * 1000
         return SearchResult(query, lang, hits, timings, found=found, confidence=confidence, evidence=evidence)
+
+    def _front_matter(self, doc_id: str) -> tuple[StoredPassage, ...]:
+        """A document's front-matter passages, in order (the chunker numbers them first), cached."""
+        got = self._front_matters.get(doc_id)
+        if got is None:
+            found: list[StoredPassage] = []
+            ordinals = [0]
+            while ordinals:
+                batch = [s for s in self.backend.passages([passage_id(doc_id, i) for i in ordinals]) if s.passage.kind == "front_matter"]
+                found += batch
+                n = ordinals[-1] + 1
+                ordinals = list(range(n, min(n + 2 * n + 4, _MAX_FRONT_MATTER))) if len(batch) == len(ordinals) else []
+            got = self._front_matters.put(doc_id, tuple(found))
+        return got
+
+    def _read_with_leads(self, candidates: list[Candidate], stored: dict[str, StoredPassage]) -> None:
+        """Front-matter passages cut inside a mapping or a list item are read with the lines that
+        open it (highlight.structure_lead): ``role: "CTO & Co-founder"`` with ``founders_team:``
+        and its item's ``- name: "Timothée Lacroix"``."""
+        for c in candidates:
+            p = stored[c.id].passage
+            if p.kind == "front_matter" and p.ordinal > 0 and not c.lead:
+                lead = self._lead(stored[c.id])
+                if lead:
+                    c.text, c.lead = lead + "\n" + c.text, len(lead) + 1
+
+    def _lead(self, s: StoredPassage) -> str:
+        key = f"{s.id}\0{s.passage.char_start}"
+        got = self._leads.get(key)
+        if got is None:
+            before = [b.passage.text for b in self._front_matter(s.passage.doc_id) if b.passage.ordinal < s.passage.ordinal]
+            got = self._leads.put(key, structure_lead("\n".join(before), s.passage.text.split("\n", 1)[0]))
+        return got
+
+    def _front_matter_added(self, candidates: list[Candidate], stored: dict[str, StoredPassage],
+                            filters: Filters | None) -> list[Candidate]:
+        """The front-matter passages of the candidates' documents that are not candidates
+        themselves, as candidates ``added`` for their fields (rerank.LexicalReranker keeps one
+        per document only if a field of it answers)."""
+        have = {c.id for c in candidates}
+        out = []
+        for doc in dict.fromkeys(passage_doc(c.id) for c in candidates):
+            for s in self._front_matter(doc):
+                p = s.passage
+                if s.id in have or (filters is not None and (filters.lang not in (None, p.lang) or filters.doc_lang not in (None, s.doc_lang))):
+                    continue
+                stored[s.id] = s
+                c = Candidate(s.id, p.text, p.context, s.doc_lang, 0.0, added=True)
+                out.append(c)
+        self._read_with_leads(out, stored)
+        return out
 
     def _confidence(self, query: str, lang: str, top: list[Candidate], dense: dict[str, float] | None,
                     passage_langs: dict[str, str], tokens: list[str]) -> tuple[float | None, Evidence | None]:

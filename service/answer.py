@@ -215,14 +215,19 @@ def _neighbours(candidates: list[_Candidate], first: _Candidate) -> set[int]:
     return {id(c) for c in own[max(i - 1, 0):i + 2] if c is not first}
 
 
-def _choose(candidates: list[_Candidate], k_sentences: int) -> list[_Candidate]:
+def _choose(candidates: list[_Candidate], k_sentences: int, hits: Sequence[Hit] = ()) -> list[_Candidate]:
     """Best first. A passage is first quoted by its best unit (its highlight in /v1/search),
     so the quote and the highlight always agree; a passage whose best unit is not taken is
     not quoted at all. Up to `k_sentences` units, and one more if the answer stays within
-    SHORT_ANSWER_CHARS; then the highlight of a first TOP_PASSAGES passage not quoted yet."""
+    SHORT_ANSWER_CHARS; then the highlight of a first TOP_PASSAGES passage not quoted yet.
+    The first quote is the field that put the first passage first (_led_by_field), if any."""
     candidates = sorted(candidates, key=lambda c: (-c.score, c.hit_index, c.unit.unit.start))
+    lead = _led_by_field(candidates, hits)
+    if lead is not None:
+        candidates.remove(lead)
+        candidates.insert(0, lead)
     first = candidates[0]
-    best = first.score
+    best = max(c.score for c in candidates)  # the follow-ups' bar stays the best unit's, whichever leads
     beside = _neighbours(candidates, first)
     after = {id(c): c.score + (NEIGHBOUR_BONUS * max(best, 0.0) if id(c) in beside else 0.0) for c in candidates}
     candidates = [first] + sorted(candidates[1:], key=lambda c: (-after[id(c)], c.hit_index, c.unit.unit.start))
@@ -255,6 +260,20 @@ def _choose(candidates: list[_Candidate], k_sentences: int) -> list[_Candidate]:
     return chosen
 
 
+def _led_by_field(candidates: Sequence[_Candidate], hits: Sequence[Hit]) -> _Candidate | None:
+    """The best unit of the first passage, when the search moved that passage up among its
+    document's passages (``scores["passage"]``, its own score, is below its place's) and that
+    unit is a field whose key names the kind of thing asked and which holds one (``date:`` for
+    "when"; index/rerank.py _named_fields_first). The search put the passage first for that
+    field, so the answer opens with it: "When did Mistral acquire Koyeb?" opened with the
+    article's sentence on the acquisition, which gives no date, scored above the front matter's
+    ``date:`` field on the question's words, and quoted the date fourth."""
+    if not hits or hits[0].scores.get("passage", hits[0].score) >= hits[0].score:
+        return None
+    lead = next((c for c in candidates if c.hit_index == 0 and c.best_of_passage), None)
+    return lead if lead is not None and lead.unit.names_asked and lead.unit.typed else None
+
+
 def _passes(c: _Candidate, best: float, score: float) -> bool:
     """The tests of a unit quoted after the first: nearly as good, and (in the question's
     language) speaking of what is asked."""
@@ -270,7 +289,7 @@ def extractive_answer(question: str, result: SearchResult, k_sentences: int = MA
     candidates = _candidates(question, hits)
     if not candidates:  # nothing quotable (headings, stubs): quote the highlights as they are
         return _quote_highlights(result, hits[:1])
-    chosen = _choose(candidates, k_sentences)
+    chosen = _choose(candidates, k_sentences, hits)
     for c in chosen:  # a unit cut for reading is quoted by the part that speaks to the question
         if c.unit.focus is not None:
             c.unit = replace(c.unit, unit=replace(c.unit.unit, text=c.unit.quote))

@@ -448,3 +448,41 @@ def test_the_source_line_does_not_say_a_heading_twice():
     assert source_line(c, "ja") == "- [1] メモ › 概要 › 詳細 — `note.md`"
     assert source_line({**c, "section": None}, "ja") == "- [1] メモ — `note.md`"
     assert source_line({**c, "title": "", "section": "A › B"}, "en") == "- [1] A › B — `note.md`"
+
+
+def test_a_holding_of_shares_is_asked_as_a_share():
+    # 「株式をどのくらい保有」 asks for a share (11%), as "stake" does: the sentence naming the
+    # investor with the round's valuation (€11.7bn) holds a quantity, not the answer
+    import numpy as np
+
+    from kotae.index.answer_type import expected_type
+    from kotae.index.rerank import Candidate, SentenceScorer
+
+    assert expected_type("ASMLはMistralの株式をどのくらい保有している？") == "percent"
+    assert expected_type("ASMLの持ち株はどれくらい保有？") == "percent"
+    assert expected_type("土地をどのくらい所有している？") == "quantity"
+    text = "ASML は Mistral の株式を保有し、Series C 後の評価額は €11.7bn となった。\nASMLの出資比率: 11%に相当し、最大株主となった"
+    c = Candidate("a#0", text, "Mistral › Series C", "ja", 1.0)
+    SentenceScorer("sudachi", lambda tokens: np.ones(len(tokens), np.float32)).score_answers("ASMLはMistralの株式をどのくらい保有している？", [c])
+    assert text[slice(*c.highlight)].startswith("ASMLの出資比率"), text[slice(*c.highlight)]
+
+
+def test_the_field_that_put_its_passage_first_is_quoted_first():
+    # The search moved the front matter above the article's body for its ``date:`` field (the
+    # passage's own score, scores["passage"], is below its place's). The body's sentence repeats
+    # every word of the question and so outscores the field, but gives no date: the answer opens
+    # with the field, which is also the first passage's highlight.
+    def h(i: int, text: str, score: float, own: float | None = None) -> Hit:
+        scores = {"dense": 0.5} if own is None else {"dense": 0.5, "passage": own}
+        return Hit(id=f"n.md#{i}", doc_id="n.md", title="Hoshino Labs", section=None, page=None, char_start=i * 100,
+                   char_end=i * 100 + len(text), text=text, lang="en", kind="front_matter" if i == 0 else "body",
+                   score=score, scores=scores, highlight=(0, len(text)))
+
+    body = "Aozora Robotics agreed to acquire Hoshino Labs, its first acquisition."
+    question = "When did Aozora Robotics acquire Hoshino Labs?"
+    front = 'title: "Hoshino Labs"\ndate: 2026-02-18'
+    moved = [h(0, front, 1.0, own=0.6), h(1, body, 0.9)]
+    assert extractive_answer(question, SearchResult("q", "en", moved)).body.startswith("date: 2026-02-18 [1]")
+    # where the search did not move it, the answer is composed by the units' scores as before
+    kept = [h(0, front, 1.0), h(1, body, 0.9)]
+    assert extractive_answer(question, SearchResult("q", "en", kept)).body.startswith(body)

@@ -19,7 +19,14 @@ def test_the_asked_attribute_is_the_noun_of_the_asked_kind_with_its_qualifiers()
     assert asked_attribute("What is Mistral's annualized revenue in early 2026?") == ("revenue",)
     # the kind asked by an interrogative alone names no attribute
     assert asked_attribute("How tall was Isaac Asimov?") == ()
-    assert asked_attribute("How many employees does Koyeb have?") == ()
+    # a count: the thing counted, its names and numbers skipped; in Japanese the noun before 数
+    assert asked_attribute("How many employees does Koyeb have?") == ("employees",)
+    assert asked_attribute("How many H200 GPUs was Mistral Large 3 trained on?") == ("GPUs",)
+    assert asked_attribute("roughly how many Debian developers are there") == ("developers",)
+    assert asked_attribute("テイルズオブレジェンディアの国内累計販売本数は何本ですか？") == ("国内累計販売本",)
+    assert asked_attribute("Canonical社の従業員数は何人ですか？") == ("従業員",)
+    assert asked_attribute("Mistralは何社を買収した？") == ()
+    assert asked_attribute("How many of them are there?") == ()
     assert asked_attribute("Mistralはいくら調達した？") == ()
     assert asked_attribute("Who is Mistral's CTO?") == ()
     # nouns of money used as verbs name no attribute: "raise", "cost" after a name
@@ -65,6 +72,16 @@ def test_words_that_cannot_be_looked_for_are_not_judged():
     assert _unnamed(["footprint"], {"mistral"}, ["en"])
 
 
+def test_an_english_word_may_be_written_in_katakana_among_japanese_passages():
+    # "How many unicorns does Japan have?" over a Japanese report that writes ユニコーン企業
+    words, present = ("unicorns",), {"japan", "ユニコーン", "日本"}
+    terms = lambda t: frozenset({t.lower().removesuffix("s")})  # noqa: E731 (the tokenizer's plural)
+    assert attribute_unnamed(words, present, {"ja", "en"}, terms, _Dictionary())
+    assert not attribute_unnamed(words, present, {"ja", "en"}, terms, _Dictionary(), lambda w: {"unicorn": ("ユニコーン",)}.get(w, ()))
+    # not among English passages only
+    assert attribute_unnamed(words, {"ユニコーン"} | {"japan"}, {"en"}, terms, _Dictionary(), lambda w: ("ユニコーン",))
+
+
 def test_an_unnamed_attribute_refuses_in_hybrid_mode_only():
     def found(evidence, mode="hybrid"):
         return abstain_signal(evidence, mode) >= calibrated_threshold("e5-small", mode)
@@ -87,7 +104,8 @@ def sorano(tmp_path_factory, model_cache):
     corpus.mkdir()
     (corpus / "sorano.md").write_text(
         "# Sorano AI 調査メモ\n\nSorano AIは2021年に東京で設立されたAI企業である。\n"
-        "2025年の売上高は120億円で、同年にシリーズBで30億円を調達した。\n企業評価額は500億円とされる。\n", encoding="utf-8")
+        "2025年の売上高は120億円で、同年にシリーズBで30億円を調達した。\n企業評価額は500億円とされる。\n"
+        "従業員は300人で、半数が東京で働く。\n", encoding="utf-8")
     (corpus / "kumo.md").write_text(
         "# Kumo Foods\n\nKumo Foods sells frozen noodles made in Sapporo.\nIts noodles cost ¥480 a bag.\n", encoding="utf-8")
     settings = load_settings(corpus_dir=corpus, index_dir=root / "index", cache_dir=model_cache)
@@ -100,9 +118,11 @@ def test_a_share_price_or_net_income_the_documents_never_name_is_not_found_in_ei
 
     retriever = open_retriever(sorano)
     # the company and amounts are there (revenue, funding, valuation): the attribute is not
-    for question in ("Sorano AIの株価は？", "Sorano AIの株価はいくら？", "What was Sorano AI's net income in 2025?"):
+    for question in ("Sorano AIの株価は？", "Sorano AIの株価はいくら？", "What was Sorano AI's net income in 2025?",
+                     "Sorano AIの顧客数は何社ですか？"):
         result = retriever.search(question, k=5)
         assert not result.found, (question, result.confidence, result.evidence)
-    for question in ("Sorano AIの企業評価額は？", "Sorano AIの2025年の売上高はいくら？", "What was Sorano AI's revenue in 2025?"):
+    for question in ("Sorano AIの企業評価額は？", "Sorano AIの2025年の売上高はいくら？", "What was Sorano AI's revenue in 2025?",
+                     "Sorano AIの従業員数は何人ですか？"):
         result = retriever.search(question, k=5)
         assert result.found, (question, result.confidence, result.evidence)

@@ -1,0 +1,90 @@
+"""Front matter read as records (issue 11): a passage cut inside a YAML mapping or list item reads
+with the lines that open it, a document's front-matter fields whose key meets the question's words
+are found though retrieval missed their passage, and a bare number is money only under a money key."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from kotae.index.bridge import english_groups
+from kotae.index.highlight import answer_units, structure_lead
+from kotae.index.rerank import Candidate, LexicalReranker, SecondStageConfig, SentenceScorer
+
+FRONT = """id: "X_1"
+title: "Aozora Robotics"
+funding_history:
+  seed_round_amount_eur: 105000000
+  total_funding_rounds: 7
+  total_investors: 41
+founders_team:
+  - name: "Hana Sato"
+    role: "CEO & Co-founder"
+  - name: "Ken Mori"
+    role: "CTO & Co-founder"
+    background: "robotics researcher"
+"""
+
+
+def _cut(at: str) -> tuple[str, str]:
+    i = FRONT.index(at)
+    return FRONT[:i], FRONT[i:]
+
+
+def test_a_passage_cut_inside_a_list_item_reads_as_the_whole_record():
+    before, passage = _cut('    role: "CTO')
+    lead = structure_lead(before, passage.split("\n", 1)[0])
+    assert lead == 'founders_team:\n  - name: "Ken Mori"'
+    units = answer_units(lead + "\n" + passage, "Aozora Robotics › metadata")
+    assert units[0].text == "name: Ken Mori · role: CTO & Co-founder · background: robotics researcher"
+    # alone, the role line says whose role it is nowhere
+    assert answer_units(passage, "Aozora Robotics › metadata")[0].text == "role: CTO & Co-founder"
+
+
+def test_a_passage_cut_inside_a_mapping_reads_with_its_parent_key():
+    before, passage = _cut("  total_funding_rounds")
+    assert structure_lead(before, passage.split("\n", 1)[0]) == "funding_history:"
+    assert structure_lead("", "title: x") == ""  # a top-level line opens nothing
+
+
+def _scored(question: str, passages: list[tuple[str, str, float, bool]]) -> list[Candidate]:
+    scorer = SentenceScorer("bigram", lambda tokens: np.ones(len(tokens), np.float32))
+    cands = [Candidate(pid, text, "Aozora Robotics › metadata" if added else "Aozora Robotics › 概要", "ja", first, added=added)
+             for pid, text, first, added in passages]
+    scorer.score(scorer.query_weights(question), cands, question)
+    return cands
+
+
+def test_a_bare_number_is_money_only_under_a_money_key():
+    units = {u.unit.text: u for u in _scored("Aozora Roboticsはこれまで何回資金調達のラウンドを行ってきた？",
+                                             [("a.md#0", FRONT, 1.0, False)])[0].units}
+    assert units["total funding rounds: 7"].typed
+    assert not units["seed round amount eur: 105000000"].typed  # an amount, not a count of rounds
+    money = {u.unit.text: u for u in _scored("How much has Aozora Robotics raised in euros?", [("a.md#0", FRONT, 1.0, False)])[0].units}
+    assert money["seed round amount eur: 105000000"].typed
+    assert not money["total funding rounds: 7"].typed  # "funding" says what is counted, "rounds" what it is
+    # a timestamp is no bare number: its seconds are not a count
+    stamp = {u.unit.text: u for u in _scored("How many people work there?", [("b.md#0", "date: 2026-02-18T00:00:00+09:00", 1.0, False)])[0].units}
+    assert not stamp["date: 2026-02-18T00:00:00+09:00"].typed
+
+
+def test_japanese_words_of_record_fields_meet_english_keys():
+    groups = dict(english_groups(["投資家", "合計", "日付"]))
+    assert "investor" in groups["投資家"] and "total" in groups["合計"] and "date" in groups["日付"]
+
+
+def test_a_front_matter_field_added_for_its_key_leads_its_document_only_when_it_answers():
+    """Retrieval found the document's prose on its funding, not the field that counts its rounds."""
+    question = "Aozora Roboticsはこれまで何回資金調達のラウンドを行ってきた？"
+    prose = ("a.md#5", "同社は欧州の投資家から支援を受けている。", 1.0, False)
+    other = ("b.md#0", "Hoshino Labsは倉庫ロボットの会社である。", 0.8, False)
+    fields = ("a.md#1", "funding_history:\n  total_funding_rounds: 7", 0.0, True)
+    team = ("a.md#2", 'founders_team:\n  - name: "Hana Sato"\n    role: "CEO"', 0.0, True)
+    cands = _scored(question, [prose, other, fields, team])
+    scores = LexicalReranker(SecondStageConfig()).rerank(question, "ja", cands)
+    by_id = dict(zip((c.id for c in cands), scores))
+    assert by_id["a.md#1"] > by_id["a.md#5"] > by_id["b.md#0"]  # first in its document, no higher
+    assert by_id["a.md#2"] == -np.inf  # added and answering nothing: dropped
+    # a question asking for no number keeps what retrieval found
+    who = "Aozora Roboticsの資金調達のラウンドについて教えて"
+    cands = _scored(who, [prose, other, fields])
+    assert LexicalReranker(SecondStageConfig()).rerank(who, "ja", cands)[2] == -np.inf
