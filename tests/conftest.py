@@ -64,3 +64,21 @@ def pg_url(pg, request):
         conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
         conn.execute(f'CREATE DATABASE "{name}"')
     return pg.url.rsplit("/", 1)[0] + "/" + name
+
+
+def small_corpus_retriever(root: Path, files: dict[str, str | bytes], model_cache: Path):
+    """A retriever over a corpus made in a test (file name -> text or bytes), indexed under ``root``
+    with the real default embedder."""
+    from kotae.index.engine import open_retriever, run_ingest
+    from kotae.settings import load_settings
+
+    corpus = root / "corpus"
+    corpus.mkdir()
+    for name, content in files.items():
+        if isinstance(content, bytes):
+            (corpus / name).write_bytes(content)
+        else:
+            (corpus / name).write_text(content, encoding="utf-8")
+    settings = load_settings(corpus_dir=corpus, index_dir=root / "index", cache_dir=model_cache)
+    run_ingest(settings, progress=False)
+    return open_retriever(settings)

@@ -126,3 +126,26 @@ def test_a_share_price_or_net_income_the_documents_never_name_is_not_found_in_ei
                      "Sorano AIの従業員数は何人ですか？"):
         result = retriever.search(question, k=5)
         assert result.found, (question, result.confidence, result.evidence)
+
+
+def test_the_subject_is_named_by_the_first_passages_document_not_only_by_the_first_passage():
+    import numpy as np
+
+    from kotae.index.rerank import Candidate, SentenceScorer
+
+    # a Japanese article writes the island's name in Latin once, in its first paragraph; the
+    # passage retrieval puts first does not: "tourist" (観光客) is in none of them
+    scorer = SentenceScorer("sudachi", lambda toks: np.ones(len(toks)))
+    question = "How many tourists visit the Shetland Islands each year?"
+    article = [Candidate("shetland.txt#1", "オークニー諸島の北に位置し、総面積は1,468km2である。", "", "ja", 1.0),
+               Candidate("shetland.txt#0", "シェトランド諸島(Shetland)はスコットランドの北にある。", "", "ja", 0.9)]
+    langs = {"ja"}
+
+    def unnamed(top):
+        present = set().union(*(scorer._terms(c.text, c.context) for c in top))
+        return scorer._unnamed(question, "en", top, scorer.content_weights(question), present, langs)
+
+    assert unnamed(article)
+    # another document naming Shetland does not stand for the first one's subject
+    other = [article[0], Candidate("ferries.txt#0", "Ferries to Shetland leave Aberdeen daily.", "", "en", 0.9)]
+    assert not unnamed(other)

@@ -119,20 +119,13 @@ def test_a_heading_reads_with_the_first_unit_under_it_and_never_alone():
 
 @pytest.fixture(scope="module")
 def retriever(tmp_path_factory, model_cache):
-    from kotae.index.engine import open_retriever, run_ingest
-    from kotae.settings import load_settings
+    from tests.conftest import small_corpus_retriever
 
-    root = tmp_path_factory.mktemp("headings")
-    corpus = root / "corpus"
-    corpus.mkdir()
-    (corpus / "forge.md").write_text(FORGE, encoding="utf-8")
-    (corpus / "team.md").write_text(TEAM, encoding="utf-8")
+    files: dict[str, str | bytes] = {"forge.md": FORGE, "team.md": TEAM}
     pdf = _pricing_pdf()
     if pdf is not None:
-        (corpus / "pricing.pdf").write_bytes(pdf)
-    settings = load_settings(corpus_dir=corpus, index_dir=root / "index", cache_dir=model_cache)
-    run_ingest(settings, progress=False)
-    return open_retriever(settings)
+        files["pricing.pdf"] = pdf
+    return small_corpus_retriever(tmp_path_factory.mktemp("headings"), files, model_cache)
 
 
 def _pricing_pdf() -> bytes | None:
