@@ -111,3 +111,14 @@ def test_an_added_field_is_compared_with_the_units_that_hold_the_asked_kind():
     cands = _scored(question, [prose, fields])
     scores = LexicalReranker(SecondStageConfig()).rerank(question, "ja", cands)
     assert scores[1] > scores[0]
+
+
+def test_a_currency_named_in_the_question_meets_its_code_in_a_key():
+    """"in euros" asks for ``funding_total_eur``, not ``funding_total_usd``."""
+    from kotae.index.wordform import word_form
+
+    assert word_form("euros") == word_form("euro") == word_form("eur") != word_form("usd") == word_form("dollars")
+    question = "How much money has Aozora Robotics raised in total, in euros?"
+    text = "funding_total_usd: 3050000000\nfunding_total_eur: 2570000000"
+    units = {u.unit.text: u for u in _scored(question, [("a.md#0", text, 1.0, False)])[0].units}
+    assert units["funding total eur: 2570000000"].score > units["funding total usd: 3050000000"].score
