@@ -835,14 +835,20 @@ class LexicalReranker:
             if not old:
                 continue
             most = max((u.relevance for i in old for u in candidates[i].units if (u.typed if numeric else u.holds_head)), default=0.0)
-            best, best_relevance = None, most
+            best, best_relevance, field = None, most, None
             for i in new:
-                top = best_unit(candidates[i].units)
+                # a noun phrase's field: the one its head noun names, whatever else its passage holds
+                top = best_unit(candidates[i].units if numeric else [u for u in candidates[i].units if u.key_head])
                 if (top is not None and top.unit.kind == "field" and top.key_asked and (top.typed if numeric else top.key_head)
                         and top.relevance > best_relevance):
-                    best, best_relevance = i, top.relevance
+                    best, best_relevance, field = i, top.relevance, top
             if best is not None:
                 out[best] = max(scores[i] for i in old) + ADDED_MARGIN
+                c = candidates[best]
+                first = best_unit(c.units)
+                if field is not first:  # the field is what the passage is quoted by (its highlight)
+                    c.units = tuple(replace(u, score=first.score + ADDED_MARGIN) if u is field else u for u in c.units)
+                    c.answer, c.highlight = first.score + ADDED_MARGIN, (field.unit.start, field.unit.end)
         return out
 
     @staticmethod

@@ -137,3 +137,16 @@ def test_a_japanese_noun_phrase_question_is_answered_by_the_field_its_head_noun_
     cands = _scored(question, [prose, fields], "sudachi")
     scores = LexicalReranker(SecondStageConfig()).rerank(question, "ja", cands)
     assert scores[1] > scores[0]
+
+
+def test_the_field_a_noun_phrase_names_is_what_its_passage_is_quoted_by():
+    """「…日本市場スコアの合計」: ``total: 79.5``, not ``market_relevance: 78``, whose key meets more of
+    the question's other words."""
+    question = "ケーススタディにおけるAozora Roboticsの日本市場スコアの合計"
+    prose = ("a.md#5", "日本市場の優先度は3-4番目", 1.0, False)
+    text = "japan_score:\n  market_relevance: 78\n  total: 79.5"
+    fields = ("a.md#1", text, 0.0, True)
+    cands = _scored(question, [prose, fields], "sudachi")
+    scores = LexicalReranker(SecondStageConfig()).rerank(question, "ja", cands)
+    assert scores[1] > scores[0]
+    assert text[slice(*cands[1].highlight)] == "total: 79.5"
