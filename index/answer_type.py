@@ -68,8 +68,10 @@ _ANSWERS: dict[str, re.Pattern[str]] = {
     "duration": re.compile(rf"{_NUM}\s*(?:年間|年|か月|ヶ月|カ月|週間|日間|日|時間|分|秒|years?|months?|weeks?|days?|hours?)", re.I),
     "count": re.compile(rf"{_NUM}\s*(?:社|人|名|回|件|個|台|本|つ|か国|カ国|ヶ国|種類|機|基|店|校|曲|冊|枚|隻|頭|匹|点|位|歳|倍|階|戸|軒|万|千|億)|"
                         rf"(?<![\d.])\d{{1,3}}(?:,\d{{3}})+(?![\d.])|"
-                        # a bare number, but not the month, day or time of a timestamp (2026-02-18T00:00:00+09:00)
-                        rf"(?<![\d.,:])(?<!\d{{4}}-)(?<!\d-\d\d-)\d+(?:\.\d+)?(?![\d,:]|\s*(?:年|月|日|-))"),
+                        # a bare number, but not the month, day or time of a timestamp (2026-02-18T00:00:00+09:00),
+                        # nor money or a share (€1.3B, $830m, 11%): those count nothing
+                        rf"(?<![\d.,:€$¥£])(?<!\d{{4}}-)(?<!\d-\d\d-)\d+(?:\.\d+)?"
+                        rf"(?![\d,:]|\.\d|\s*(?:年|月|日|-|%|％|パーセント|[BMK](?![A-Za-z])|bn\b|billion|million|兆|ドル|円|ユーロ))"),
     # a bare "7B" or "105m" is as often a model's parameters or a length as money: with a currency only
     "amount": re.compile(rf"[€$¥£]\s*{_NUM}|{_NUM}\s*(?:円|ドル|ユーロ|億|万|兆|bn\b|billion|million)|(?:USD|EUR|JPY)\s*{_NUM}", re.I),
     "date": _DATE,

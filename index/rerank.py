@@ -105,6 +105,11 @@ class ScoredUnit:
     # a field whose own key meets a word of the question that is not its document's topic
     # (``total_investors`` for 投資家は全部で何社): LexicalReranker._asked_fields_added
     key_asked: bool = False
+    # a field whose own key meets the last word of a Japanese question without an interrogative, its
+    # head noun (「…のカテゴリ」, 「…スコアの合計」): LexicalReranker._asked_fields_added
+    key_head: bool = False
+    # the unit (its text or its key) holds that head noun, in either language
+    holds_head: bool = False
 
     @property
     def quote(self) -> str:
@@ -509,6 +514,8 @@ class SentenceScorer:
         # interrogative, not what is asked) nor the topic's (the title's, the section's words)
         asked = frozenset(t for t in weights if len(t) > 1).union(*(b.tokens for b in bridged if len(b.word) != 1))
         topic = self._context_tokens(context)
+        head = head_word(query, self.tokenizer)
+        heads = frozenset((head,)).union(*(b.tokens for b in bridged if b.word == head)) if head else frozenset()
         kind = expected_type(query)
         # the question's words as the other language writes them are no answer to it: シリーズ in
         # 「シリーズCで€1.7Bを調達」 is "Series", not who led "the Series C round" (names are read
@@ -527,6 +534,8 @@ class SentenceScorer:
             # a field's key meets one of the question's words (or its other-language equivalent) that is
             # not its document's topic (the title's, the section's words)
             keyed = bool(key_forms) and bool((key_toks & asked) - topic)
+            headed = keyed and bool((key_toks & heads) - topic)
+            holds_head = bool(heads) and bool(((toks | key_toks) & heads) - topic)
             if names is not None and names == kind:
                 # a field whose key names what is asked (``date:`` for "when", ``headquarters:`` for
                 # "where") is that of its passage's subject: the title and section say which
@@ -555,7 +564,7 @@ class SentenceScorer:
             else:
                 lexical_q, local_q = lexical + bonus, local + bonus
             scored.append((unit, lexical_q, local_q, own, typed, coverage, lexical,
-                           names is not None and names == kind and kind in NUMERIC_TYPES, keyed))
+                           names is not None and names == kind and kind in NUMERIC_TYPES, keyed, headed, holds_head))
         if not scored:
             return ()
         # the topic's words choose among the passage's units, not between passages: the passage's
@@ -563,8 +572,9 @@ class SentenceScorer:
         shift = max(s[1] for s in scored) - max(s[2] for s in scored)
         # each ScoredUnit is built once, with its final score (a frozen dataclass is slow to build)
         return tuple(ScoredUnit(unit, local + shift, own, typed, coverage, relevance,
-                                partial(self._focused, unit, query, weights, bridged, kind) if unit.full else None, asked, keyed)
-                     for unit, _, local, own, typed, coverage, relevance, asked, keyed in scored)
+                                partial(self._focused, unit, query, weights, bridged, kind) if unit.full else None, asked, keyed, headed,
+                                holds_head)
+                     for unit, _, local, own, typed, coverage, relevance, asked, keyed, headed, holds_head in scored)
 
     def _focused(self, unit: Unit, query: str, weights: dict[str, float], bridged: Sequence[Bridge], kind: str | None) -> str:
         """A unit too long to quote whole reads as the part that speaks to the question
@@ -739,6 +749,17 @@ def _phrase_share(phrases: Sequence[str], text: str, key: str) -> float:
     return sum(p in where for p in phrases) / len(phrases)
 
 
+@lru_cache(maxsize=8)  # the question being answered: asked once per candidate passage
+def head_word(query: str, tokenizer: str) -> str:
+    """The head noun of a Japanese question that asks with no interrogative, a noun phrase
+    (「ケーススタディのメタデータ上のMistralのカテゴリ」): its last word of two characters or more
+    (Japanese compounds end with their head). "" for other questions."""
+    if detect_language(query) != "ja" or _INTERROGATIVES.search(query) or expected_type(query) is not None:
+        return ""
+    words = [t for t in question_tokens(query, tokenizer) if len(t) > 1]
+    return words[-1] if words else ""
+
+
 def best_unit(units: Sequence[ScoredUnit]) -> ScoredUnit | None:
     """The highest-scoring unit; the earliest on ties (passages open with their topic)."""
     best = None
@@ -783,9 +804,15 @@ class LexicalReranker:
     @staticmethod
     def _asked_fields_added(query: str, candidates: list[Candidate], scores: np.ndarray) -> np.ndarray:
         """Front-matter passages added for their fields (``Candidate.added``): one whose best unit is
-        a field that speaks of what is asked more than any unit of its document's retrieved passages
-        (and, when the question asks for a kind of thing, holds one) comes first among them; the
-        others get -inf (the caller drops them).
+        a field whose own key meets the question's words (ScoredUnit.key_asked), that holds the number
+        asked (numbers are found reliably, names are not), and that speaks of what is asked more than
+        any unit of its document's retrieved passages holding such a number comes first among them;
+        the others get -inf (the caller drops them). A Japanese question without an interrogative, a
+        noun phrase (「…メタデータ上のMistralのカテゴリ」), asks for what its last noun names (head_word):
+        a field whose own key is that noun leads if it speaks of what is asked more than any unit
+        of its document's retrieved passages that holds the noun. A unit without the number does not count: the
+        document's prose names 投資家 in the question's own words, the field ``total_investors: 41``
+        only in English, and only the field counts them.
 
         Front matter states a document's facts as a list of fields (``total_funding_rounds: 7``,
         ``japan_score: … total: 79.5``), which neither side of retrieval finds: the embedder reads
@@ -806,13 +833,13 @@ class LexicalReranker:
             for i in new:
                 out[i] = -np.inf
             old = [i for i in members if not candidates[i].added]
-            if not old or not numeric:
+            if not old:
                 continue
-            most = max((u.relevance for i in old for u in candidates[i].units), default=0.0)
+            most = max((u.relevance for i in old for u in candidates[i].units if (u.typed if numeric else u.holds_head)), default=0.0)
             best, best_relevance = None, most
             for i in new:
                 top = best_unit(candidates[i].units)
-                if (top is not None and top.unit.kind == "field" and top.typed and top.key_asked
+                if (top is not None and top.unit.kind == "field" and top.key_asked and (top.typed if numeric else top.key_head)
                         and top.relevance > best_relevance):
                     best, best_relevance = i, top.relevance
             if best is not None:

@@ -18,7 +18,7 @@ from kotae.index.headings import DocumentHeadings
 from kotae.index.dictionary import load_dictionary
 from kotae.index.highlight import structure_lead
 from kotae.index.answer_type import expected_type
-from kotae.index.rerank import NUMERIC_TYPES, Candidate, LexicalReranker, SecondStageConfig, SentenceScorer, make_reranker
+from kotae.index.rerank import NUMERIC_TYPES, Candidate, head_word, LexicalReranker, SecondStageConfig, SentenceScorer, make_reranker
 from kotae.index.backends.base import Filters, Matches, SearchBackend, StoredPassage, passage_doc, passage_id
 from kotae.index.keyword import K1 as _BM25_K1  # the BM25 k1 both backends score with
 from kotae.index.tokenize import question_tokens, term_tokens
@@ -259,7 +259,8 @@ class Retriever:
         ]
         self._read_with_leads(candidates, stored)
         # only a field holding the number asked is ever kept (rerank.LexicalReranker._asked_fields_added)
-        if cfg.front_matter_fields and isinstance(self._reranker, LexicalReranker) and expected_type(query) in NUMERIC_TYPES:
+        if cfg.front_matter_fields and isinstance(self._reranker, LexicalReranker) and (
+                expected_type(query) in NUMERIC_TYPES or head_word(query, self.tokenizer)):
             candidates += self._front_matter_added(candidates, stored, filters)
         self._sentences.score(self._sentences.query_weights(query), candidates, query)
         final = {c.id: fused.get(c.id, 0.0) for c in candidates}

@@ -31,9 +31,17 @@ def _strip(word: str, suffixes: tuple[str, ...]) -> str:
     return word
 
 
+# A currency's name in a question, its code in a key (``funding_total_eur``, ``valuation_usd``)
+_CURRENCIES = {"euro": "eur", "euros": "eur", "dollar": "usd", "dollars": "usd", "yen": "jpy", "pound": "gbp",
+               "pounds": "gbp", "yuan": "cny", "franc": "chf", "francs": "chf", "won": "krw", "rupee": "inr", "rupees": "inr"}
+
+
 @lru_cache(maxsize=20_000)  # key, heading and question words recur across passages and questions
 def word_form(token: str) -> str:
-    """The form shared by a lower-cased English word's family (see the module docstring)."""
+    """The form shared by a lower-cased English word's family (see the module docstring); a
+    currency's name has its code's form (euros / ``eur``)."""
+    if token in _CURRENCIES:
+        return _CURRENCIES[token]
     if not (token.isascii() and token.isalpha()) or len(token) <= _MIN_STEM:
         return token
     word = _strip(_strip(token, _INFLECTIONS), _DERIVATIONS)

@@ -46,8 +46,8 @@ def test_a_passage_cut_inside_a_mapping_reads_with_its_parent_key():
     assert structure_lead("", "title: x") == ""  # a top-level line opens nothing
 
 
-def _scored(question: str, passages: list[tuple[str, str, float, bool]]) -> list[Candidate]:
-    scorer = SentenceScorer("bigram", lambda tokens: np.ones(len(tokens), np.float32))
+def _scored(question: str, passages: list[tuple[str, str, float, bool]], tokenizer: str = "bigram") -> list[Candidate]:
+    scorer = SentenceScorer(tokenizer, lambda tokens: np.ones(len(tokens), np.float32))
     cands = [Candidate(pid, text, "Aozora Robotics › metadata" if added else "Aozora Robotics › 概要", "ja", first, added=added)
              for pid, text, first, added in passages]
     scorer.score(scorer.query_weights(question), cands, question)
@@ -88,3 +88,52 @@ def test_a_front_matter_field_added_for_its_key_leads_its_document_only_when_it_
     who = "Aozora Roboticsの資金調達のラウンドについて教えて"
     cands = _scored(who, [prose, other, fields])
     assert LexicalReranker(SecondStageConfig()).rerank(who, "ja", cands)[2] == -np.inf
+
+
+def test_money_and_shares_count_nothing():
+    """「何社」 asks for a count: €1.3B and 11% are an amount and a share, not one (they held the
+    first place of their document against ``total_investors: 41``)."""
+    from kotae.index.answer_type import holds_type
+
+    question = "投資家は全部で何社あるの？"
+    assert not holds_type("count", "主導投資家: ASML Holding NVが€1.3Bを投資", question)
+    assert not holds_type("count", "ASMLの出資比率: 11%に相当", question)
+    assert holds_type("count", "total investors: 41", question)
+    assert holds_type("count", "顧客は450,000社", question)
+
+
+def test_an_added_field_is_compared_with_the_units_that_hold_the_asked_kind():
+    """The document's prose names the investors more than the field's English key does, but holds no
+    count: the field that counts them leads."""
+    question = "Aozora Roboticsに出資している投資家は全部で何社あるの？"
+    prose = ("a.md#5", "主導投資家はHoshino Capitalで、共同投資家にはMori Venturesなどが並ぶ。", 1.0, False)
+    fields = ("a.md#1", "funding_history:\n  total_investors: 41", 0.0, True)
+    cands = _scored(question, [prose, fields], "sudachi")
+    scores = LexicalReranker(SecondStageConfig()).rerank(question, "ja", cands)
+    assert scores[1] > scores[0]
+
+
+def test_a_currency_named_in_the_question_meets_its_code_in_a_key():
+    """"in euros" asks for ``funding_total_eur``, not ``funding_total_usd``."""
+    from kotae.index.wordform import word_form
+
+    assert word_form("euros") == word_form("euro") == word_form("eur") != word_form("usd") == word_form("dollars")
+    question = "How much money has Aozora Robotics raised in total, in euros?"
+    text = "funding_total_usd: 3050000000\nfunding_total_eur: 2570000000"
+    units = {u.unit.text: u for u in _scored(question, [("a.md#0", text, 1.0, False)])[0].units}
+    assert units["funding total eur: 2570000000"].score > units["funding total usd: 3050000000"].score
+
+
+def test_a_japanese_noun_phrase_question_is_answered_by_the_field_its_head_noun_names():
+    """「…のカテゴリ」 asks with no interrogative: its last noun names what is asked, and the
+    field whose key is that noun (``category:``) answers it, above prose that shares other words."""
+    from kotae.index.rerank import head_word
+
+    question = "ケーススタディのメタデータ上のAozora Roboticsのカテゴリ"
+    # with the index's word tokenizer (the bigram one ends on a bigram, no word)
+    assert head_word(question, "sudachi") == "カテゴリー" and not head_word("Aozora Roboticsのカテゴリは何？", "sudachi")
+    prose = ("a.md#5", "ユースケース: 倉庫の自動化、ピッキング、在庫管理", 1.0, False)
+    fields = ("a.md#0", 'category: "robotics_vendor"\ntier: "flagship"', 0.0, True)
+    cands = _scored(question, [prose, fields], "sudachi")
+    scores = LexicalReranker(SecondStageConfig()).rerank(question, "ja", cands)
+    assert scores[1] > scores[0]
