@@ -293,6 +293,8 @@ class Retriever:
             scores["sentence"] = float(c.sentence)
             if c.own_score is not None:
                 scores["passage"] = c.own_score  # its own score, before its document's reordering
+            if c.added:
+                scores["field"] = 1.0  # added for its field (rerank.LexicalReranker._asked_fields_added)
             hits.append(
                 Hit(
                     id=c.id, doc_id=p.doc_id, title=stored[c.id].title, section=p.section, page=p.page,

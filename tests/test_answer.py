@@ -486,3 +486,32 @@ def test_the_field_that_put_its_passage_first_is_quoted_first():
     # where the search did not move it, the answer is composed by the units' scores as before
     kept = [h(0, front, 1.0), h(1, body, 0.9)]
     assert extractive_answer(question, SearchResult("q", "en", kept)).body.startswith(body)
+
+
+def test_a_field_added_for_the_question_is_quoted_first_across_languages():
+    # The search added the English front matter among the first passages for its field (its key
+    # meets 資金調達/ラウンド through the bridge and it holds the count asked: scores["field"]),
+    # but the first passage, another report's funding table row, outscores it on the question's
+    # own words: the answer opens with the field, the second passage's highlight.
+    from kotae.index.highlight import Unit
+    from kotae.index.rerank import ScoredUnit
+
+    row = "日付: 2023-12-11 · 種別: Series A · 金額: €385m · 備考: 7か月で2度目の大型調達"
+    front = "total_funding_rounds: 7\ntotal_investors: 41"
+    field = ScoredUnit(Unit(0, 23, "total funding rounds: 7", "total_funding_rounds", "field"), 0.3, 0.0, True,
+                       relevance=0.3, key_asked=True)
+    other = ScoredUnit(Unit(24, 43, "total investors: 41", "total_investors", "field"), 0.1, 0.0, True, relevance=0.1)
+    said = ScoredUnit(Unit(0, len(row), row, "", "row"), 0.6, 0.4, True, relevance=0.6)
+
+    def hits(added: bool) -> list[Hit]:
+        return [Hit(id="r.md#1", doc_id="r.md", title="調査報告書", section=None, page=None, char_start=0,
+                    char_end=len(row), text=row, lang="ja", kind="table", score=1.0, scores={"dense": 0.9},
+                    highlight=(0, len(row)), units=(said,)),
+                Hit(id="m.md#0", doc_id="m.md", title="Hoshino Labs", section=None, page=None, char_start=0,
+                    char_end=len(front), text=front, lang="en", kind="front_matter", score=0.9,
+                    scores={"field": 1.0} if added else {"dense": 0.8}, highlight=(0, 23), units=(field, other))]
+
+    question = "Hoshino Labsはこれまで何回資金調達のラウンドを行ってきた？"
+    assert extractive_answer(question, SearchResult("q", "ja", hits(True))).body.startswith("total funding rounds: 7 [1]")
+    # a front matter the search retrieved as any passage is quoted by the units' scores as before
+    assert extractive_answer(question, SearchResult("q", "ja", hits(False))).body.startswith(row)
