@@ -283,9 +283,10 @@ def _led_by_field(candidates: Sequence[_Candidate], hits: Sequence[Hit], questio
     # only through the bridge, and the search's choice is the better evidence; an English question
     # reads the key's own words (en-058 "post-money valuation after the Series C" is best answered
     # by the first passage's sentence, not by series_c_valuation_eur: mixed-small answer@1 -1 otherwise)
-    lang = detect_language(question)
-    for i, hit in enumerate(hits[:TOP_PASSAGES]):
-        if hit.scores.get("field") and hit.lang != lang:
+    added = [i for i, hit in enumerate(hits[:TOP_PASSAGES]) if hit.scores.get("field")]
+    lang = detect_language(question) if added else None
+    for i in added:
+        if hits[i].lang != lang:
             lead = next((c for c in candidates if c.hit_index == i and c.best_of_passage), None)
             if lead is not None and lead.unit.unit.kind == "field" and lead.unit.key_asked:
                 return lead
