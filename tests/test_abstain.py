@@ -347,25 +347,17 @@ def test_a_model_size_is_not_an_amount_of_money(products):
 @pytest.fixture(scope="module")
 def weather(tmp_path_factory, model_cache):
     """Three short Japanese documents (ice, castle towns, green tea), written here."""
-    from kotae.index.engine import open_retriever, run_ingest
-    from kotae.settings import load_settings
+    from tests.conftest import small_corpus_retriever
 
-    root = tmp_path_factory.mktemp("abstain-bridged")
-    corpus = root / "corpus"
-    corpus.mkdir()
-    (corpus / "ice.md").write_text(
-        "# 雨氷と樹氷\n\n雨氷は、過冷却の雨が木や電線に付着して凍った、硬く透明な氷である。\n"
-        "樹氷は雨氷と比べて白色で脆い。小さな気泡を多く含むためである。雨氷は気泡が少ないため透明で固い。\n"
-        "雨氷が大量に付着すると、樹木の枝が折れたり、車両がスリップしたりする被害が出る。\n", encoding="utf-8")
-    (corpus / "castle.md").write_text(
-        "# 城下町の歴史\n\n城下町は大名の城を中心に発達した町である。\n江戸時代には武士と町人が住む区域が分けられていた。\n"
-        "明治以降、多くの城は取り壊された。\n", encoding="utf-8")
-    (corpus / "tea.md").write_text(
-        "# 緑茶の製法\n\n緑茶は摘んだ茶葉を蒸して発酵を止めてから揉んで乾燥させる。\n煎茶は日本で最も多く飲まれている緑茶である。\n"
-        "抹茶は碾茶を石臼で挽いた粉末である。\n", encoding="utf-8")
-    settings = load_settings(corpus_dir=corpus, index_dir=root / "index", cache_dir=model_cache)
-    run_ingest(settings, progress=False)
-    return open_retriever(settings)
+    return small_corpus_retriever(tmp_path_factory.mktemp("abstain-bridged"), {
+        "ice.md": "# 雨氷と樹氷\n\n雨氷は、過冷却の雨が木や電線に付着して凍った、硬く透明な氷である。\n"
+                  "樹氷は雨氷と比べて白色で脆い。小さな気泡を多く含むためである。雨氷は気泡が少ないため透明で固い。\n"
+                  "雨氷が大量に付着すると、樹木の枝が折れたり、車両がスリップしたりする被害が出る。\n",
+        "castle.md": "# 城下町の歴史\n\n城下町は大名の城を中心に発達した町である。\n江戸時代には武士と町人が住む区域が分けられていた。\n"
+                     "明治以降、多くの城は取り壊された。\n",
+        "tea.md": "# 緑茶の製法\n\n緑茶は摘んだ茶葉を蒸して発酵を止めてから揉んで乾燥させる。\n煎茶は日本で最も多く飲まれている緑茶である。\n"
+                  "抹茶は碾茶を石臼で挽いた粉末である。\n",
+    }, model_cache)
 
 
 def test_an_english_question_whose_words_the_japanese_passage_holds_in_translation_is_answered(weather):

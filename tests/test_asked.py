@@ -96,27 +96,18 @@ def test_an_unnamed_attribute_refuses_in_hybrid_mode_only():
 def sorano(tmp_path_factory, model_cache):
     """A Japanese note on a company: its founding, revenue, funding and valuation, no share price
     and no net income."""
-    from kotae.index.engine import run_ingest
-    from kotae.settings import load_settings
+    from tests.conftest import small_corpus_retriever
 
-    root = tmp_path_factory.mktemp("asked")
-    corpus = root / "corpus"
-    corpus.mkdir()
-    (corpus / "sorano.md").write_text(
-        "# Sorano AI 調査メモ\n\nSorano AIは2021年に東京で設立されたAI企業である。\n"
-        "2025年の売上高は120億円で、同年にシリーズBで30億円を調達した。\n企業評価額は500億円とされる。\n"
-        "従業員は300人で、半数が東京で働く。\n", encoding="utf-8")
-    (corpus / "kumo.md").write_text(
-        "# Kumo Foods\n\nKumo Foods sells frozen noodles made in Sapporo.\nIts noodles cost ¥480 a bag.\n", encoding="utf-8")
-    settings = load_settings(corpus_dir=corpus, index_dir=root / "index", cache_dir=model_cache)
-    run_ingest(settings, progress=False)
-    return settings
+    return small_corpus_retriever(tmp_path_factory.mktemp("asked"), {
+        "sorano.md": "# Sorano AI 調査メモ\n\nSorano AIは2021年に東京で設立されたAI企業である。\n"
+                     "2025年の売上高は120億円で、同年にシリーズBで30億円を調達した。\n企業評価額は500億円とされる。\n"
+                     "従業員は300人で、半数が東京で働く。\n",
+        "kumo.md": "# Kumo Foods\n\nKumo Foods sells frozen noodles made in Sapporo.\nIts noodles cost ¥480 a bag.\n",
+    }, model_cache)
 
 
 def test_a_share_price_or_net_income_the_documents_never_name_is_not_found_in_either_language(sorano):
-    from kotae.index.engine import open_retriever
-
-    retriever = open_retriever(sorano)
+    retriever = sorano
     # the company and amounts are there (revenue, funding, valuation): the attribute is not
     for question in ("Sorano AIの株価は？", "Sorano AIの株価はいくら？", "What was Sorano AI's net income in 2025?",
                      "Sorano AIの顧客数は何社ですか？"):

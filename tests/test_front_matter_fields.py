@@ -54,6 +54,15 @@ def _scored(question: str, passages: list[tuple[str, str, float, bool]], tokeniz
     return cands
 
 
+def _field_beats_prose(question: str, prose: tuple[str, str, float, bool],
+                       fields: tuple[str, str, float, bool]) -> tuple[bool, list[Candidate]]:
+    """Whether an added front-matter passage outranks a retrieved prose passage in the second stage
+    (a Japanese question, the index's word tokenizer); the scored candidates for further checks."""
+    cands = _scored(question, [prose, fields], "sudachi")
+    scores = LexicalReranker(SecondStageConfig()).rerank(question, "ja", cands)
+    return scores[1] > scores[0], cands
+
+
 def test_a_bare_number_is_money_only_under_a_money_key():
     units = {u.unit.text: u for u in _scored("Aozora Roboticsはこれまで何回資金調達のラウンドを行ってきた？",
                                              [("a.md#0", FRONT, 1.0, False)])[0].units}
@@ -108,9 +117,7 @@ def test_an_added_field_is_compared_with_the_units_that_hold_the_asked_kind():
     question = "Aozora Roboticsに出資している投資家は全部で何社あるの？"
     prose = ("a.md#5", "主導投資家はHoshino Capitalで、共同投資家にはMori Venturesなどが並ぶ。", 1.0, False)
     fields = ("a.md#1", "funding_history:\n  total_investors: 41", 0.0, True)
-    cands = _scored(question, [prose, fields], "sudachi")
-    scores = LexicalReranker(SecondStageConfig()).rerank(question, "ja", cands)
-    assert scores[1] > scores[0]
+    assert _field_beats_prose(question, prose, fields)[0]
 
 
 def test_a_currency_named_in_the_question_meets_its_code_in_a_key():
@@ -134,9 +141,7 @@ def test_a_japanese_noun_phrase_question_is_answered_by_the_field_its_head_noun_
     assert head_word(question, "sudachi") == "カテゴリー" and not head_word("Aozora Roboticsのカテゴリは何？", "sudachi")
     prose = ("a.md#5", "ユースケース: 倉庫の自動化、ピッキング、在庫管理", 1.0, False)
     fields = ("a.md#0", 'category: "robotics_vendor"\ntier: "flagship"', 0.0, True)
-    cands = _scored(question, [prose, fields], "sudachi")
-    scores = LexicalReranker(SecondStageConfig()).rerank(question, "ja", cands)
-    assert scores[1] > scores[0]
+    assert _field_beats_prose(question, prose, fields)[0]
 
 
 def test_the_field_a_noun_phrase_names_is_what_its_passage_is_quoted_by():
@@ -146,7 +151,6 @@ def test_the_field_a_noun_phrase_names_is_what_its_passage_is_quoted_by():
     prose = ("a.md#5", "日本市場の優先度は3-4番目", 1.0, False)
     text = "japan_score:\n  market_relevance: 78\n  total: 79.5"
     fields = ("a.md#1", text, 0.0, True)
-    cands = _scored(question, [prose, fields], "sudachi")
-    scores = LexicalReranker(SecondStageConfig()).rerank(question, "ja", cands)
-    assert scores[1] > scores[0]
+    beats, cands = _field_beats_prose(question, prose, fields)
+    assert beats
     assert text[slice(*cands[1].highlight)] == "total: 79.5"
