@@ -17,40 +17,16 @@ Both are cached per index view (a Retriever lives as long as its index generatio
 
 from __future__ import annotations
 
-import threading
 from bisect import bisect_left, bisect_right
-from collections import OrderedDict
-from typing import Any, Callable
 
 from kotae.index.highlight import clean_sentence
+from kotae.index.lru import LRU
 from kotae.ingest.clean import clean_text
 from kotae.ingest.document import Document, Passage
 from kotae.ingest.frontmatter import body_start
 from kotae.ingest.structure import heading_spans
 
 _NONE: frozenset[str] = frozenset()
-
-
-class _Lru:
-    """A bounded map, least recently used out first; safe to share between threads."""
-
-    def __init__(self, size: int):
-        self._size = size
-        self._data: OrderedDict[Any, Any] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: Any, make: Callable[[], Any]) -> Any:
-        with self._lock:
-            got = self._data.get(key)
-            if got is not None:
-                self._data.move_to_end(key)
-                return got
-        got = make()  # outside the lock: two threads may both make it, and both get the same
-        with self._lock:
-            self._data[key] = got
-            while len(self._data) > self._size:
-                self._data.popitem(last=False)
-        return got
 
 
 def structure_headings(doc: Document) -> tuple[list[int], list[int], list[str]]:
@@ -78,19 +54,19 @@ class DocumentHeadings:
 
     def __init__(self, backend, passages: int = 20000, documents: int = 4096, texts: int = 16):
         self._read = getattr(backend, "document", None)  # a backend without stored documents: none known
-        self._passages = _Lru(passages)
-        self._structure = _Lru(documents)
-        self._texts = _Lru(texts)  # the last documents read whole: the passages of one question share a few
+        self._passages = LRU(passages)
+        self._structure = LRU(documents)
+        self._texts = LRU(texts)  # the last documents read whole: the passages of one question share a few
 
     def of(self, passage: Passage) -> frozenset[str]:
         """The texts of the heading lines inside a passage (as its lines read)."""
         if passage.kind == "front_matter" or self._read is None:
             return _NONE
-        return self._passages.get((passage.doc_id, passage.char_start, passage.char_end), lambda: self._find(passage))
+        return self._passages.get_or_make((passage.doc_id, passage.char_start, passage.char_end), lambda: self._find(passage))
 
     def _find(self, passage: Passage) -> frozenset[str]:
-        doc = self._texts.get(passage.doc_id, lambda: self._read(passage.doc_id) or False)
+        doc = self._texts.get_or_make(passage.doc_id, lambda: self._read(passage.doc_id) or False)
         if doc is False:
             return _NONE
-        structure = self._structure.get(passage.doc_id, lambda: structure_headings(doc))
+        structure = self._structure.get_or_make(passage.doc_id, lambda: structure_headings(doc))
         return passage_headings(doc, passage.char_start, passage.char_end, structure)

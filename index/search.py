@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 import unicodedata
-from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 from typing import Callable, Sequence
 
@@ -15,6 +14,7 @@ from kotae.index.abstain import ABSENT_MIN_PASSAGES, EVIDENCE_DEPTH, Evidence, a
 from kotae.index.crosslingual import MAX_SENSES, CrossLingualConfig, CrossLingualExpander, add_scaled, capitalised_words, is_katakana
 from kotae.index.dedup import collapse
 from kotae.index.headings import DocumentHeadings
+from kotae.index.lru import LRU
 from kotae.index.dictionary import load_dictionary
 from kotae.index.highlight import structure_lead
 from kotae.index.answer_type import expected_type
@@ -128,31 +128,12 @@ class SearchResult:
     evidence: Evidence | None = None
 
 
-class _LRU:
-    def __init__(self, size: int):
-        self.size = size
-        self._data: OrderedDict[str, np.ndarray] = OrderedDict()
-
-    def get(self, key: str) -> np.ndarray | None:
-        value = self._data.get(key)
-        if value is not None:
-            self._data.move_to_end(key)
-        return value
-
-    def put(self, key: str, value):
-        self._data[key] = value
-        self._data.move_to_end(key)
-        while len(self._data) > self.size:
-            self._data.popitem(last=False)
-        return value
-
-
 class Retriever:
     def __init__(self, backend: SearchBackend, embedder, config: RetrievalConfig = RetrievalConfig(), cache_size: int = 1024):
         self.backend = backend
         self.embedder = embedder
         self.config = config
-        self._cache = _LRU(cache_size)
+        self._cache = LRU(cache_size)
         self.stats = backend.stats()
         # Query tokens must come from the same tokenizer as the index's passages.
         self.tokenizer = self.stats.config.tokenizer
@@ -161,8 +142,8 @@ class Retriever:
                                            config.rerank_cross_lang_units)
         )
         self._sentences = SentenceScorer(self.tokenizer, self._idf)
-        self._front_matters = _LRU(_FRONT_MATTER_CACHE)  # doc id -> its front-matter passages
-        self._leads = _LRU(_FRONT_MATTER_CACHE * 4)  # passage -> the lines of front matter it continues
+        self._front_matters = LRU(_FRONT_MATTER_CACHE)  # doc id -> its front-matter passages
+        self._leads = LRU(_FRONT_MATTER_CACHE * 4)  # passage -> the lines of front matter it continues
         self._headings = DocumentHeadings(backend)  # a sub-heading inside a passage is no answer alone
         xcfg = CrossLingualConfig(config.cross_lang_expansion, prf_terms=config.cross_lang_prf_terms)
         self._expander = None if not xcfg.parts else CrossLingualExpander(backend, self.tokenizer, xcfg, config.lang_min_passages)
