@@ -391,6 +391,29 @@ def coinage(tmp_path_factory, model_cache):
     }, model_cache)
 
 
+def test_the_side_of_the_top_passages_that_reads_the_question_judges_it_whatever_passage_came_first():
+    import numpy as np
+
+    from kotae.index.rerank import Candidate, SentenceScorer
+
+    scorer = SentenceScorer("sudachi", lambda tokens: np.full(len(tokens), 3.0, dtype=np.float32))
+    page = Candidate("en#0", "This book would not exist without the help of many people, who keep it up to date.", "Acknowledgments", "en", 1.0)
+    article = Candidate("ja#0", "「三貨」という用語は、両替屋を営んでいた草間直方が貨幣学研究の集大成として刊行した『三貨図彙』に見られる。"
+                        "江戸時代の日本において金、銀および銭という基本通貨が併行流通した貨幣制度である。", "江戸時代の三貨制度", "ja", 0.9)
+    # the English page, first, shares none of the question's words; the Japanese article holds five
+    # of them in translation (江戸, 時代, 貨幣, 刊行, 研究): the question is read across languages,
+    # where only its numbers must be there as written, not refused for its English words
+    question = "Who published the Sanka Zui, the study of Edo-period coinage?"
+    scorer.score(scorer.query_weights(question), [page, article], question)
+    assert scorer.evidence(question, "en", [page, article]).missing == 0.0
+    assert scorer.evidence(question, "en", [page]).missing == 1.0  # no passage in the other language
+    # one word met in translation (ワイン / wine) is not enough: an off-topic question's was
+    question = "What is the best way to remove a red wine stain from a carpet?"
+    wine = Candidate("ja#1", "ワインの産地として知られる。", "フェズ", "ja", 0.8)
+    scorer.score(scorer.query_weights(question), [page, wine], question)
+    assert scorer.evidence(question, "en", [page, wine]).missing == 1.0
+
+
 def test_an_english_question_over_a_japanese_article_below_an_english_page_is_answered(coinage):
     # the English pages, one of them first, share none of its words; the article holds five of them
     # in translation (江戸, 時代, 貨幣 and, through bridge.py's hand list, 刊行 for "published" and 研究 for
