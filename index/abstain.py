@@ -224,11 +224,15 @@ abstention 17 -> 15 of 848; keyword-only: one more cross-language mixed question
 mixed-small's off-topic questions through (ピザの生地 / instruct, 赤ワインのしみ / wine), as did
 "more than written" alone. Counts from 1 to 3 do the same on the other three sets; mixed-small
 alone sets the two (left out, the loosest of them, 1, loses its 2 off-topic questions; 3 keeps
-its 「カテゴリ」 question refused), so the held-out check is weak here. Left: the floor. "Who adopted the young Justinian?" (its article first, best cosine
-+ offset 0.804) meets 2 of its 3 words in translation, as off-topic "How many moons does Jupiter
-have?" over the devset's index (木星, 月 in one passage of 彗星) and unanswerable "Who is the current
-mayor of Augsburg?" (現在, 市長) do: a count relative to the question's words lets them through with
-it. "What percentage of the whip scorpion's defensive spray is acetic acid?" meets 2 of 7 (酸,
+its 「カテゴリ」 question refused), so the held-out check is weak here; 24 off-topic questions written
+afterwards (12 per language: tungsten, La Traviata, 富士山, 猫の寿命 ...), over each of the four
+indexes, were answered exactly as often with the rule as without it (25 of 96). Left: the floor.
+"Who adopted the young Justinian?" (its article first, best cosine + offset 0.804) meets 2 of its 3
+words in translation, as off-topic "How many moons does Jupiter have?" over the devset's index (木星,
+月 in one passage of 彗星) and unanswerable "Who is the current mayor of Augsburg?" (現在, 市長) do: a
+count relative to the question's words lets them through with it, and among the questions the floor
+alone refuses with 2 words met, the cosines of the answerable ones (0.798-0.807) lie among the others'
+(0.773-0.815). "What percentage of the whip scorpion's defensive spray is acetic acid?" meets 2 of 7 (酸,
 比率): 酢酸, サソリ and 鞭 are no common JMdict entries of one-word glosses. Three more are retrieval
 failures (no passage of the answer's article in the top 7).
 """
