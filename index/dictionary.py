@@ -6,7 +6,9 @@ gai) and their one-word English glosses are used: ~19,000 English words and ~22,
 headwords, read in ~3 s once per process. Rare senses and phrases would bring more noise
 than matches to a keyword query. JMnedict (the names dictionary in the same file) gives the
 kanji of romanised Japanese names (Tokugawa -> 徳川, Norikura -> 乗鞍): ~250,000 one-word
-romanisations, many spellings each; the caller keeps those its index knows.
+romanisations, many spellings each; the caller keeps those its index knows. An English word
+that no common entry translates at all (gangrene, scorpion) is looked up among the entries
+without a frequency mark (:func:`rare_japanese`; ~3 s and ~25 MB on first use).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import re
 import sqlite3
 import unicodedata
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -111,16 +114,76 @@ def load_dictionary() -> BilingualDictionary:
     try:
         kanji = con.execute("SELECT DISTINCT k.idseq, k.text FROM Kanji k JOIN KJP p ON p.kid = k.ID ORDER BY k.ID").fetchall()
         kana = con.execute("SELECT DISTINCT k.idseq, k.text FROM Kana k JOIN KNP p ON p.kid = k.ID ORDER BY k.ID").fetchall()
-        glosses = con.execute("SELECT s.idseq, s.ID, g.text FROM SenseGloss g JOIN Sense s ON g.sid = s.ID "
-                              "WHERE g.lang = 'eng' ORDER BY s.idseq, s.ID, g.rowid").fetchall()
+        glosses = _glosses(con)
     finally:
         con.close()
+    return _translations(_headwords(kanji, kana), glosses)
+
+
+def rare_japanese(word: str) -> tuple[str, ...]:
+    """Translations of an English word that no common JMdict entry translates (gangrene -> 壊疽,
+    脱疽; scorpion -> 蠍), from the entries without a frequency mark, first senses first, trying
+    the same inflections as :meth:`BilingualDictionary.japanese`."""
+    rare = load_rare()
+    for form in _english_forms(word):
+        found = rare.get(form)
+        if found:
+            return tuple(found.split("\t"))
+    return ()
+
+
+@lru_cache(maxsize=1)
+def load_rare() -> dict[str, str]:
+    """English word -> the headwords of JMdict's entries *without* a frequency mark that
+    translate it, joined by tabs (~40,000 words, ~3 s and ~40 MB on first use), for the words
+    the common entries do not translate at all. Kept apart from :func:`load_dictionary`, which
+    the bridge and abstention read: a rare sense of a common word is noise, a rare word's only
+    translations are not. English -> Japanese only: the cross-language query reads it for
+    English questions (Japanese ones lost with it: "founder" and "desktop" matched the English
+    handbook's other passages)."""
+    known = load_dictionary().en_ja
+    uncommon = ("idseq NOT IN (SELECT k.idseq FROM Kanji k JOIN KJP p ON p.kid = k.ID "
+                "UNION SELECT k.idseq FROM Kana k JOIN KNP p ON p.kid = k.ID)")
+    con = _connect()
+    try:
+        heads = _headwords(con.execute(f"SELECT idseq, text FROM Kanji WHERE {uncommon} ORDER BY ID"),
+                           con.execute(f"SELECT idseq, text FROM Kana WHERE {uncommon} ORDER BY ID"))
+        en_ja: dict[str, dict[str, tuple[int, int]]] = defaultdict(dict)
+        last, sense, n = None, -1, 0
+        for idseq, sid, gloss in con.execute("SELECT s.idseq, s.ID, g.text FROM SenseGloss g JOIN Sense s ON g.sid = s.ID "
+                                             "WHERE g.lang = 'eng' ORDER BY s.idseq, s.ID, g.rowid"):
+            if idseq not in heads:
+                continue
+            if (idseq, sid) != last:
+                sense = sense + 1 if last is not None and last[0] == idseq else 0
+                last = (idseq, sid)
+            word = _gloss_word(gloss)
+            if word is None or word in known:
+                continue
+            n += 1
+            for h in heads[idseq]:
+                en_ja[word].setdefault(h, (sense, n))
+    finally:
+        con.close()
+    return {w: "\t".join(sorted(hs, key=hs.get)) for w, hs in en_ja.items()}
+
+
+def _glosses(con: sqlite3.Connection) -> list[tuple[int, int, str]]:
+    return con.execute("SELECT s.idseq, s.ID, g.text FROM SenseGloss g JOIN Sense s ON g.sid = s.ID "
+                       "WHERE g.lang = 'eng' ORDER BY s.idseq, s.ID, g.rowid").fetchall()
+
+
+def _headwords(kanji: Iterable[tuple[int, str]], kana: Iterable[tuple[int, str]]) -> dict[int, list[str]]:
     heads: dict[int, list[str]] = defaultdict(list)
     for idseq, text in kanji:
         heads[idseq].append(text)
     for idseq, text in kana:  # a kana form is the headword only of entries written without kanji
         if idseq not in heads or all(not _has_kanji(h) for h in heads[idseq]):
             heads[idseq].append(text)
+    return heads
+
+
+def _translations(heads: dict[int, list[str]], glosses: list[tuple[int, int, str]]) -> BilingualDictionary:
     # (sense number within its entry, order) per translation: a word's translations are listed
     # first those for which it is the entry's first sense (library -> 図書館 before 書斎)
     en_ja: dict[str, dict[str, tuple[int, int]]] = defaultdict(dict)

@@ -352,3 +352,27 @@ def test_the_passage_naming_the_subject_joins_when_the_embedder_found_only_its_d
         assert plain is None or answer not in plain.ids
     finally:
         view.close()
+
+
+def test_an_english_word_no_common_entry_translates_reads_the_rare_entries(tmp_path: Path):
+    """gangrene has no common JMdict entry: its rare ones (壊疽) join the query, one index term
+    each (scorpion's さそり座 would add 座); a word the common entries translate keeps only those."""
+    from test_backends import CONFIG, write
+
+    from kotae.index.backends.local import LocalBackend
+    from kotae.index.crosslingual import CrossLingualExpander
+    from kotae.index.dictionary import load_dictionary, rare_japanese
+
+    assert load_dictionary().japanese("gangrene") == () and "壊疽" in rare_japanese("gangrene")
+    assert rare_japanese("library") == ()  # common entries translate it
+    ja = ["晩年は左脚の壊疽に苦しみ、切断手術を受けた。", "星座の中でさそり座は夏の南の空に見える。"]
+    ja += [f"{t}は日本の代表的な料理の一つである。" for t in ["味噌汁", "寿司", "天ぷら", "蕎麦", "うどん"] * 5]
+    backend = LocalBackend(tmp_path / "index")
+    write(backend, {"ja/misc.md": ("ja", ja), "en/notes.md": ("en", [f"Garden note {i} about beans." for i in range(30)])})
+    view = backend.open("fake")
+    try:
+        expander = CrossLingualExpander(view, CONFIG.tokenizer, CrossLingualConfig("dict"), min_passages=20)
+        assert "壊疽" in expander.terms("What caused the gangrene in his leg?", "ja", None, {})
+        assert "座" not in expander.terms("Where does the scorpion live?", "ja", None, {})
+    finally:
+        view.close()
