@@ -17,7 +17,7 @@ import re
 import sqlite3
 import unicodedata
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -149,28 +149,21 @@ def load_rare() -> dict[str, str]:
         heads = _headwords(con.execute(f"SELECT idseq, text FROM Kanji WHERE {uncommon} ORDER BY ID"),
                            con.execute(f"SELECT idseq, text FROM Kana WHERE {uncommon} ORDER BY ID"))
         en_ja: dict[str, dict[str, tuple[int, int]]] = defaultdict(dict)
-        last, sense, n = None, -1, 0
-        for idseq, sid, gloss in con.execute("SELECT s.idseq, s.ID, g.text FROM SenseGloss g JOIN Sense s ON g.sid = s.ID "
-                                             "WHERE g.lang = 'eng' ORDER BY s.idseq, s.ID, g.rowid"):
-            if idseq not in heads:
-                continue
-            if (idseq, sid) != last:
-                sense = sense + 1 if last is not None and last[0] == idseq else 0
-                last = (idseq, sid)
-            word = _gloss_word(gloss)
-            if word is None or word in known:
-                continue
-            n += 1
-            for h in heads[idseq]:
-                en_ja[word].setdefault(h, (sense, n))
+        for word, words_heads, rank in _senses(heads, con.execute(_GLOSSES)):
+            if word not in known:
+                for h in words_heads:
+                    en_ja[word].setdefault(h, rank)
     finally:
         con.close()
     return {w: "\t".join(sorted(hs, key=hs.get)) for w, hs in en_ja.items()}
 
 
+_GLOSSES = ("SELECT s.idseq, s.ID, g.text FROM SenseGloss g JOIN Sense s ON g.sid = s.ID "
+            "WHERE g.lang = 'eng' ORDER BY s.idseq, s.ID, g.rowid")
+
+
 def _glosses(con: sqlite3.Connection) -> list[tuple[int, int, str]]:
-    return con.execute("SELECT s.idseq, s.ID, g.text FROM SenseGloss g JOIN Sense s ON g.sid = s.ID "
-                       "WHERE g.lang = 'eng' ORDER BY s.idseq, s.ID, g.rowid").fetchall()
+    return con.execute(_GLOSSES).fetchall()
 
 
 def _headwords(kanji: Iterable[tuple[int, str]], kana: Iterable[tuple[int, str]]) -> dict[int, list[str]]:
@@ -183,11 +176,10 @@ def _headwords(kanji: Iterable[tuple[int, str]], kana: Iterable[tuple[int, str]]
     return heads
 
 
-def _translations(heads: dict[int, list[str]], glosses: list[tuple[int, int, str]]) -> BilingualDictionary:
-    # (sense number within its entry, order) per translation: a word's translations are listed
-    # first those for which it is the entry's first sense (library -> 図書館 before 書斎)
-    en_ja: dict[str, dict[str, tuple[int, int]]] = defaultdict(dict)
-    ja_en: dict[str, dict[str, tuple[int, int]]] = defaultdict(dict)
+def _senses(heads: dict[int, list[str]], glosses: Iterable[tuple[int, int, str]]) -> Iterator[tuple[str, list[str], tuple[int, int]]]:
+    """(one-word gloss, its entry's headwords, (sense number within the entry, order)) for the
+    entries in `heads`: a word's translations are listed first those for which it is the entry's
+    first sense (library -> 図書館 before 書斎)."""
     last, sense, n = None, -1, 0
     for idseq, sid, gloss in glosses:
         if idseq not in heads:
@@ -196,12 +188,18 @@ def _translations(heads: dict[int, list[str]], glosses: list[tuple[int, int, str
             sense = sense + 1 if last is not None and last[0] == idseq else 0
             last = (idseq, sid)
         word = _gloss_word(gloss)
-        if word is None:
-            continue
-        n += 1
-        for h in heads[idseq]:
-            en_ja[word].setdefault(h, (sense, n))
-            ja_en[h].setdefault(word, (sense, n))
+        if word is not None:
+            n += 1
+            yield word, heads[idseq], (sense, n)
+
+
+def _translations(heads: dict[int, list[str]], glosses: list[tuple[int, int, str]]) -> BilingualDictionary:
+    en_ja: dict[str, dict[str, tuple[int, int]]] = defaultdict(dict)
+    ja_en: dict[str, dict[str, tuple[int, int]]] = defaultdict(dict)
+    for word, words_heads, rank in _senses(heads, glosses):
+        for h in words_heads:
+            en_ja[word].setdefault(h, rank)
+            ja_en[h].setdefault(word, rank)
     ranked = lambda d: {k: tuple(sorted(v, key=v.get)) for k, v in d.items()}  # noqa: E731
     return BilingualDictionary(ranked(en_ja), ranked(ja_en))
 
