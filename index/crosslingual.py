@@ -41,6 +41,9 @@ index term each. Measured on the four sets (evals/reports/retrieval-defaults.md)
 mixed-ja-en hit@1 .768 -> .777, hit@5 .938 -> .948, answer@1 .640 -> .649 (other language only
 .476 -> .500), mixed-small hit@5 .912 -> .918; the rare entries then mixed-ja-en hit@5 +1
 (Manet's gangrene 8th -> 2nd), mixed-small hit@1 +1; gold and ja-jaquad identical; nothing lost.
+When the question's names are found only in the other language (:meth:`names_only_there`), the
+passages in its own language that the keyword side did not match keep half their fused score
+(index/search.py ``_demote_unmatched``): mixed-ja-en hit@1 +2-0 more.
 
 index/bridge.py's hand list of factual-question words (acquire -> 買収, founded -> 設立) is not part
 of this query: fed into it as one more group per word, it won English questions over Japanese
@@ -222,6 +225,18 @@ class CrossLingualExpander:
                 per_doc[doc] += 1
             keep.sort()
         return Ranked(tuple(found.ids[i] for i in keep), (found.scores[keep] / float(best.scores[0])).astype("float32"))
+
+    def names_only_there(self, question: str, lang: str, other: str) -> bool:
+        """Whether the question names something (a capitalised word JMdict does not know) that no
+        passage in its own language `lang` holds but the other language spells (Manet -> マネ)."""
+        from kotae.index.dictionary import load_dictionary
+
+        dictionary = load_dictionary()
+        words = [w for w in capitalised_words(question) if not dictionary.japanese(w)]
+        tokens = sorted({t for w in words for t in term_tokens(w, self.tokenizer)})
+        if not tokens or not self.name_terms(question, other):
+            return False
+        return not len(self.backend.keyword(tokens, 1, Filters(lang=lang)).ids)
 
     def name_terms(self, question: str, other: str) -> list[str]:
         """The question's names as the other language writes them: a capitalised word that

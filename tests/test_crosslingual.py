@@ -288,7 +288,7 @@ def test_a_bare_number_under_a_key_naming_the_asked_amount_holds_it():
 
 
 @contextmanager
-def _expander_over(root: Path, ja: list[str], expansion: str, admit: int = 0):
+def _expander_over(root: Path, ja: list[str], expansion: str, admit: int = 0, en: list[str] | None = None):
     """The cross-language query over a fake-embedded index of one Japanese document (these
     passages, "ja/doc.md") and 30 English ones, bigram-tokenised (a two-kana name is one term)."""
     from test_backends import CONFIG, write
@@ -297,7 +297,8 @@ def _expander_over(root: Path, ja: list[str], expansion: str, admit: int = 0):
     from kotae.index.crosslingual import CrossLingualExpander
 
     backend = LocalBackend(root / "index")
-    write(backend, {"ja/doc.md": ("ja", ja), "en/notes.md": ("en", [f"Garden note {i} about beans and leeks." for i in range(30)])})
+    en = en or [f"Garden note {i} about beans and leeks." for i in range(30)]
+    write(backend, {"ja/doc.md": ("ja", ja), "en/notes.md": ("en", en)})
     view = backend.open("fake")
     try:
         yield CrossLingualExpander(view, CONFIG.tokenizer, CrossLingualConfig(expansion), min_passages=20, admit=admit)
@@ -355,3 +356,21 @@ def test_an_english_word_no_common_entry_translates_reads_the_rare_entries(tmp_p
     with _expander_over(tmp_path, ja, "dict") as expander:
         assert "壊疽" in expander.terms("What caused the gangrene in his leg?", "ja", None, {})
         assert "座" not in expander.terms("Where does the scorpion live?", "ja", None, {})
+
+
+def test_own_language_passages_sharing_no_word_step_back_when_the_names_are_only_in_the_other(tmp_path: Path):
+    """Manet is named only in the Japanese passages (マネ): the English passages the keyword side
+    did not match keep half their fused score; a name the English passages hold (Debian) does not
+    trigger it, nor does a question without names."""
+    from kotae.index.fusion import Ranked
+
+    ja = ["マネは晩年に左脚の壊疽に苦しみ、切断手術を受けた。", "ロンメルは北アフリカで戦った。"] + FOOD
+    en = [f"Garden note {i} about beans and leeks." for i in range(30)] + ["Rommel commanded the Afrika Korps."]
+    with _expander_over(tmp_path, ja, "translit+dict", en=en) as expander:
+        assert expander.names_only_there("Which disease caused the gangrene in Manet's left leg?", "en", "ja")
+        assert not expander.names_only_there("Where did Rommel fight?", "en", "ja")  # in English too
+        assert not expander.names_only_there("which disease caused the gangrene?", "en", "ja")  # no name
+    fused = {"en/a#0": 1.0, "en/b#0": 0.8, "ja/c#0": 0.7}
+    doc_langs = {"en/a#0": "en", "en/b#0": "en", "ja/c#0": "ja"}
+    Retriever._demote_unmatched(fused, Ranked(("en/b#0",), np.array([1.0], dtype=np.float32)), doc_langs, "en")
+    assert fused == {"en/a#0": 0.5, "en/b#0": 0.8, "ja/c#0": 0.7}
