@@ -224,7 +224,8 @@ with nothing more refused (``unsaid`` reads words, so it holds there). Each part
 the other three sets give it evidence (roles, preferences and births have it; who develops and the
 unseen number only on one set each): held out 68 of 82. The lists are the risk: a role or a
 preference said in words they lack (社長 for a CEO is there, "boss" is not) refuses an answerable
-question; none of the 1,019 answerable questions of the four sets is (27 of them match a rule).
+question; none of the 1,019 answerable questions of the four sets is (14 of them ask for one of these,
+120 name a number).
 
 Keyword-only retrieval keeps main's typed weight and threshold (typed 0.75, threshold 0.705): it cannot see across
 languages, and the new ones refused 14 of 84 cross-language mixed questions there instead of 7.
