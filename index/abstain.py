@@ -219,7 +219,7 @@ article, 2020 being in another one), hybrid mode only (keyword-only retrieval ca
 Japanese passage for an English question's year: it refused 5 more cross-language questions there).
 Recall 62 -> 71 of 82 (gold 10 -> 11 of 14, devset 27 -> 31 of 36, mixed 25 -> 29 of 32; mixed-small
 9 -> 11 of 14) at the same 17 of 848 refused (mixed-small 8 of 171, cross-language 6 of 84 and 1 of
-61 as before), off-topic 71 of 96, answers unchanged on the four sets; keyword-only 27 -> 35 of 82
+61 as before), off-topic 71 of 96, answers unchanged on the four sets; keyword-only 25 -> 33 of 82
 with nothing more refused (``unsaid`` reads words, so it holds there). Each part left in only where
 the other three sets give it evidence (roles, preferences and births have it; who develops and the
 unseen number only on one set each): held out 68 of 82. The lists are the risk: a role or a

@@ -106,17 +106,19 @@ def sorano(tmp_path_factory, model_cache):
     }, model_cache)
 
 
+def _assert_found(retriever, refused, answered):
+    for questions, found in ((refused, False), (answered, True)):
+        for question in questions:
+            result = retriever.search(question, k=5)
+            assert result.found == found, (question, result.confidence, result.evidence)
+
+
 def test_a_share_price_or_net_income_the_documents_never_name_is_not_found_in_either_language(sorano):
-    retriever = sorano
     # the company and amounts are there (revenue, funding, valuation): the attribute is not
-    for question in ("Sorano AIの株価は？", "Sorano AIの株価はいくら？", "What was Sorano AI's net income in 2025?",
-                     "Sorano AIの顧客数は何社ですか？"):
-        result = retriever.search(question, k=5)
-        assert not result.found, (question, result.confidence, result.evidence)
-    for question in ("Sorano AIの企業評価額は？", "Sorano AIの2025年の売上高はいくら？", "What was Sorano AI's revenue in 2025?",
-                     "Sorano AIの従業員数は何人ですか？"):
-        result = retriever.search(question, k=5)
-        assert result.found, (question, result.confidence, result.evidence)
+    _assert_found(sorano, refused=("Sorano AIの株価は？", "Sorano AIの株価はいくら？", "What was Sorano AI's net income in 2025?",
+                                   "Sorano AIの顧客数は何社ですか？"),
+                  answered=("Sorano AIの企業評価額は？", "Sorano AIの2025年の売上高はいくら？", "What was Sorano AI's revenue in 2025?",
+                            "Sorano AIの従業員数は何人ですか？"))
 
 
 def test_the_subject_is_named_by_the_first_passages_document_not_only_by_the_first_passage():
@@ -209,16 +211,11 @@ def northwind(tmp_path_factory, model_cache):
 
 
 def test_what_the_documents_never_say_about_their_subject_is_not_found(northwind):
-    retriever = northwind
-    for question in ("Who is Northwind Robotics' CFO?", "Northwind RoboticsのCFOは誰ですか？",
-                     "What is Kenji Mori's favourite food?", "When was Kenji Mori born?",
-                     "What is Northwind Robotics' stock price?"):
-        result = retriever.search(question, k=5)
-        assert not result.found, (question, result.confidence, result.evidence)
-    for question in ("Who is Northwind Robotics' CEO?", "What is Aiko Tanaka's favourite food?", "Where was Aiko Tanaka born?",
-                     "How many employees did Northwind Robotics have in 2022?"):
-        result = retriever.search(question, k=5)
-        assert result.found, (question, result.confidence, result.evidence)
+    _assert_found(northwind, refused=("Who is Northwind Robotics' CFO?", "Northwind RoboticsのCFOは誰ですか？",
+                                      "What is Kenji Mori's favourite food?", "When was Kenji Mori born?",
+                                      "What is Northwind Robotics' stock price?"),
+                  answered=("Who is Northwind Robotics' CEO?", "What is Aiko Tanaka's favourite food?", "Where was Aiko Tanaka born?",
+                            "How many employees did Northwind Robotics have in 2022?"))
 
 
 def test_a_year_the_top_passages_do_not_hold_is_not_answered_there():
