@@ -30,7 +30,7 @@ from typing import Any, Callable, NamedTuple, Protocol, Sequence
 
 import numpy as np
 
-from kotae.index.abstain import CROSS_LINGUAL_OFFSET, UNSTATED_KINDS, Evidence
+from kotae.index.abstain import CROSS_LINGUAL_OFFSET, OTHER_SIDE_WORDS, UNSTATED_KINDS, Evidence
 from kotae.index.answer_type import expected_type, fold, holds_type, named_type, relative_focus
 from kotae.index.asked import asked_attribute, asked_said, attribute_unnamed, said_in
 from kotae.index.backends.base import passage_doc
@@ -383,14 +383,16 @@ class SentenceScorer:
                  passage_langs: dict[str, str] | None = None) -> Evidence:
         """What abstention decides on (index/abstain.py), from the top passages scored for the question."""
         weights = full = self.content_weights(query)
-        if top[0].lang != lang:
+        langs = passage_langs or {}
+        present = self._present([(c.text, c.context, c.headings) for c in top])
+        # (a question whose words are all there as written reads no better across languages)
+        if top[0].lang != lang or (weights.keys() - present and self._read_across(query, lang, top, weights, langs)):
             # Passages in another language share only numbers with the question reliably: a name
             # is often transliterated (Yamaha → ヤマハ) and a capitalised word is not always a name
             # ("In June 1979, …"). Counting names refused half the English questions whose answer
             # exists only in Japanese articles (mixed ja+en set). A single digit is often a word in
             # the other language (2つ / two): numbers of two digits or more only.
             weights = {t: w for t, w in weights.items() if sum(ch.isdigit() for ch in t) >= 2}
-        present = self._present([(c.text, c.context, c.headings) for c in top])
         total = sum(weights.values())
         missing = sum(w for t, w in weights.items() if t not in present) / total if total else 0.0
         # the same share among the words the passages' titles and sections do not name: what is
@@ -402,7 +404,6 @@ class SentenceScorer:
         expects = expected_type(query) is not None
         typed = max((u.coverage for c in top for u in c.units if u.typed or not expects), default=0.0)
         # the embedder compares the question with the passage's own text: its language decides the offset
-        langs = passage_langs or {}
         cosines = [dense[c.id] + (CROSS_LINGUAL_OFFSET if langs.get(c.id, c.lang) != lang else 0.0) for c in top if dense and c.id in dense]
         # a number the question names (a year: 2020年) that the index knows but no top passage holds
         numbers = [t for t in full if t.isascii() and t.isdigit() and len(t) >= 2]
@@ -411,6 +412,22 @@ class SentenceScorer:
                         unnamed=self._unnamed(query, lang, top, full, present | titles, {langs.get(c.id, c.lang) for c in top}),
                         unsaid=self._unsaid(query, lang, top, full),
                         unseen_number=any(t not in present for t in numbers))
+
+    def _read_across(self, query: str, lang: str, top: Sequence[Candidate], weights: dict[str, float],
+                     langs: dict[str, str]) -> bool:
+        """Whether the top passages in the other language hold more of the question's words in
+        translation (index/bridge.py; OTHER_SIDE_WORDS at least) than those in its own language
+        hold as written: the question is then read as one across languages, as when the first
+        passage is in the other language, whichever passage the fusion put first (an English page
+        sharing none of the words of "Who published the Sanka Zui, the study of Edo-period
+        coinage?" above the Japanese article that answers it; English front matter holding
+        ``total:`` and ``category:`` for 合計 and カテゴリ under a Japanese passage)."""
+        other = [(c.text, c.context, c.headings) for c in top if langs.get(c.id, c.lang) != lang]
+        if not other:
+            return False
+        same = [(c.text, c.context, c.headings) for c in top if langs.get(c.id, c.lang) == lang]
+        written = len(weights.keys() & self._present(same)) if same else 0
+        return len(self.bridged_terms(query, self._present(other))) >= max(OTHER_SIDE_WORDS, written + 1)
 
     def _unnamed(self, query: str, lang: str, top: Sequence[Candidate], idf: dict[str, float], present: set[str],
                  langs: set[str]) -> bool:
