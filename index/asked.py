@@ -156,6 +156,9 @@ ROLES = _roles(
     ("cio", "chief information officer", "最高情報責任者"),
     ("cpo", "chief product officer", "最高製品責任者"),
     ("chairman", "chairwoman", "chairperson", "chair", "会長", "議長"),
+    ("chro", "chief human resources officer", "chief people officer", "head of hr", "head of human resources", "最高人事責任者",
+     "人事責任者", "人事部長"),
+    ("general counsel", "chief legal officer", "clo", "最高法務責任者", "法務責任者", "法務部長"),
 )
 # Stems of the words a passage says a preference, a birth or a thing's making with (``*``: a stem,
 # matched at the start of a word; Latin spellings otherwise match whole words).
@@ -169,6 +172,13 @@ DEVELOPED = ("develop*", "開発", "製作", "制作", "作った", "作られ",
 STOCK_PRICE = ("株価", "終値", "stock price*", "share price*", "closing price*", "stock closed", "shares closed",
                "stock traded", "shares traded")
 MARKET_CAP = ("時価総額", "market cap*", "market value")
+# A listing on a stock exchange, its ticker, a telephone number: things of a company said only in so many words.
+LISTING = ("ipo", "上場", "株式公開", "initial public offering", "went public", "go public", "goes public", "going public",
+           "listed on", "listing")
+TICKER = ("ticker", "ティッカー", "証券コード", "銘柄コード", "stock symbol")
+PHONE = ("電話", "phone", "telephone", "tel")
+# Who makes a thing (its brand): like who develops it, judged only over pages about the thing.
+MAKER = ("メーカー", "ブランド", "社製", "製造", "brand*", "manufactur*", "maker*", "made by", "produced by")
 
 _WHO = r"\bwho(?:'s| is| was| are| were| serves as| served as)\b.*"
 _PREFERS = re.compile(r"\bfavou?rite\b|\bpreferred\b|\blike[ds]? (?:the )?(?:best|most)\b|好き(?:な|だった)|好物|お気に入り|愛用|好んで|好んだ", re.I)
@@ -178,6 +188,10 @@ _JAPANESE = re.compile(r"[ぁ-んァ-ヴ一-龥]")
 _BORN = re.compile(r"\bborn\b|\bbirth(?:day|place|date)?\b|生まれ|誕生|出生|生年", re.I)
 _STOCK_PRICE = re.compile(r"\b(?:stock|share) price|株価", re.I)
 _MARKET_CAP = re.compile(r"\bmarket cap(?:itali[sz]ation)?\b|時価総額", re.I)
+_LISTS = re.compile(r"\bipo\b|\bgo(?:es|ne|ing)? public\b|\bwent public\b|上場|株式公開|initial public offering", re.I)
+_TICKER = re.compile(r"\bticker\b|ティッカー|証券コード|stock symbol", re.I)
+_PHONE = re.compile(r"\bphone number\b|\btelephone\b|電話番号", re.I)
+_MAKES = re.compile(r"メーカー|ブランド|\bbrand\b|\bmanufacturer\b|\bmaker\b|\bmake of\b", re.I)
 _DEVELOPS = re.compile(r"\bdevelop(?:s|ed|ing|er|ers)?\b|開発", re.I)
 
 
@@ -208,6 +222,9 @@ def asked_said(question: str) -> Said | None:
         return Said("stock price", STOCK_PRICE)
     if _MARKET_CAP.search(q):
         return Said("market cap", MARKET_CAP)
+    for cue, what, spellings in ((_LISTS, "listing", LISTING), (_TICKER, "ticker", TICKER), (_PHONE, "phone", PHONE)):
+        if cue.search(q):
+            return Said(what, spellings)
     if _PREFERS.search(q):
         m = _LIKED.search(q)
         thing = (m.group(1) or _head(m.group(2))) if m else ""
@@ -216,6 +233,8 @@ def asked_said(question: str) -> Said | None:
         return Said("birth", BIRTH)
     if kind in ("person", "place", "name") and _DEVELOPS.search(q):
         return Said("developer", DEVELOPED)
+    if _MAKES.search(q):
+        return Said("maker", MAKER)
     return None
 
 

@@ -459,7 +459,7 @@ class SentenceScorer:
         if said is None:
             return False
         subject, naming = self._naming(query, lang, top, idf)
-        if said.what == "developer" and not any(subject in self._context_tokens(c.context) for c in naming):
+        if said.what in ("developer", "maker") and not any(subject in self._context_tokens(c.context) for c in naming):
             # who made a thing goes without saying in its maker's own pages ("Who developed Le Chat?"
             # over Mistral's): only pages about the thing itself (its title or section names it) are judged
             return False

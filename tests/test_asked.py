@@ -168,6 +168,11 @@ def test_what_is_asked_to_be_said_about_the_subject():
     assert what("Knoppixを開発したのは誰ですか？") == ("developer", "")
     assert what("What is Mistral's stock price?") == ("stock price", "")
     assert what("What is Mistral's market capitalization?") == ("market cap", "")
+    assert what("Who is the head of HR at Mistral?") == ("chro", "")
+    assert what("When did Mistral go public?") == ("listing", "")
+    assert what("What is Mistral's ticker symbol?") == ("ticker", "")
+    assert what("Mistralの本社の電話番号は？") == ("phone", "")
+    assert what("レンブラントが使っていた絵筆のメーカーはどこですか？") == ("maker", "")
     assert what("Who founded Mistral?") is None
     assert what("When was Mistral founded?") is None
 
@@ -213,7 +218,7 @@ def northwind(tmp_path_factory, model_cache):
 def test_what_the_documents_never_say_about_their_subject_is_not_found(northwind):
     _assert_found(northwind, refused=("Who is Northwind Robotics' CFO?", "Northwind RoboticsのCFOは誰ですか？",
                                       "What is Kenji Mori's favourite food?", "When was Kenji Mori born?",
-                                      "What is Northwind Robotics' stock price?"),
+                                      "What is Northwind Robotics' stock price?", "What is Northwind Robotics' phone number?"),
                   answered=("Who is Northwind Robotics' CEO?", "What is Aiko Tanaka's favourite food?", "Where was Aiko Tanaka born?",
                             "How many employees did Northwind Robotics have in 2022?"))
 
