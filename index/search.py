@@ -16,6 +16,7 @@ from kotae.index.dedup import collapse
 from kotae.index.headings import DocumentHeadings
 from kotae.index.lru import LRU
 from kotae.index.dictionary import load_dictionary
+from kotae.index.bridge import hand_list
 from kotae.index.highlight import structure_lead
 from kotae.index.answer_type import expected_type
 from kotae.index.rerank import NUMERIC_TYPES, Candidate, head_word, LexicalReranker, SecondStageConfig, SentenceScorer, make_reranker
@@ -65,6 +66,7 @@ class RetrievalConfig:
     cross_lang_expansion: str = _DEFAULT.cross_lang_expansion
     cross_lang_expansion_weight: float = _DEFAULT.cross_lang_expansion_weight
     cross_lang_prf_terms: int = _DEFAULT.cross_lang_prf_terms
+    cross_lang_admit: int = _DEFAULT.cross_lang_admit
     # Second stage over the fused top `rerank_candidates`: "none", "sentence", or a path to a
     # sentence-transformers CrossEncoder.
     rerank: str = _DEFAULT.reranker
@@ -146,7 +148,8 @@ class Retriever:
         self._leads = LRU(_FRONT_MATTER_CACHE * 4)  # passage -> the lines of front matter it continues
         self._headings = DocumentHeadings(backend)  # a sub-heading inside a passage is no answer alone
         xcfg = CrossLingualConfig(config.cross_lang_expansion, prf_terms=config.cross_lang_prf_terms)
-        self._expander = None if not xcfg.parts else CrossLingualExpander(backend, self.tokenizer, xcfg, config.lang_min_passages)
+        self._expander = None if not xcfg.parts else CrossLingualExpander(backend, self.tokenizer, xcfg, config.lang_min_passages,
+                                                                                   config.cross_lang_admit)
 
     def _idf(self, tokens: list[str]) -> np.ndarray:
         return self.backend.keyword_idf(tokens)
@@ -373,6 +376,9 @@ class Retriever:
                 return True
             dictionary = load_dictionary()
             translations = (dictionary.japanese(word) if word.isascii() else dictionary.english(word))[:MAX_SENSES]
+            if word.isascii():
+                # the question vocabulary of index/bridge.py: "headquartered" (本社), which JMdict lacks
+                translations += tuple(ja for pattern, jas in hand_list() if pattern.search(word) for ja in jas)
             tokens = [sorted(set(term_tokens(t, self.tokenizer))) for t in translations]
             flat = sorted({t for toks in tokens for t in toks})
             idf = dict(zip(flat, self._idf(flat).tolist())) if flat else {}
