@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from kotae.index.search import Hit, SearchResult
 from kotae.service.answer import NOT_FOUND, CitationFilter, extractive_answer, filter_citations, llm_messages
 from kotae.service.core import Turn, retrieval_query
@@ -515,3 +517,40 @@ def test_a_field_added_for_the_question_is_quoted_first_across_languages():
     assert extractive_answer(question, SearchResult("q", "ja", hits(True))).body.startswith("total funding rounds: 7 [1]")
     # a front matter the search retrieved as any passage is quoted by the units' scores as before
     assert extractive_answer(question, SearchResult("q", "ja", hits(False))).body.startswith(row)
+
+
+
+@pytest.fixture(scope="module")
+def aozora(tmp_path_factory, model_cache):
+    """Japanese notes on a company, which every document names (as a corpus about it does): its
+    mission, its founders, its products, its funding and its plants."""
+    from tests.conftest import small_corpus_retriever
+
+    return small_corpus_retriever(tmp_path_factory.mktemp("aozora"), {
+        "aozora.md": "# Aozora Robotics 調査レポート\n\n## 概要\n\n"
+                     "Aozora Robotics は、「ロボットを万人に」という創業ミッションを掲げ、現在は企業向けの物流ロボットへ事業を広げている。"
+                     "創業者は Kenji Sato と Mika Ito であり、東京の研究者人材を基盤に急成長してきた。"
+                     "2026年時点で同社は、ロボット、制御ソフト、保守までを揃える企業へと自らを再定義している。\n\n"
+                     "## 製品\n\n公式サイトでは Sora Arm は倉庫向けの小型アームであり、Sora Fleet は複数台を動かす管理基盤である。\n",
+        "funding.md": "# Aozora Robotics の資金調達\n\nAozora Robotics は2025年にシリーズBで30億円を調達した。"
+                      "Aozora Robotics の企業評価額は500億円とされる。\n",
+        "plants.md": "# Aozora Robotics の工場\n\nAozora Robotics は仙台と福岡に工場を持つ。Aozora Robotics の従業員は300人である。\n",
+        "news.md": "# Aozora Robotics ニュース\n\nAozora Robotics は大阪に営業所を開いた。Aozora Robotics は欧州への輸出を始めた。\n",
+        "parts.md": "# Aozora Robotics の部品\n\nAozora Robotics のアームは国内の部品で作られる。\n",
+        "rivals.md": "# 競合\n\nAozora Robotics の競合は Hoshino Labs である。Aozora Robotics は価格で勝る。\n",
+        "kumo.md": "# Kumo Foods\n\nKumo Foods sells frozen noodles made in Sapporo.\nIts noodles cost ¥480 a bag.\n",
+    }, model_cache)
+
+
+def test_a_who_question_asked_with_a_verb_opens_with_the_holder_of_that_role(aozora):
+    from kotae.index.answer_type import role_nouns
+
+    # "founded" meets 創業 in both sentences (index/bridge.py); the founders' names stand beside 創業者,
+    # the mission sentence only repeats the company and the act (issue 11: "Who founded Mistral AI?")
+    for question in ("Who founded Aozora Robotics?", "Aozora Roboticsを創業したのは誰？"):
+        body = extractive_answer(question, aozora.search(question, k=5)).body
+        assert body.startswith("創業者は Kenji Sato"), (question, body)
+    # the role is read from the verb of a who-question only
+    assert role_nouns("Who founded Aozora Robotics?")[:1] == ("founder",)
+    assert "創業者" in role_nouns("Aozora Roboticsを設立したのは誰？")
+    assert role_nouns("When was Aozora Robotics founded?") == () and role_nouns("Aozora Roboticsの創業者は誰？") == ()
