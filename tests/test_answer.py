@@ -554,3 +554,21 @@ def test_a_who_question_asked_with_a_verb_opens_with_the_holder_of_that_role(aoz
     assert role_nouns("Who founded Aozora Robotics?")[:1] == ("founder",)
     assert "創業者" in role_nouns("Aozora Roboticsを設立したのは誰？")
     assert role_nouns("When was Aozora Robotics founded?") == () and role_nouns("Aozora Roboticsの創業者は誰？") == ()
+
+
+def test_a_definition_question_quotes_the_clause_that_defines_its_subject_not_the_whole_list():
+    from kotae.index.definition import defined_terms, defining_clause
+
+    # issue 11: "What is Mistral Forge?" quoted a sentence on pricing and three products from its start
+    text = ("公式サイトでは価格が明示され、Sora Arm は倉庫向けの小型アーム、Sora Fleet は複数台を動かす管理基盤、"
+            "Sora Care は保守契約である。")
+    hit = Hit(id="a.md#0", doc_id="a.md", title="Aozora Robotics", section=None, page=None, char_start=0, char_end=len(text),
+              text=text, lang="ja", kind="body", score=1.0, scores={"dense": 0.5}, highlight=(0, len(text)))
+    for question in ("What is Aozora Sora Fleet?", "Sora Fleetとは何ですか？"):
+        body = extractive_answer(question, SearchResult("q", "ja", [hit])).body
+        assert body.startswith("…Sora Fleet は複数台を動かす管理基盤…"), (question, body)
+    # the last clause runs to the sentence's end; X opening the sentence keeps it whole
+    assert defining_clause(defined_terms("Sora Careとは？"), text) == "…Sora Care は保守契約である。"
+    assert defining_clause(defined_terms("What is Sora Arm?"), "Sora Arm は倉庫向けの小型アームである。") is None
+    assert defining_clause(defined_terms("What is Le Chat?"), "Mistral sells models, and Le Chat is its assistant.") \
+        == "…Le Chat is its assistant."
