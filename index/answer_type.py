@@ -224,3 +224,20 @@ def names_role(roles: tuple[str, ...], text: str) -> bool:
         return False
     t = fold(text)
     return any(r in t and (not r.isascii() or re.search(rf"(?<![a-z]){re.escape(r)}", t)) for r in roles)
+
+
+# A question asking for a total (「全部で何社」, 「累計でいくら」, "in total") is answered by the unit
+# that states one (「顧客総数: 450,000社」, ``total_investors: 41``, 「…の計28本」), not by one that gives
+# a part of it with the same words ("100社超の主要エンタープライズ顧客").
+_ASKS_TOTAL = re.compile(r"全部で|合計|総数|総額|総計|累計|通算|全体で|全部で|\bin total\b|\baltogether\b|\bin all\b|\btotal\b", re.I)
+_SAYS_TOTAL = re.compile(r"合計|総数|総額|総計|累計|通算|全体|(?<![一-龥])計\s*[\d０-９]|\btotal|\baltogether\b|\bin all\b|\boverall\b|\bcumulative", re.I)
+
+
+@lru_cache(maxsize=4)  # the question being answered
+def asks_total(question: str) -> bool:
+    return bool(_ASKS_TOTAL.search(unicodedata.normalize("NFKC", question)))
+
+
+def says_total(text: str) -> bool:
+    """Whether a unit's text (or key: ``total_investors``, read with spaces) states a total."""
+    return bool(_SAYS_TOTAL.search(unicodedata.normalize("NFKC", text).replace("_", " ")))

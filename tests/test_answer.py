@@ -572,3 +572,30 @@ def test_a_definition_question_quotes_the_clause_that_defines_its_subject_not_th
     assert defining_clause(defined_terms("What is Sora Arm?"), "Sora Arm は倉庫向けの小型アームである。") is None
     assert defining_clause(defined_terms("What is Le Chat?"), "Mistral sells models, and Le Chat is its assistant.") \
         == "…Le Chat is its assistant."
+
+
+@pytest.fixture(scope="module")
+def hoshino(tmp_path_factory, model_cache):
+    """Japanese notes on a company's staff and customers: parts of totals, and the totals."""
+    from tests.conftest import small_corpus_retriever
+
+    return small_corpus_retriever(tmp_path_factory.mktemp("hoshino"), {
+        "staff.md": "# Hoshino Labs の人員\n\nHoshino Labs の従業員は仙台工場に120人、福岡工場に80人いる。\n\n"
+                    "- 従業員総数: 300人\n- 平均年齢: 34歳\n",
+        "customers.md": "# Hoshino Labs の顧客\n\nHoshino Labs の主要顧客は物流会社の20社である。\n\n- 顧客総数: 1,200社\n- 海外顧客: 15%\n",
+        "products.md": "# Hoshino Labs の製品\n\nHoshino Labs は倉庫向けのロボットアームを作る。価格は1台800万円である。\n",
+        "kumo.md": "# Kumo Foods\n\nKumo Foods sells frozen noodles made in Sapporo.\nIts noodles cost ¥480 a bag.\n",
+    }, model_cache)
+
+
+def test_a_question_asking_for_a_total_opens_with_the_unit_that_states_one(hoshino):
+    from kotae.index.answer_type import asks_total, says_total
+
+    # the plants' staff answer with the same words and numbers of the kind asked; the total is the
+    # list line 「従業員総数: 300人」 (issue 11: 「Mistralの顧客は全部で何社くらいあるの？」)
+    for question, total in (("Hoshino Labsの従業員は全部で何人？", "従業員総数: 300人"),
+                            ("How many employees does Hoshino Labs have in total?", "従業員総数: 300人")):
+        body = extractive_answer(question, hoshino.search(question, k=5)).body
+        assert body.startswith(total), (question, body)
+    assert asks_total("累計でいくら調達した？") and not asks_total("従業員は何人？")
+    assert says_total("total investors: 41") and says_total("歯は計28本である") and not says_total("設計3社")
