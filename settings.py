@@ -98,6 +98,10 @@ class Settings:
     cross_lang_expansion: str = "translit+dict"
     cross_lang_expansion_weight: float = 1.0
     cross_lang_prf_terms: int = 8
+    # In each other-language document among the dense candidates, its best this-many passages
+    # by the translated query that hold one of the question's names (index/crosslingual.py) join
+    # the candidates; 0 = off. Decided on every set: evals/reports/retrieval-defaults.md (issue 11).
+    cross_lang_admit: int = 2
     reranker: str = "sentence"  # second stage: "none", "sentence", or a path to a sentence-transformers CrossEncoder
     rerank_candidates: int = 10
     sentence_weight: float = 0.2

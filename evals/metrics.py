@@ -95,7 +95,11 @@ def abstention_metrics(abstained: Mapping[str, bool], unanswerable: Mapping[str,
 # --------------------------------------------------------------------------------------------
 # Answer metrics: does the text a user reads state the expected fact?
 
-ANSWER_METRICS = ("answer@1", "answer@any")
+# ``refused``: the answer said "not found" to an answerable question (1) or answered (0). Kept per
+# question like the others, so every group gets its rate with a CI: issue 11 asks that questions
+# over documents in the other language (group crosslingual) be refused no more often than the
+# same-language ones (monolingual).
+ANSWER_METRICS = ("answer@1", "answer@any", "refused")
 _CITATION_MARK = re.compile(r"\s*[\[［【]\s*[0-9０-９]+(?:\s*[,，、]\s*[0-9０-９]+)*\s*[\]］】]")
 
 

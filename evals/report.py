@@ -217,7 +217,9 @@ def _answer_section(s: dict[str, Any], names: list[str]) -> list[str]:
            "Each question is also answered by the function `/v1/ask` calls, from its own top-k passages. "
            "`answer@1`: a gold answer string (NFKC, white space removed, `_` read as a space) occurs in the first sentence "
            "of the answer; `answer@any`: anywhere in the answer body (the Sources list excluded). Over answerable questions "
-           "with gold answer strings. Abstention here is the answer's `found: false`.", ""]
+           "with gold answer strings. Abstention here is the answer's `found: false`; `refused`: the share of answerable "
+           "questions it was said to (per group: cross-language questions should be refused no more often than "
+           "same-language ones).", ""]
     out.append("| config | " + " | ".join(ANSWER_COLUMNS) + " |")
     out.append("|---|" + "---|" * len(ANSWER_COLUMNS))
     for name in names:
@@ -227,13 +229,15 @@ def _answer_section(s: dict[str, Any], names: list[str]) -> list[str]:
     groups = sorted({k for c in s["configs"].values() for k, v in c["metrics"].items() if k != "overall" and "answer@1" in v},
                     key=lambda k: (not k.startswith("lang="), not k.endswith("lingual"), k))
     if groups:
-        out.append("| config | group | n | answer@1 | answer@any |")
-        out.append("|---|---|---|---|---|")
+        out.append("| config | group | n | answer@1 | answer@any | refused (n) |")
+        out.append("|---|---|---|---|---|---|")
         for name in names:
             for k in groups:
                 m = s["configs"][name]["metrics"].get(k)
                 if m and "answer@1" in m:
-                    out.append(f"| `{name}` | {k} | {m['answer@1'].get('n', m['n'])} | {_cell(m.get('answer@1'))} | {_cell(m.get('answer@any'))} |")
+                    refused = f"{_cell(m['refused'])} ({m['refused'].get('n', m['n'])})" if "refused" in m else "—"
+                    out.append(f"| `{name}` | {k} | {m['answer@1'].get('n', m['n'])} | {_cell(m.get('answer@1'))} | "
+                               f"{_cell(m.get('answer@any'))} | {refused} |")
         out.append("")
     return out
 

@@ -328,8 +328,10 @@ def evaluate(
                 langs = rel.rel_langs.get(q.id) or {p.get("lang") for p in passages if p["relevant"]} - {None}
                 cross = (q.lang not in langs) if (q.answerable and langs) else None
                 metrics = scores.get(q.id, {})
-                if q.answerable and q.answers and q.id in answers:
-                    metrics = {**metrics, **answer_metrics(answers[q.id]["text"], q.answers)}
+                if q.answerable and q.id in answers:
+                    metrics = {**metrics, "refused": float(not answers[q.id]["found"])}
+                    if q.answers:
+                        metrics.update(answer_metrics(answers[q.id]["text"], q.answers))
                 questions.append(QuestionRun(q, passages, len(relevant.get(q.id, ())), abstained, metrics, latency, cross,
                                              confidences.get(q.id), answers.get(q.id)))
                 if q.answerable and not relevant.get(q.id) and rel.enumerated:

@@ -53,6 +53,7 @@ def retrieval_config(settings: Settings) -> RetrievalConfig:
         cross_lang_expansion=settings.cross_lang_expansion,
         cross_lang_expansion_weight=settings.cross_lang_expansion_weight,
         cross_lang_prf_terms=settings.cross_lang_prf_terms,
+        cross_lang_admit=settings.cross_lang_admit,
         rerank=settings.reranker,
         rerank_candidates=settings.rerank_candidates,
         sentence_weight=settings.sentence_weight,

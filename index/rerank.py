@@ -30,10 +30,10 @@ from typing import Any, Callable, NamedTuple, Protocol, Sequence
 
 import numpy as np
 
-from kotae.index.abstain import CROSS_LINGUAL_OFFSET, UNSTATED_KINDS, Evidence
+from kotae.index.abstain import CROSS_LINGUAL_OFFSET, OTHER_SIDE_WORDS, UNSTATED_KINDS, Evidence
 from kotae.index.answer_type import (asks_total, expected_type, fold, holds_type, named_type, names_role, relative_focus, role_nouns,
                                      says_total)
-from kotae.index.asked import asked_attribute, attribute_unnamed
+from kotae.index.asked import asked_attribute, asked_said, attribute_unnamed, said_in
 from kotae.index.backends.base import passage_doc
 from kotae.index.bridge import english_groups, japanese_groups
 from kotae.index.crosslingual import Transliterations, is_katakana
@@ -397,14 +397,16 @@ class SentenceScorer:
                  passage_langs: dict[str, str] | None = None) -> Evidence:
         """What abstention decides on (index/abstain.py), from the top passages scored for the question."""
         weights = full = self.content_weights(query)
-        if top[0].lang != lang:
+        langs = passage_langs or {}
+        present = self._present([(c.text, c.context, c.headings) for c in top])
+        # (a question whose words are all there as written reads no better across languages)
+        if top[0].lang != lang or (weights.keys() - present and self._read_across(query, lang, top, weights, langs)):
             # Passages in another language share only numbers with the question reliably: a name
             # is often transliterated (Yamaha → ヤマハ) and a capitalised word is not always a name
             # ("In June 1979, …"). Counting names refused half the English questions whose answer
             # exists only in Japanese articles (mixed ja+en set). A single digit is often a word in
             # the other language (2つ / two): numbers of two digits or more only.
             weights = {t: w for t, w in weights.items() if sum(ch.isdigit() for ch in t) >= 2}
-        present = self._present([(c.text, c.context, c.headings) for c in top])
         total = sum(weights.values())
         missing = sum(w for t, w in weights.items() if t not in present) / total if total else 0.0
         # the same share among the words the passages' titles and sections do not name: what is
@@ -416,11 +418,30 @@ class SentenceScorer:
         expects = expected_type(query) is not None
         typed = max((u.coverage for c in top for u in c.units if u.typed or not expects), default=0.0)
         # the embedder compares the question with the passage's own text: its language decides the offset
-        langs = passage_langs or {}
         cosines = [dense[c.id] + (CROSS_LINGUAL_OFFSET if langs.get(c.id, c.lang) != lang else 0.0) for c in top if dense and c.id in dense]
+        # a number the question names (a year: 2020年) that the index knows but no top passage holds
+        numbers = [t for t in full if t.isascii() and t.isdigit() and len(t) >= 2]
         return Evidence(missing, typed, max(cosines) if cosines else None, attribute_missing=attribute,
                         unstated=self._unstated(query, lang, top, full),
-                        unnamed=self._unnamed(query, lang, top, full, present | titles, {langs.get(c.id, c.lang) for c in top}))
+                        unnamed=self._unnamed(query, lang, top, full, present | titles, {langs.get(c.id, c.lang) for c in top}),
+                        unsaid=self._unsaid(query, lang, top, full),
+                        unseen_number=any(t not in present for t in numbers))
+
+    def _read_across(self, query: str, lang: str, top: Sequence[Candidate], weights: dict[str, float],
+                     langs: dict[str, str]) -> bool:
+        """Whether the top passages in the other language hold more of the question's words in
+        translation (index/bridge.py; OTHER_SIDE_WORDS at least) than those in its own language
+        hold as written: the question is then read as one across languages, as when the first
+        passage is in the other language, whichever passage the fusion put first (an English page
+        sharing none of the words of "Who published the Sanka Zui, the study of Edo-period
+        coinage?" above the Japanese article that answers it; English front matter holding
+        ``total:`` and ``category:`` for 合計 and カテゴリ under a Japanese passage)."""
+        other = [(c.text, c.context, c.headings) for c in top if langs.get(c.id, c.lang) != lang]
+        if not other:
+            return False
+        same = [(c.text, c.context, c.headings) for c in top if langs.get(c.id, c.lang) == lang]
+        written = len(weights.keys() & self._present(same)) if same else 0
+        return len(self.bridged_terms(query, self._present(other))) >= max(OTHER_SIDE_WORDS, written + 1)
 
     def _unnamed(self, query: str, lang: str, top: Sequence[Candidate], idf: dict[str, float], present: set[str],
                  langs: set[str]) -> bool:
@@ -441,6 +462,40 @@ class SentenceScorer:
                    for c in top if passage_doc(c.id) == doc):
             return False
         return attribute_unnamed(words, present, langs, partial(_term_set, tokenizer=self.tokenizer), load_dictionary(), _KATAKANA)
+
+    def _unsaid(self, query: str, lang: str, top: Sequence[Candidate], idf: dict[str, float]) -> bool:
+        """Whether what the question asks to be said about its subject (index/asked.py ``asked_said``:
+        who holds a role, a favourite thing, a birth, who develops it) is said in none of the top
+        passages that name the subject (its rarest name, as for ``_unstated``; the first passage's
+        document when no passage writes its names), the first passage among them: "Who is Mistral's
+        CFO?" over passages that name its CEO and CTO."""
+        said = asked_said(query)
+        if said is None:
+            return False
+        subject, naming = self._naming(query, lang, top, idf)
+        if said.what == "developer" and not any(subject in self._context_tokens(c.context) for c in naming):
+            # who made a thing goes without saying in its maker's own pages ("Who developed Le Chat?"
+            # over Mistral's): only pages about the thing itself (its title or section names it) are judged
+            return False
+        # a question without names (宮崎駿 is written in kanji) is about the first passage's document
+        naming = naming or [c for c in top if passage_doc(c.id) == passage_doc(top[0].id)]
+        if naming[0] is not top[0]:
+            return False
+        return not said_in(said, [c.context + "\n" + c.text for c in naming], load_dictionary())
+
+    def _naming(self, query: str, lang: str, top: Sequence[Candidate], idf: dict[str, float]) -> tuple[str | None, list[Candidate]]:
+        """The question's subject (its rarest name the index knows) and the top passages that name
+        it, in their text or their title and section; when no passage of the index writes the
+        question's names (Asimov / アシモフ), no subject and the first passage's document's
+        passages; (None, []) for a question without names."""
+        asked = self.subject_tokens(query, lang)
+        names = asked & idf.keys()  # those the index knows
+        if names:
+            subject = max(names, key=lambda t: (idf[t], t))
+            return subject, [c for c in top if subject in self._terms(c.text, c.context, c.headings) or subject in self._context_tokens(c.context)]
+        if asked:
+            return None, [c for c in top if passage_doc(c.id) == passage_doc(top[0].id)]
+        return None, []
 
     def bridged_count(self, query: str, lang: str, top: Sequence[Candidate], passage_langs: dict[str, str] | None = None) -> int:
         """How many of the question's words the top passages in another language than the
@@ -464,15 +519,7 @@ class SentenceScorer:
         about what retrieval found for it: the first passage's document stands for its subject."""
         if expected_type(query) not in UNSTATED_KINDS:
             return False
-        asked = self.subject_tokens(query, lang)
-        names = asked & idf.keys()  # those the index knows
-        if names:
-            subject = max(names, key=lambda t: (idf[t], t))
-            naming = [c for c in top if subject in self._terms(c.text, c.context, c.headings) or subject in self._context_tokens(c.context)]
-        elif asked:
-            naming = [c for c in top if passage_doc(c.id) == passage_doc(top[0].id)]
-        else:
-            return False
+        _, naming = self._naming(query, lang, top, idf)
         return bool(naming) and naming[0] is top[0] and not any(u.typed for c in naming for u in c.units)
 
     def subject_tokens(self, query: str, lang: str) -> set[str]:

@@ -65,6 +65,7 @@ class RetrievalConfig:
     cross_lang_expansion: str = _DEFAULT.cross_lang_expansion
     cross_lang_expansion_weight: float = _DEFAULT.cross_lang_expansion_weight
     cross_lang_prf_terms: int = _DEFAULT.cross_lang_prf_terms
+    cross_lang_admit: int = _DEFAULT.cross_lang_admit
     # Second stage over the fused top `rerank_candidates`: "none", "sentence", or a path to a
     # sentence-transformers CrossEncoder.
     rerank: str = _DEFAULT.reranker
@@ -146,7 +147,8 @@ class Retriever:
         self._leads = LRU(_FRONT_MATTER_CACHE * 4)  # passage -> the lines of front matter it continues
         self._headings = DocumentHeadings(backend)  # a sub-heading inside a passage is no answer alone
         xcfg = CrossLingualConfig(config.cross_lang_expansion, prf_terms=config.cross_lang_prf_terms)
-        self._expander = None if not xcfg.parts else CrossLingualExpander(backend, self.tokenizer, xcfg, config.lang_min_passages)
+        self._expander = None if not xcfg.parts else CrossLingualExpander(backend, self.tokenizer, xcfg, config.lang_min_passages,
+                                                                                   config.cross_lang_admit)
 
     def _idf(self, tokens: list[str]) -> np.ndarray:
         return self.backend.keyword_idf(tokens)

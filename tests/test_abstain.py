@@ -371,3 +371,60 @@ def test_an_english_question_whose_words_the_japanese_passage_holds_in_translati
                      "What is the best way to remove a red wine stain from a carpet?", "How do I make sourdough bread at home?"):
         result = weather.search(question, k=5)
         assert not result.found, (question, result.confidence, result.evidence)
+
+
+@pytest.fixture(scope="module")
+def coinage(tmp_path_factory, model_cache):
+    """A Japanese article on Edo-period coinage and two English pages on something else (the English
+    question below finds one of them first), written here."""
+    from tests.conftest import small_corpus_retriever
+
+    return small_corpus_retriever(tmp_path_factory.mktemp("abstain-sides"), {
+        "coinage.md": "# 江戸時代の三貨制度\n\n江戸時代の三貨制度とは、江戸時代の日本において金、銀および銭という基本通貨が"
+                      "併行流通した貨幣制度のことである。「三貨」という用語は、両替屋を営んでいた草間直方が貨幣学研究の集大成と"
+                      "して刊行した『三貨図彙』に見られる。\n\n金貨の通貨単位は両であり、補助単位として分と朱があった。\n",
+        "thanks.md": "# Acknowledgments\n\nThis book would not exist without the help of many people. Raphaël Hertzog and Roland "
+                     "Mas wrote its first edition, and translators around the world keep it up to date. Their names are listed on "
+                     "the project's website.\n",
+        "history.md": "# A short history\n\nThe project began in 1993 as a small group of volunteers. Ian Murdock wrote its first "
+                      "manifesto, which described how the distribution would be made in the open, by its own users.\n",
+    }, model_cache)
+
+
+def test_the_side_of_the_top_passages_that_reads_the_question_judges_it_whatever_passage_came_first():
+    import numpy as np
+
+    from kotae.index.rerank import Candidate, SentenceScorer
+
+    scorer = SentenceScorer("sudachi", lambda tokens: np.full(len(tokens), 3.0, dtype=np.float32))
+    page = Candidate("en#0", "This book would not exist without the help of many people, who keep it up to date.", "Acknowledgments", "en", 1.0)
+    article = Candidate("ja#0", "「三貨」という用語は、両替屋を営んでいた草間直方が貨幣学研究の集大成として刊行した『三貨図彙』に見られる。"
+                        "江戸時代の日本において金、銀および銭という基本通貨が併行流通した貨幣制度である。", "江戸時代の三貨制度", "ja", 0.9)
+    # the English page, first, shares none of the question's words; the Japanese article holds five
+    # of them in translation (江戸, 時代, 貨幣, 刊行, 研究): the question is read across languages,
+    # where only its numbers must be there as written, not refused for its English words
+    question = "Who published the Sanka Zui, the study of Edo-period coinage?"
+    scorer.score(scorer.query_weights(question), [page, article], question)
+    assert scorer.evidence(question, "en", [page, article]).missing == 0.0
+    assert scorer.evidence(question, "en", [page]).missing == 1.0  # no passage in the other language
+    # one word met in translation (ワイン / wine) is not enough: an off-topic question's was
+    question = "What is the best way to remove a red wine stain from a carpet?"
+    wine = Candidate("ja#1", "ワインの産地として知られる。", "フェズ", "ja", 0.8)
+    scorer.score(scorer.query_weights(question), [page, wine], question)
+    assert scorer.evidence(question, "en", [page, wine]).missing == 1.0
+
+
+def test_an_english_question_over_a_japanese_article_below_an_english_page_is_answered(coinage):
+    # the English pages, one of them first, share none of its words; the article holds five of them
+    # in translation (江戸, 時代, 貨幣 and, through bridge.py's hand list, 刊行 for "published" and 研究 for
+    # "study"): enough for the cosine floor (0.79 with the offset) not to refuse it
+    question = "Who published the Sanka Zui, the study of Edo-period coinage?"
+    result = coinage.search(question, k=5)
+    assert result.evidence.bridged >= BRIDGED_WORDS, result.evidence
+    assert result.found and any(h.doc_id == "coinage.md" for h in result.hits), (result.confidence, result.evidence)
+    # one word met in translation is not enough to read a question across languages (ワイン / wine
+    # over an English page was an off-topic question's); nor are questions on other subjects answered
+    for question in ("How many moons does Jupiter have?", "What is the best way to remove a red wine stain from a carpet?",
+                     "How do I make sourdough bread at home?", "カーペットについた赤ワインのしみの落とし方は？"):
+        result = coinage.search(question, k=5)
+        assert not result.found, (question, result.confidence, result.evidence)

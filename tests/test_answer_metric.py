@@ -46,6 +46,7 @@ def test_evaluate_scores_the_answer_and_its_abstention():
     run = evaluate(gold, {"r": retriever}, ks=(1,), progress=False, answer_k=5)
     cfg = run.configs["r"]
     assert cfg.mean("answer@1") == 1.0 and cfg.mean("answer@any") == 1.0
+    assert cfg.mean("refused") == 0.0  # over the answerable question only
     assert cfg.answer_abstention()["recall"] == 1.0 and cfg.answer_abstention()["false_abstention"] == 0.0
     s = run.summary(n_boot=100, n_perm=100)
     assert s["configs"]["r"]["metrics"]["overall"]["answer@1"]["mean"] == 1.0
@@ -76,3 +77,31 @@ def test_answers_written_by_a_language_model_are_scored_the_same_way():
     by_id = {q.question.id: q for q in run.configs["r"].questions}
     assert by_id["q1"].answer["mode"] == "llm" and by_id["q1"].metrics["answer@1"] == 1.0  # "Mistral AI acquired Koyeb [1]."
     assert by_id["q2"].answer["mode"] == "extractive" and by_id["q2"].metrics["answer@1"] == 1.0  # the fallback
+
+
+def test_refusals_of_answerable_questions_are_counted_per_group():
+    """Issue 11: a question over documents in the other language must not be refused more often
+    than a same-language one, so the report gives the refusal rate per group, crosslingual and
+    monolingual side by side, and counts unanswerable questions only in abstention."""
+    from kotae.evals.report import markdown
+
+    gold = [GoldQuestion("same", "Who is the CTO?", "en", "fact", docs=("a.md",), answers=("Lacroix",)),
+            GoldQuestion("cross", "CTOは誰ですか？", "ja", "fact", docs=("a.md",), answers=("Lacroix",)),
+            GoldQuestion("none", "What is the share price?", "en", "unanswerable", unanswerable=True)]
+
+    def retriever(query: str, k: int) -> SearchResult:
+        result = SearchResult(query, "en", [_hit("Timothée Lacroix is the CTO of the company.")])
+        result.found = query.isascii() and "share" not in query  # the Japanese question is refused
+        return result
+
+    run = evaluate(gold, {"r": retriever}, ks=(1,), progress=False, answer_k=5)
+    by_id = {q.question.id: q for q in run.configs["r"].questions}
+    assert by_id["cross"].crosslingual is True and by_id["same"].crosslingual is False
+    assert by_id["cross"].metrics["refused"] == 1.0 and by_id["same"].metrics["refused"] == 0.0
+    assert "refused" not in by_id["none"].metrics
+    s = run.summary(n_boot=100, n_perm=100)
+    groups = s["configs"]["r"]["metrics"]
+    assert groups["crosslingual"]["refused"]["mean"] == 1.0 and groups["monolingual"]["refused"]["mean"] == 0.0
+    assert groups["overall"]["refused"]["mean"] == 0.5
+    md = markdown(run, s, None)
+    assert "| `r` | crosslingual | 1 | 0.000" in md and "refused (n)" in md

@@ -284,3 +284,71 @@ def test_a_bare_number_under_a_key_naming_the_asked_amount_holds_it():
     units = {u.unit.text: u for u in _scored(question, [("n.md#0", text, "Aozora Robotics › metadata", 1.0)])[0].units}
     assert units["funding total eur: 2570000000"].typed
     assert not units["employees: 350"].typed  # its key names no amount
+
+
+def test_a_name_with_a_silent_final_consonant_is_also_spelled_without_it(tmp_path: Path):
+    """e2k reads Manet as English (マネット); Japanese writes French names without their silent
+    final consonant (マネ, ゴリオ). Only capitalised words get the shorter spelling (the test
+    index is bigram-tokenised: a two-kana name is one term)."""
+    from test_backends import CONFIG, write
+
+    from kotae.index.backends.local import LocalBackend
+    from kotae.index.crosslingual import CrossLingualExpander, Transliterations, silent_ending
+
+    translit = Transliterations()
+    assert "マネ" in silent_ending(translit("manet"), "manet")
+    assert silent_ending(translit("grant"), "grant") == ()  # a consonant cluster is pronounced
+    ja = ["マネは晩年に左脚の壊疽に苦しみ、切断手術を受けた。"]
+    ja += [f"{t}は日本の代表的な料理の一つである。" for t in ["味噌汁", "寿司", "天ぷら", "蕎麦", "うどん"] * 5]
+    backend = LocalBackend(tmp_path / "index")
+    write(backend, {"ja/art.md": ("ja", ja), "en/notes.md": ("en", [f"Garden note {i} about beans." for i in range(30)])})
+    view = backend.open("fake")
+    try:
+        expander = CrossLingualExpander(view, CONFIG.tokenizer, CrossLingualConfig("translit"), min_passages=20)
+        assert "マネ" in expander.terms("Which disease caused the gangrene in Manet's left leg?", "ja", None, {})
+        assert "マネ" not in expander.terms("Which disease did the manet cause?", "ja", None, {})  # no name
+    finally:
+        view.close()
+
+
+def _castle_index(root: Path):
+    """A Japanese article whose opening the embedder picks and whose later passage holds the
+    answer with the question's name; many English passages."""
+    from test_backends import write
+
+    from kotae.index.backends.local import LocalBackend
+
+    ja = ["皇居は江戸城の跡にあり、多くの動植物が生息している。", "皇居の森では多くの野鳥が観察される。",
+          "天正18年(1590年)に徳川家康が江戸城に入城し、城の整備を始めた。", "皇居の堀には多くの魚が住んでいる。"]
+    ja += [f"皇居の{t}は季節ごとに姿を変える。" for t in ["桜", "梅", "松", "楓", "藤", "菖蒲", "紫陽花", "萩"] * 3]
+    backend = LocalBackend(root / "index")
+    write(backend, {"ja/kokyo.md": ("ja", ja), "en/notes.md": ("en", [f"Garden note {i} about beans and leeks." for i in range(30)])})
+    return backend
+
+
+@pytest.mark.parametrize("admit", [0, 2])
+def test_the_passage_naming_the_subject_joins_when_the_embedder_found_only_its_document(tmp_path: Path, admit: int):
+    """The embedder found the article (its opening is a candidate) but not the passage that
+    names the question's subject in the other language (徳川 家康 through JMnedict): that
+    passage joins the candidates, scored by the translated query; with admit=0 it does not."""
+    from test_backends import CONFIG
+
+    from kotae.index.backends import passage_id
+    from kotae.index.crosslingual import CrossLingualExpander
+    from kotae.index.fusion import Ranked
+
+    view = _castle_index(tmp_path).open("fake")
+    try:
+        expander = CrossLingualExpander(view, CONFIG.tokenizer, CrossLingualConfig("translit+dict"), min_passages=20, admit=admit)
+        opening, answer = passage_id("ja/kokyo.md", 0), passage_id("ja/kokyo.md", 2)
+        dense = Ranked((opening, passage_id("en/notes.md", 3)), np.array([0.8, 0.79], dtype=np.float32))
+        doc_langs = {opening: "ja", dense.ids[1]: "en"}
+        question = "In what year did Tokugawa Ieyasu enter Edo Castle?"
+        found = expander.search(question, "ja", dense, doc_langs, None)
+        assert found is not None and opening in found.ids
+        assert (answer in found.ids) == (admit > 0), found.ids
+        # without a name, nothing joins: the translated words alone (year, castle) say too little
+        plain = expander.search("In what year was the castle entered?", "ja", dense, doc_langs, None)
+        assert plain is None or answer not in plain.ids
+    finally:
+        view.close()
