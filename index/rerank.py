@@ -425,7 +425,17 @@ class SentenceScorer:
                         unstated=self._unstated(query, lang, top, full),
                         unnamed=self._unnamed(query, lang, top, full, present | titles, {langs.get(c.id, c.lang) for c in top}),
                         unsaid=self._unsaid(query, lang, top, full),
-                        unseen_number=any(t not in present for t in numbers))
+                        unseen_number=bool(numbers) and not self._numbers_held(numbers, present))
+
+    @staticmethod
+    def _numbers_held(numbers: Sequence[str], present: set[str]) -> bool:
+        """Whether every one of ``numbers`` is in the passages' terms, as a term or a term's run of
+        digits: FY2023 and 1990s write 2023 and 1990."""
+        missing = [t for t in numbers if t not in present]
+        if not missing:
+            return True
+        runs = {run for t in present if not t.isdigit() for run in re.findall(r"\d{2,}", t)}
+        return all(t in runs for t in missing)
 
     def _read_across(self, query: str, lang: str, top: Sequence[Candidate], weights: dict[str, float],
                      langs: dict[str, str]) -> bool:
@@ -473,7 +483,7 @@ class SentenceScorer:
         if said is None:
             return False
         subject, naming = self._naming(query, lang, top, idf)
-        if said.what == "developer" and not any(subject in self._context_tokens(c.context) for c in naming):
+        if said.what in ("developer", "maker") and not any(subject in self._context_tokens(c.context) for c in naming):
             # who made a thing goes without saying in its maker's own pages ("Who developed Le Chat?"
             # over Mistral's): only pages about the thing itself (its title or section names it) are judged
             return False

@@ -168,6 +168,11 @@ def test_what_is_asked_to_be_said_about_the_subject():
     assert what("Knoppixを開発したのは誰ですか？") == ("developer", "")
     assert what("What is Mistral's stock price?") == ("stock price", "")
     assert what("What is Mistral's market capitalization?") == ("market cap", "")
+    assert what("Who is the head of HR at Mistral?") == ("chro", "")
+    assert what("When did Mistral go public?") == ("listing", "")
+    assert what("What is Mistral's ticker symbol?") == ("ticker", "")
+    assert what("Mistralの本社の電話番号は？") == ("phone", "")
+    assert what("レンブラントが使っていた絵筆のメーカーはどこですか？") == ("maker", "")
     assert what("Who founded Mistral?") is None
     assert what("When was Mistral founded?") is None
 
@@ -213,7 +218,7 @@ def northwind(tmp_path_factory, model_cache):
 def test_what_the_documents_never_say_about_their_subject_is_not_found(northwind):
     _assert_found(northwind, refused=("Who is Northwind Robotics' CFO?", "Northwind RoboticsのCFOは誰ですか？",
                                       "What is Kenji Mori's favourite food?", "When was Kenji Mori born?",
-                                      "What is Northwind Robotics' stock price?"),
+                                      "What is Northwind Robotics' stock price?", "What is Northwind Robotics' phone number?"),
                   answered=("Who is Northwind Robotics' CEO?", "What is Aiko Tanaka's favourite food?", "Where was Aiko Tanaka born?",
                             "How many employees did Northwind Robotics have in 2022?"))
 
@@ -237,3 +242,27 @@ def test_a_year_the_top_passages_do_not_hold_is_not_answered_there():
     assert not held.unseen_number
     # keyword-only retrieval cannot find a year written in a passage of the other language: not there
     assert word_evidence(asked, "keyword") > 0.0
+
+
+def test_what_is_asked_is_said_in_the_ways_answers_say_it():
+    from kotae.index.asked import asked_said, said_in
+
+    def said(question, *texts):
+        return said_in(asked_said(question), texts, _Dictionary())
+
+    # a birth given by the life's span after the name, without a word for it
+    assert said("When was Ian Murdock born?", "Ian Murdock (April 28, 1973 – December 28, 2015) founded Debian.")
+    assert said("宮崎駿はいつ生まれた？", "宮﨑駿(みやざきはやお、1941年1月5日-)は、日本の映画監督である。")
+    assert not said("When was Ian Murdock born?", "Ian Murdock founded Debian in 1993.")
+    # 好物 names a favourite food itself
+    assert said("What was Ian Murdock's favourite food?", "彼の好物はカレーだった。")
+    # who published or designed a thing
+    assert said("Who developed Tetris?", "Tetris was designed by Alexey Pajitnov.")
+
+
+def test_a_year_written_inside_a_term_is_held():
+    from kotae.index.rerank import SentenceScorer
+
+    assert SentenceScorer._numbers_held(["2023"], {"fy2023", "revenue"})
+    assert SentenceScorer._numbers_held(["1990"], {"1990s"})
+    assert not SentenceScorer._numbers_held(["2020"], {"2005", "fy2019"})
