@@ -162,15 +162,18 @@ ROLES = _roles(
 )
 # Stems of the words a passage says a preference, a birth or a thing's making with (``*``: a stem,
 # matched at the start of a word; Latin spellings otherwise match whole words).
-PREFERENCE = ("好き", "好物", "好ん", "好む", "好み", "気に入", "愛用", "愛好", "愛読", "愛聴",
-              "favourite*", "favorite*", "loved", "liked", "likes", "fond", "prefer*")
+PREFERENCE = ("好き", "好物", "好ん", "好む", "好み", "気に入", "愛用", "愛好", "愛読", "愛聴", "愛し",
+              "favourite*", "favorite*", "loved", "liked", "likes", "fond", "prefer*", "beloved", "adore*")
+# words that name a favourite thing themselves (好物: a favourite food), with no word for the thing beside them
+_PREFERRED_THING = ("好物",)
 BIRTH = ("born", "birth*", "生まれ", "誕生", "出生", "生年", "出身", "生誕")
-DEVELOPED = ("develop*", "開発", "製作", "制作", "作った", "作られ", "手がけ", "手掛け", "creat*", "made", "built", "maintain*")
+DEVELOPED = ("develop*", "開発", "製作", "制作", "作った", "作られ", "手がけ", "手掛け", "設計", "発明", "発売", "creat*", "made",
+             "built", "maintain*", "design*", "invent*", "publish*", "written by", "product of")
 
 # A listed company's share price and market value: "stock" alone is met by 株式 (株式転換) in
 # passages that give no price, so the phrase is looked for, in either language.
 STOCK_PRICE = ("株価", "終値", "stock price*", "share price*", "closing price*", "stock closed", "shares closed",
-               "stock traded", "shares traded")
+               "stock traded", "shares traded", "trading at", "traded at")
 MARKET_CAP = ("時価総額", "market cap*", "market value")
 # A listing on a stock exchange, its ticker, a telephone number: things of a company said only in so many words.
 LISTING = ("ipo", "上場", "株式公開", "initial public offering", "went public", "go public", "goes public", "going public",
@@ -260,14 +263,21 @@ _ASKS_ROLE_JA = {role: re.compile("(?:" + "|".join(re.escape(s) for s in spellin
                  for role, spellings in ROLES.items()}
 
 
+# A life's span in parentheses after a name gives the birth without a word for it:
+# 「宮﨑駿(…、1941年1月5日-)は」, "Ian Murdock (April 28, 1973 – December 28, 2015)"
+_LIFESPAN = re.compile(r"[(（][^()（）]{0,80}?\d{3,4}[^()（）]{0,40}?[-–—〜~][^()（）]{0,60}?[)）]")
+
+
 def said_in(said: Said, texts: Collection[str], dictionary) -> bool:
     """Whether ``texts`` (passages naming the question's subject, with their titles) say what
     ``said`` asks: one of its spellings as written (NFKC, case folded), and, for a preference,
     the thing liked, as written or through JMdict either way (花 / flower)."""
     text = "\n".join(unicodedata.normalize("NFKC", t).casefold() for t in texts)
+    if said.what == "birth" and _LIFESPAN.search(text):
+        return True
     if not any(re.search(_word(s), text) if s.isascii() else s in text for s in said.spellings):
         return False
-    if not said.thing:
+    if not said.thing or any(w in text for w in _PREFERRED_THING):
         return True
     thing = said.thing.casefold()
     others = dictionary.japanese(thing) if thing.isascii() else dictionary.english(said.thing)

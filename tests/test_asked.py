@@ -242,3 +242,27 @@ def test_a_year_the_top_passages_do_not_hold_is_not_answered_there():
     assert not held.unseen_number
     # keyword-only retrieval cannot find a year written in a passage of the other language: not there
     assert word_evidence(asked, "keyword") > 0.0
+
+
+def test_what_is_asked_is_said_in_the_ways_answers_say_it():
+    from kotae.index.asked import asked_said, said_in
+
+    def said(question, *texts):
+        return said_in(asked_said(question), texts, _Dictionary())
+
+    # a birth given by the life's span after the name, without a word for it
+    assert said("When was Ian Murdock born?", "Ian Murdock (April 28, 1973 – December 28, 2015) founded Debian.")
+    assert said("宮崎駿はいつ生まれた？", "宮﨑駿(みやざきはやお、1941年1月5日-)は、日本の映画監督である。")
+    assert not said("When was Ian Murdock born?", "Ian Murdock founded Debian in 1993.")
+    # 好物 names a favourite food itself
+    assert said("What was Ian Murdock's favourite food?", "彼の好物はカレーだった。")
+    # who published or designed a thing
+    assert said("Who developed Tetris?", "Tetris was designed by Alexey Pajitnov.")
+
+
+def test_a_year_written_inside_a_term_is_held():
+    from kotae.index.rerank import SentenceScorer
+
+    assert SentenceScorer._numbers_held(["2023"], {"fy2023", "revenue"})
+    assert SentenceScorer._numbers_held(["1990"], {"1990s"})
+    assert not SentenceScorer._numbers_held(["2020"], {"2005", "fy2019"})
