@@ -12,6 +12,8 @@ import re
 import unicodedata
 from functools import lru_cache
 
+from kotae.index.wordform import word_form
+
 _CJK = "一-龥々〆ヶ"
 _KATA = "ァ-ヴー・"
 _NUM = r"\d[\d,.]*"
@@ -155,3 +157,87 @@ def _asked(question: str) -> tuple[str, bool]:
 def _things(kind: str, text: str) -> tuple[str, ...]:
     """The things of `kind` in a text (cached: the same passages come back for related questions)."""
     return tuple(f for f in (m.group(0).strip().casefold() for m in _ANSWERS[kind].finditer(unicodedata.normalize("NFKC", text))) if f)
+
+
+# Who-questions ask for the holder of a role that the question names with its verb ("Who founded
+# Mistral AI?", 「Sakana AIを設立したのは誰？」): a unit naming someone beside the role's noun
+# (founder, 共同創業者) says who holds it, where a unit that only repeats the subject and the act
+# (「…という創業ミッションを掲げ」) does not, though it shares as many of the question's words.
+_WHO = re.compile(r"誰|だれ|どなた|\bwho(?:m|se)?\b", re.I)
+# English: the verb's agent noun (found -> founder, invent -> inventor), read on the word's form
+# (index/wordform.py); a few verbs whose agent noun is not made so
+_EN_AGENTS = {"wrote": ("author", "writer"), "write": ("author", "writer"), "written": ("author", "writer"),
+              "led": ("leader",), "lead": ("leader",), "leads": ("leader",), "ran": ("ceo", "head"), "run": ("ceo", "head"),
+              "runs": ("ceo", "head"), "started": ("founder",), "start": ("founder",), "starting": ("founder",),
+              "established": ("founder",), "establish": ("founder",), "set": ("founder",),
+              "made": ("maker", "creator"), "make": ("maker", "creator"), "built": ("builder",), "drew": ("artist",),
+              "painted": ("painter", "artist"), "composed": ("composer",), "sang": ("singer",), "owns": ("owner",)}
+_EN_SKIP = frozenset("who whom whose what which when where why how does did do is are was were has have had the a an of "
+                     "to in on at for by with from and or that this these those it its be been being first".split())
+# the same roles as Japanese writes them: the verbal noun of the act with 者 (設立者, 創業者, 開発者)
+_JA_OF_EN = {"found": ("創業", "設立", "創設", "創立"), "establish": ("創業", "設立", "創設", "創立"), "start": ("創業", "設立", "創設"),
+             "develop": ("開発",), "design": ("設計",), "invent": ("発明",), "discover": ("発見",), "writ": ("執筆", "著"),
+             "wrote": ("執筆", "著"), "lead": ("主導", "指導"), "led": ("主導", "指導"), "manag": ("経営",), "produc": ("制作", "製作"),
+             "direct": ("監督",), "own": ("所有",), "invest": ("投資", "出資"), "creat": ("創作", "制作", "作"), "publish": ("発行", "出版")}
+_EN_OF_JA = {"創業": "founder", "設立": "founder", "創設": "founder", "創立": "founder", "開発": "developer", "設計": "designer",
+             "発明": "inventor", "発見": "discoverer", "執筆": "author", "監督": "director", "経営": "manager", "出資": "investor",
+             "投資": "investor", "制作": "producer", "製作": "producer", "出版": "publisher", "発行": "publisher"}
+_FOUNDING = ("創業", "設立", "創設", "創立")
+# a Japanese verb of the question: a verbal noun written in kanji, then する's forms (設立した, 創業され)
+_JA_VERB = re.compile(rf"([{_CJK}]{{2,}})(?:し|さ|する|す)")
+_JA_WROTE = re.compile(r"書い|書か|書く|著し|描い")
+
+
+@lru_cache(maxsize=4)  # the question being answered: asked once per candidate passage
+def role_nouns(question: str) -> tuple[str, ...]:
+    """The nouns (folded) that name the holder of the role a who-question asks about with its
+    verb, in both languages: "Who founded …?" -> founder, 創業者, 設立者 …; 「…を開発したのは誰」 ->
+    開発者, developer. () for any other question, and when the question names no such act."""
+    q = unicodedata.normalize("NFKC", question)
+    if not _WHO.search(q):
+        return ()
+    out: list[str] = []
+    # the verb: the word right after "who", a past form (-ed) or one of _EN_AGENTS
+    words = re.findall(r"[A-Za-z]+", q)
+    verbs = [w.lower() for i, w in enumerate(words)
+             if w.lower() not in _EN_SKIP and not w[:1].isupper() and len(w) >= 3
+             and (w.lower().endswith("ed") or w.lower() in _EN_AGENTS or (i and words[i - 1].lower() in ("who", "whom")))]
+    for low in verbs:
+        form = word_form(low)
+        out.extend(_EN_AGENTS.get(low, (form + "er", form + "or")))
+        for stem, nouns in _JA_OF_EN.items():
+            if form == stem or low == stem:
+                out.extend(n + "者" for n in nouns)
+    for m in _JA_VERB.finditer(q):
+        noun = m.group(1)
+        out.extend(n + "者" for n in (_FOUNDING if noun in _FOUNDING else (noun,)))
+        if noun in _EN_OF_JA:
+            out.append(_EN_OF_JA[noun])
+    if _JA_WROTE.search(q):
+        out.extend(("著者", "作者", "筆者", "author", "writer"))
+    return tuple(dict.fromkeys(fold(n) for n in out))
+
+
+def names_role(roles: tuple[str, ...], text: str) -> bool:
+    """Whether a unit's text names one of ``roles`` (role_nouns): co-founder and 共同創業者 too."""
+    if not roles:
+        return False
+    t = fold(text)
+    return any(r in t and (not r.isascii() or re.search(rf"(?<![a-z]){re.escape(r)}", t)) for r in roles)
+
+
+# A question asking for a total (「全部で何社」, 「累計でいくら」, "in total") is answered by the unit
+# that states one (「顧客総数: 450,000社」, ``total_investors: 41``, 「…の計28本」), not by one that gives
+# a part of it with the same words ("100社超の主要エンタープライズ顧客").
+_ASKS_TOTAL = re.compile(r"全部で|合計|総数|総額|総計|累計|通算|全体で|全部で|\bin total\b|\baltogether\b|\bin all\b|\btotal\b", re.I)
+_SAYS_TOTAL = re.compile(r"合計|総数|総額|総計|累計|通算|全体|(?<![一-龥])計\s*[\d０-９]|\btotal|\baltogether\b|\bin all\b|\boverall\b|\bcumulative", re.I)
+
+
+@lru_cache(maxsize=4)  # the question being answered
+def asks_total(question: str) -> bool:
+    return bool(_ASKS_TOTAL.search(unicodedata.normalize("NFKC", question)))
+
+
+def says_total(text: str) -> bool:
+    """Whether a unit's text (or key: ``total_investors``, read with spaces) states a total."""
+    return bool(_SAYS_TOTAL.search(unicodedata.normalize("NFKC", text).replace("_", " ")))

@@ -25,7 +25,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from functools import lru_cache
-from typing import Callable, Collection
+from typing import Callable, Collection, NamedTuple
 
 from kotae.index.answer_type import expected_type, noun_cue
 from kotae.index.bridge import hand_list
@@ -132,3 +132,153 @@ def attribute_unnamed(words: tuple[str, ...], present: Collection[str], langs: C
 
 def _any_met(equivalents: list[str], present: Collection[str], terms: Callable[[str], frozenset[str]]) -> bool:
     return any((toks := terms(e)) and toks <= present for e in equivalents)
+
+
+# --- What is said about the subject (``Evidence.unsaid``) ---------------------------------------
+#
+# Some questions ask for something a passage can only give by saying it in so many words: the
+# holder of a role (the CFO: the passages name the CEO and the CTO), a preference (her favourite
+# flower), a birth, who develops a thing. Each is written in a few ways in either language
+# (SAID): when none of them is in the passages that name the question's subject, they do not
+# say it, whatever else of the question they hold.
+
+def _roles(*groups: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
+    return {g[0]: g for g in groups}
+
+
+# Officer titles, as an English or a Japanese passage writes them (a CEO is often 社長 in Japanese).
+ROLES = _roles(
+    ("ceo", "chief executive", "最高経営責任者", "社長", "代表取締役"),
+    ("cfo", "chief financial officer", "finance director", "最高財務責任者", "財務責任者", "財務担当"),
+    ("cto", "chief technology officer", "chief technical officer", "最高技術責任者", "技術責任者"),
+    ("coo", "chief operating officer", "最高執行責任者"),
+    ("cmo", "chief marketing officer", "最高マーケティング責任者"),
+    ("cio", "chief information officer", "最高情報責任者"),
+    ("cpo", "chief product officer", "最高製品責任者"),
+    ("chairman", "chairwoman", "chairperson", "chair", "会長", "議長"),
+    ("chro", "chief human resources officer", "chief people officer", "head of hr", "head of human resources", "最高人事責任者",
+     "人事責任者", "人事部長"),
+    ("general counsel", "chief legal officer", "clo", "最高法務責任者", "法務責任者", "法務部長"),
+)
+# Stems of the words a passage says a preference, a birth or a thing's making with (``*``: a stem,
+# matched at the start of a word; Latin spellings otherwise match whole words).
+PREFERENCE = ("好き", "好物", "好ん", "好む", "好み", "気に入", "愛用", "愛好", "愛読", "愛聴", "愛し",
+              "favourite*", "favorite*", "loved", "liked", "likes", "fond", "prefer*", "beloved", "adore*")
+# words that name a favourite thing themselves (好物: a favourite food), with no word for the thing beside them
+_PREFERRED_THING = ("好物",)
+BIRTH = ("born", "birth*", "生まれ", "誕生", "出生", "生年", "出身", "生誕")
+DEVELOPED = ("develop*", "開発", "製作", "制作", "作った", "作られ", "手がけ", "手掛け", "設計", "発明", "発売", "creat*", "made",
+             "built", "maintain*", "design*", "invent*", "publish*", "written by", "product of")
+
+# A listed company's share price and market value: "stock" alone is met by 株式 (株式転換) in
+# passages that give no price, so the phrase is looked for, in either language.
+STOCK_PRICE = ("株価", "終値", "stock price*", "share price*", "closing price*", "stock closed", "shares closed",
+               "stock traded", "shares traded", "trading at", "traded at")
+MARKET_CAP = ("時価総額", "market cap*", "market value")
+# A listing on a stock exchange, its ticker, a telephone number: things of a company said only in so many words.
+LISTING = ("ipo", "上場", "株式公開", "initial public offering", "went public", "go public", "goes public", "going public",
+           "listed on", "listing")
+TICKER = ("ticker", "ティッカー", "証券コード", "銘柄コード", "stock symbol")
+PHONE = ("電話", "phone", "telephone", "tel")
+# Who makes a thing (its brand): like who develops it, judged only over pages about the thing.
+MAKER = ("メーカー", "ブランド", "社製", "製造", "brand*", "manufactur*", "maker*", "made by", "produced by")
+
+_WHO = r"\bwho(?:'s| is| was| are| were| serves as| served as)\b.*"
+_PREFERS = re.compile(r"\bfavou?rite\b|\bpreferred\b|\blike[ds]? (?:the )?(?:best|most)\b|好き(?:な|だった)|好物|お気に入り|愛用|好んで|好んだ", re.I)
+_LIKED = re.compile(r"好き(?:な|だった)([一-龥々ヶァ-ヴー][一-龥々ヶァ-ヴーぁ-ん]*?)(?:は|って|を|が|の|と|、|？|\?|$)|\bfavou?rite\s+((?:[a-z]+\s+){0,2}[a-z]+)", re.I)
+_AFTER_THING = frozenset("of as in at for to from when that which who is was are were did does do during".split())
+_JAPANESE = re.compile(r"[ぁ-んァ-ヴ一-龥]")
+_BORN = re.compile(r"\bborn\b|\bbirth(?:day|place|date)?\b|生まれ|誕生|出生|生年", re.I)
+_STOCK_PRICE = re.compile(r"\b(?:stock|share) price|株価", re.I)
+_MARKET_CAP = re.compile(r"\bmarket cap(?:itali[sz]ation)?\b|時価総額", re.I)
+_LISTS = re.compile(r"\bipo\b|\bgo(?:es|ne|ing)? public\b|\bwent public\b|上場|株式公開|initial public offering", re.I)
+_TICKER = re.compile(r"\bticker\b|ティッカー|証券コード|stock symbol", re.I)
+_PHONE = re.compile(r"\bphone number\b|\btelephone\b|電話番号", re.I)
+_MAKES = re.compile(r"メーカー|ブランド|\bbrand\b|\bmanufacturer\b|\bmaker\b|\bmake of\b", re.I)
+_DEVELOPS = re.compile(r"\bdevelop(?:s|ed|ing|er|ers)?\b|開発", re.I)
+
+
+class Said(NamedTuple):
+    """What the question asks to be said about its subject: ``what`` (a role, "preference",
+    "birth", "developer"), the ways of saying it (``spellings``, any one will do) and, for a
+    preference, the thing liked (``thing``), which must be named too."""
+    what: str
+    spellings: tuple[str, ...]
+    thing: str = ""
+
+
+@lru_cache(maxsize=4)  # the question being answered
+def asked_said(question: str) -> Said | None:
+    """What ``question`` asks to be said about its subject, None for any other question: who holds
+    an officer role ("Who is Mistral's CFO?", 「Mistralの最高財務責任者（CFO）は誰？」), a favourite
+    thing (「最も好きだった花」, "favourite school subject"), when or where someone was born, who
+    develops something (「Knoppixを開発したのは誰」)."""
+    q = unicodedata.normalize("NFKC", question)
+    folded = q.casefold()
+    kind = expected_type(question)
+    if kind == "person":
+        asks = _ASKS_ROLE_JA if _JAPANESE.search(q) else _ASKS_ROLE_EN
+        for role, spellings in ROLES.items():
+            if asks[role].search(folded):
+                return Said(role, spellings)
+    if _STOCK_PRICE.search(q):
+        return Said("stock price", STOCK_PRICE)
+    if _MARKET_CAP.search(q):
+        return Said("market cap", MARKET_CAP)
+    for cue, what, spellings in ((_LISTS, "listing", LISTING), (_TICKER, "ticker", TICKER), (_PHONE, "phone", PHONE)):
+        if cue.search(q):
+            return Said(what, spellings)
+    if _PREFERS.search(q):
+        m = _LIKED.search(q)
+        thing = (m.group(1) or _head(m.group(2))) if m else ""
+        return Said("preference", PREFERENCE, thing)
+    if kind in ("date", "place") and _BORN.search(q):
+        return Said("birth", BIRTH)
+    if kind in ("person", "place", "name") and _DEVELOPS.search(q):
+        return Said("developer", DEVELOPED)
+    if _MAKES.search(q):
+        return Said("maker", MAKER)
+    return None
+
+
+def _head(words: str) -> str:
+    """The noun of "favourite school subject as a child": the last word before a preposition or verb."""
+    kept = []
+    for w in words.split():
+        if w.casefold() in _AFTER_THING:
+            break
+        kept.append(w)
+    return kept[-1] if kept else ""
+
+
+def _word(spelling: str) -> str:
+    stem = spelling.endswith("*")
+    s = re.escape(spelling.rstrip("*"))
+    return rf"(?<![a-z0-9]){s}" + ("" if stem else r"(?![a-z0-9])")
+
+
+# "Who is Mistral's CFO?", "Who is the chief financial officer of …", 「…の最高財務責任者（CFO）は誰」
+_ASKS_ROLE_EN = {role: re.compile(_WHO + "(?:" + "|".join(_word(s) for s in spellings) + ")") for role, spellings in ROLES.items()}
+_ASKS_ROLE_JA = {role: re.compile("(?:" + "|".join(re.escape(s) for s in spellings) + r")(?:\([^)]*\))?(?:は|って)、?(?:誰|だれ|どなた)")
+                 for role, spellings in ROLES.items()}
+
+
+# A life's span in parentheses after a name gives the birth without a word for it:
+# 「宮﨑駿(…、1941年1月5日-)は」, "Ian Murdock (April 28, 1973 – December 28, 2015)"
+_LIFESPAN = re.compile(r"[(（][^()（）]{0,80}?\d{3,4}[^()（）]{0,40}?[-–—〜~][^()（）]{0,60}?[)）]")
+
+
+def said_in(said: Said, texts: Collection[str], dictionary) -> bool:
+    """Whether ``texts`` (passages naming the question's subject, with their titles) say what
+    ``said`` asks: one of its spellings as written (NFKC, case folded), and, for a preference,
+    the thing liked, as written or through JMdict either way (花 / flower)."""
+    text = "\n".join(unicodedata.normalize("NFKC", t).casefold() for t in texts)
+    if said.what == "birth" and _LIFESPAN.search(text):
+        return True
+    if not any(re.search(_word(s), text) if s.isascii() else s in text for s in said.spellings):
+        return False
+    if not said.thing or any(w in text for w in _PREFERRED_THING):
+        return True
+    thing = said.thing.casefold()
+    others = dictionary.japanese(thing) if thing.isascii() else dictionary.english(said.thing)
+    return any(re.search(_word(w.casefold()), text) if w.isascii() else w in text for w in (thing, *others))

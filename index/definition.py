@@ -123,3 +123,30 @@ _QUESTION = re.compile(r"(?:[?？]|(?:でしょう|ましょう|ません|ます
 def is_question(text: str) -> bool:
     """Whether a unit is a question sentence."""
     return bool(_QUESTION.search(text[-24:].rstrip()))
+
+
+# the start of a clause: after a comma or a semicolon (「…があり、Forge は…」, "…; Forge is …")
+_CLAUSE_START = re.compile(r"(?:[、，,;；]|\band)\s*$")
+# where a clause of a list of definitions ends: before the next 「、Yは」 (「…基盤、Compute は…」)
+_NEXT_TOPIC = re.compile(r"[、，]\s*(?=[^、，。]{1,30}?\s*(?:は|とは)[^じ])|;\s|；")
+
+
+def defining_clause(terms: tuple[str, ...], text: str) -> str | None:
+    """The clause of a sentence that says what X is, when X is the subject of a clause after its
+    start (「…Le Chat には Pro / Team があり、Studio は運用基盤、Forge は…を作る基盤、Compute は…である。」
+    -> 「Forge は…を作る基盤」): the sentence's start speaks of something else. None when X opens the
+    sentence or is no clause's subject."""
+    if not terms:
+        return None
+    t = unicodedata.normalize("NFKC", text)
+    low = t.casefold()
+    for term in terms:
+        words = [re.escape(w) for w in term.split()]
+        edge = r"(?<![a-z0-9])" if term[:1].isascii() and term[:1].isalnum() else ""
+        for m in re.finditer(edge + r"\s+".join(words) + _SUBJECT, low):
+            if m.start() == 0 or not _CLAUSE_START.search(low[:m.start()]):
+                continue
+            end = _NEXT_TOPIC.search(t, m.end())
+            clause = t[m.start():end.start() if end else len(t)].strip()
+            return "…" + clause + ("…" if end else "")
+    return None

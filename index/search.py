@@ -16,6 +16,7 @@ from kotae.index.dedup import collapse
 from kotae.index.headings import DocumentHeadings
 from kotae.index.lru import LRU
 from kotae.index.dictionary import load_dictionary
+from kotae.index.bridge import hand_list
 from kotae.index.highlight import structure_lead
 from kotae.index.answer_type import expected_type
 from kotae.index.rerank import NUMERIC_TYPES, Candidate, head_word, LexicalReranker, SecondStageConfig, SentenceScorer, make_reranker
@@ -381,6 +382,9 @@ class Retriever:
                 return True
             dictionary = load_dictionary()
             translations = (dictionary.japanese(word) if word.isascii() else dictionary.english(word))[:MAX_SENSES]
+            if word.isascii():
+                # the question vocabulary of index/bridge.py: "headquartered" (本社), which JMdict lacks
+                translations += tuple(ja for pattern, jas in hand_list() if pattern.search(word) for ja in jas)
             tokens = [sorted(set(term_tokens(t, self.tokenizer))) for t in translations]
             flat = sorted({t for toks in tokens for t in toks})
             idf = dict(zip(flat, self._idf(flat).tolist())) if flat else {}

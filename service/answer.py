@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 
+from kotae.index.definition import defined_terms, defining_clause
 from kotae.index.highlight import ANNOUNCES, Unit, clean_sentence
 from kotae.index.rerank import ScoredUnit, SentenceScorer, best_unit
 from kotae.index.search import Hit, SearchResult
@@ -309,9 +310,15 @@ def extractive_answer(question: str, result: SearchResult, k_sentences: int = MA
     if not candidates:  # nothing quotable (headings, stubs): quote the highlights as they are
         return _quote_highlights(result, hits[:1])
     chosen = _choose(candidates, k_sentences, hits, question)
+    defined = defined_terms(question)
     for c in chosen:  # a unit cut for reading is quoted by the part that speaks to the question
         if c.unit.focus is not None:
             c.unit = replace(c.unit, unit=replace(c.unit.unit, text=c.unit.quote))
+        # a definition question's X defined in a later clause of a sentence about other things
+        # (「…Studio は運用基盤、Forge は…を作る基盤、Compute は…である。」) is quoted by that clause
+        clause = defining_clause(defined, c.unit.unit.text) if defined else None
+        if clause is not None:
+            c.unit = replace(c.unit, unit=replace(c.unit.unit, text=clause))
     # Passages in the order they were first quoted; within one, its best unit first, then
     # the others in document order.
     first_seen: dict[int, int] = {}

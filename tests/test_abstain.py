@@ -428,3 +428,13 @@ def test_an_english_question_over_a_japanese_article_below_an_english_page_is_an
                      "How do I make sourdough bread at home?", "カーペットについた赤ワインのしみの落とし方は？"):
         result = coinage.search(question, k=5)
         assert not result.found, (question, result.confidence, result.evidence)
+
+
+def test_a_question_word_known_through_the_question_vocabulary_is_not_absent(corpus_retriever):
+    # "headquartered": not in corpus/ nor in JMdict's common entries, but bridge.py's hand list
+    # gives 本社; counted absent, it made "Mistral" half the question and refused it
+    known = corpus_retriever._known_otherwise("Where is Mistral headquartered?", "en")
+    assert known("headquartered")
+    assert not known("sourdough")
+    result = corpus_retriever.search("Where is Mistral headquartered?", k=5)
+    assert result.evidence.absent < 0.5 and result.found

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from kotae.index.search import Hit, SearchResult
 from kotae.service.answer import NOT_FOUND, CitationFilter, extractive_answer, filter_citations, llm_messages
 from kotae.service.core import Turn, retrieval_query
@@ -515,3 +517,85 @@ def test_a_field_added_for_the_question_is_quoted_first_across_languages():
     assert extractive_answer(question, SearchResult("q", "ja", hits(True))).body.startswith("total funding rounds: 7 [1]")
     # a front matter the search retrieved as any passage is quoted by the units' scores as before
     assert extractive_answer(question, SearchResult("q", "ja", hits(False))).body.startswith(row)
+
+
+
+@pytest.fixture(scope="module")
+def aozora(tmp_path_factory, model_cache):
+    """Japanese notes on a company, which every document names (as a corpus about it does): its
+    mission, its founders, its products, its funding and its plants."""
+    from tests.conftest import small_corpus_retriever
+
+    return small_corpus_retriever(tmp_path_factory.mktemp("aozora"), {
+        "aozora.md": "# Aozora Robotics 調査レポート\n\n## 概要\n\n"
+                     "Aozora Robotics は、「ロボットを万人に」という創業ミッションを掲げ、現在は企業向けの物流ロボットへ事業を広げている。"
+                     "創業者は Kenji Sato と Mika Ito であり、東京の研究者人材を基盤に急成長してきた。"
+                     "2026年時点で同社は、ロボット、制御ソフト、保守までを揃える企業へと自らを再定義している。\n\n"
+                     "## 製品\n\n公式サイトでは Sora Arm は倉庫向けの小型アームであり、Sora Fleet は複数台を動かす管理基盤である。\n",
+        "funding.md": "# Aozora Robotics の資金調達\n\nAozora Robotics は2025年にシリーズBで30億円を調達した。"
+                      "Aozora Robotics の企業評価額は500億円とされる。\n",
+        "plants.md": "# Aozora Robotics の工場\n\nAozora Robotics は仙台と福岡に工場を持つ。Aozora Robotics の従業員は300人である。\n",
+        "news.md": "# Aozora Robotics ニュース\n\nAozora Robotics は大阪に営業所を開いた。Aozora Robotics は欧州への輸出を始めた。\n",
+        "parts.md": "# Aozora Robotics の部品\n\nAozora Robotics のアームは国内の部品で作られる。\n",
+        "rivals.md": "# 競合\n\nAozora Robotics の競合は Hoshino Labs である。Aozora Robotics は価格で勝る。\n",
+        "kumo.md": "# Kumo Foods\n\nKumo Foods sells frozen noodles made in Sapporo.\nIts noodles cost ¥480 a bag.\n",
+    }, model_cache)
+
+
+def test_a_who_question_asked_with_a_verb_opens_with_the_holder_of_that_role(aozora):
+    from kotae.index.answer_type import role_nouns
+
+    # "founded" meets 創業 in both sentences (index/bridge.py); the founders' names stand beside 創業者,
+    # the mission sentence only repeats the company and the act (issue 11: "Who founded Mistral AI?")
+    for question in ("Who founded Aozora Robotics?", "Aozora Roboticsを創業したのは誰？"):
+        body = extractive_answer(question, aozora.search(question, k=5)).body
+        assert body.startswith("創業者は Kenji Sato"), (question, body)
+    # the role is read from the verb of a who-question only
+    assert role_nouns("Who founded Aozora Robotics?")[:1] == ("founder",)
+    assert "創業者" in role_nouns("Aozora Roboticsを設立したのは誰？")
+    assert role_nouns("When was Aozora Robotics founded?") == () and role_nouns("Aozora Roboticsの創業者は誰？") == ()
+
+
+def test_a_definition_question_quotes_the_clause_that_defines_its_subject_not_the_whole_list():
+    from kotae.index.definition import defined_terms, defining_clause
+
+    # issue 11: "What is Mistral Forge?" quoted a sentence on pricing and three products from its start
+    text = ("公式サイトでは価格が明示され、Sora Arm は倉庫向けの小型アーム、Sora Fleet は複数台を動かす管理基盤、"
+            "Sora Care は保守契約である。")
+    hit = Hit(id="a.md#0", doc_id="a.md", title="Aozora Robotics", section=None, page=None, char_start=0, char_end=len(text),
+              text=text, lang="ja", kind="body", score=1.0, scores={"dense": 0.5}, highlight=(0, len(text)))
+    for question in ("What is Aozora Sora Fleet?", "Sora Fleetとは何ですか？"):
+        body = extractive_answer(question, SearchResult("q", "ja", [hit])).body
+        assert body.startswith("…Sora Fleet は複数台を動かす管理基盤…"), (question, body)
+    # the last clause runs to the sentence's end; X opening the sentence keeps it whole
+    assert defining_clause(defined_terms("Sora Careとは？"), text) == "…Sora Care は保守契約である。"
+    assert defining_clause(defined_terms("What is Sora Arm?"), "Sora Arm は倉庫向けの小型アームである。") is None
+    assert defining_clause(defined_terms("What is Le Chat?"), "Mistral sells models, and Le Chat is its assistant.") \
+        == "…Le Chat is its assistant."
+
+
+@pytest.fixture(scope="module")
+def hoshino(tmp_path_factory, model_cache):
+    """Japanese notes on a company's staff and customers: parts of totals, and the totals."""
+    from tests.conftest import small_corpus_retriever
+
+    return small_corpus_retriever(tmp_path_factory.mktemp("hoshino"), {
+        "staff.md": "# Hoshino Labs の人員\n\nHoshino Labs の従業員は仙台工場に120人、福岡工場に80人いる。\n\n"
+                    "- 従業員総数: 300人\n- 平均年齢: 34歳\n",
+        "customers.md": "# Hoshino Labs の顧客\n\nHoshino Labs の主要顧客は物流会社の20社である。\n\n- 顧客総数: 1,200社\n- 海外顧客: 15%\n",
+        "products.md": "# Hoshino Labs の製品\n\nHoshino Labs は倉庫向けのロボットアームを作る。価格は1台800万円である。\n",
+        "kumo.md": "# Kumo Foods\n\nKumo Foods sells frozen noodles made in Sapporo.\nIts noodles cost ¥480 a bag.\n",
+    }, model_cache)
+
+
+def test_a_question_asking_for_a_total_opens_with_the_unit_that_states_one(hoshino):
+    from kotae.index.answer_type import asks_total, says_total
+
+    # the plants' staff answer with the same words and numbers of the kind asked; the total is the
+    # list line 「従業員総数: 300人」 (issue 11: 「Mistralの顧客は全部で何社くらいあるの？」)
+    for question, total in (("Hoshino Labsの従業員は全部で何人？", "従業員総数: 300人"),
+                            ("How many employees does Hoshino Labs have in total?", "従業員総数: 300人")):
+        body = extractive_answer(question, hoshino.search(question, k=5)).body
+        assert body.startswith(total), (question, body)
+    assert asks_total("累計でいくら調達した？") and not asks_total("従業員は何人？")
+    assert says_total("total investors: 41") and says_total("歯は計28本である") and not says_total("設計3社")
