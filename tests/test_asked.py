@@ -151,30 +151,34 @@ def test_what_is_asked_to_be_said_about_the_subject():
         said = asked_said(question)
         return None if said is None else (said.what, said.thing)
 
-    # the holder of an officer role, in either language, written either way
-    assert what("Who is Mistral's CFO?") == ("cfo", "")
-    assert what("Mistralの最高財務責任者（CFO）は誰？") == ("cfo", "")
-    assert what("Who is the chief financial officer of Mistral AI?") == ("cfo", "")
-    assert what("ユナイテッド航空の現在のCEOは誰ですか？") == ("ceo", "")
-    # a role named as someone else's subject is not what is asked
-    assert what("Who did the CEO hire in 2024?") is None
-    # a preference, with the thing liked
-    assert what("オードリー・ヘプバーンが最も好きだった花は何ですか？") == ("preference", "花")
-    assert what("宮崎駿が一番好きな食べ物は何ですか？") == ("preference", "食べ物")
-    assert what("What was Anne Frank's favourite school subject as a child?") == ("preference", "subject")
-    # a birth (when or where), who develops a thing, a share price or market value
-    assert what("In what year was Ian Murdock born?") == ("birth", "")
-    assert what("アーサー・メンシュはどこの都市で生まれた？") == ("birth", "")
-    assert what("Knoppixを開発したのは誰ですか？") == ("developer", "")
-    assert what("What is Mistral's stock price?") == ("stock price", "")
-    assert what("What is Mistral's market capitalization?") == ("market cap", "")
-    assert what("Who is the head of HR at Mistral?") == ("chro", "")
-    assert what("When did Mistral go public?") == ("listing", "")
-    assert what("What is Mistral's ticker symbol?") == ("ticker", "")
-    assert what("Mistralの本社の電話番号は？") == ("phone", "")
-    assert what("レンブラントが使っていた絵筆のメーカーはどこですか？") == ("maker", "")
-    assert what("Who founded Mistral?") is None
-    assert what("When was Mistral founded?") is None
+    cases = [
+        # the holder of an officer role, in either language, written either way
+        ("Who is Mistral's CFO?", ("cfo", "")),
+        ("Mistralの最高財務責任者（CFO）は誰？", ("cfo", "")),
+        ("Who is the chief financial officer of Mistral AI?", ("cfo", "")),
+        ("ユナイテッド航空の現在のCEOは誰ですか？", ("ceo", "")),
+        # a role named as someone else's subject is not what is asked
+        ("Who did the CEO hire in 2024?", None),
+        # a preference, with the thing liked
+        ("オードリー・ヘプバーンが最も好きだった花は何ですか？", ("preference", "花")),
+        ("宮崎駿が一番好きな食べ物は何ですか？", ("preference", "食べ物")),
+        ("What was Anne Frank's favourite school subject as a child?", ("preference", "subject")),
+        # a birth (when or where), who develops a thing, a share price or market value
+        ("In what year was Ian Murdock born?", ("birth", "")),
+        ("アーサー・メンシュはどこの都市で生まれた？", ("birth", "")),
+        ("Knoppixを開発したのは誰ですか？", ("developer", "")),
+        ("What is Mistral's stock price?", ("stock price", "")),
+        ("What is Mistral's market capitalization?", ("market cap", "")),
+        ("Who is the head of HR at Mistral?", ("chro", "")),
+        ("When did Mistral go public?", ("listing", "")),
+        ("What is Mistral's ticker symbol?", ("ticker", "")),
+        ("Mistralの本社の電話番号は？", ("phone", "")),
+        ("レンブラントが使っていた絵筆のメーカーはどこですか？", ("maker", "")),
+        ("Who founded Mistral?", None),
+        ("When was Mistral founded?", None),
+    ]
+    for question, expected in cases:
+        assert what(question) == expected, question
 
 
 def test_what_is_asked_is_said_in_either_language():
