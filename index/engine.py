@@ -109,3 +109,11 @@ def open_retriever(settings: Settings) -> Retriever:
     backend = open_backend(settings)
     return Retriever(backend, get_embedder(settings.model, settings.cache_dir, settings.embed_backend), retrieval_config(settings),
                      cache_size=settings.query_cache_size)
+
+
+def open_warm_retriever(settings: Settings) -> Retriever:
+    """open_retriever, warmed (Retriever.warm): what a server makes live, so that no question,
+    the first after start-up or after an upload that adds a language, pays for loading."""
+    retriever = open_retriever(settings)
+    retriever.warm()
+    return retriever

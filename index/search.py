@@ -191,6 +191,14 @@ class Retriever:
             results.append(result)
         return results
 
+    def warm(self) -> None:
+        """Pay for lazy initialisation before the first question (the service calls this before
+        it says it is ready): the tokenizer and kernels, through a search, and the dictionaries
+        the cross-language query reads (CrossLingualExpander.warm)."""
+        self.search("warm up", k=1)
+        if self._expander is not None:
+            self._expander.warm(self.stats.passages_by_doc_lang)
+
     def search(self, query: str, k: int = 5, filters: Filters | None = None, query_vector: np.ndarray | None = None) -> SearchResult:
         cfg = self.config
         timings: dict[str, float] = {}

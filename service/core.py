@@ -64,12 +64,11 @@ class KotaeService:
         self._loading = asyncio.create_task(self._load())
 
     async def _load(self) -> None:
-        from kotae.index.engine import open_retriever
+        from kotae.index.engine import open_warm_retriever
 
         try:
-            retriever = await on(self._writer, open_retriever, self.settings)
-            # The first query pays for lazy initialisation (tokenizer, kernels): pay it now.
-            await on(self._reader, retriever.search, "warm up", 1)
+            # the first question would pay for lazy initialisation (tokenizer, kernels, dictionaries)
+            retriever = await on(self._writer, open_warm_retriever, self.settings)
             self.generations.swap(retriever)
         except Exception as exc:  # noqa: BLE001 - reported by /readyz and every read
             self.generations.error = f"{type(exc).__name__}: {exc}"

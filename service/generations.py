@@ -147,7 +147,7 @@ async def follow(generations: Generations, settings: Settings, writer: Executor,
     one (another process wrote it), open it and make it live. Runs on the `writer` pool, so it
     never overlaps this process's own ingests, which swap in their result themselves."""
     from kotae.index.backends import make_backend
-    from kotae.index.engine import open_retriever
+    from kotae.index.engine import open_warm_retriever
 
     backend = make_backend(settings)
     loop = asyncio.get_running_loop()
@@ -156,7 +156,7 @@ async def follow(generations: Generations, settings: Settings, writer: Executor,
         published = backend.generation()
         if published is None or published == live.stats.generation:
             return None
-        return open_retriever(settings)
+        return open_warm_retriever(settings)
 
     try:
         while True:

@@ -19,7 +19,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Callable, TypeVar
 
 from kotae.index.build import Prepared, prepare_document
-from kotae.index.engine import build_config, open_retriever, run_ingest
+from kotae.index.engine import build_config, open_warm_retriever, run_ingest
 from kotae.index.corpus_root import OtherCorpusError
 from kotae.index.backends import IndexLockedError
 from kotae.ingest.discover import SUPPORTED_SUFFIXES, CorpusUnavailable as CorpusMissing, SourceFile, discover
@@ -196,7 +196,7 @@ class DocumentWriter:
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.2)
-        return report, (open_retriever(self.settings) if report.changed else None)
+        return report, (open_warm_retriever(self.settings) if report.changed else None)
 
     # -- start-up reconciliation ----------------------------------------------------------------
 

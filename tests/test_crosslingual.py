@@ -374,3 +374,20 @@ def test_own_language_passages_sharing_no_word_step_back_when_the_names_are_only
     doc_langs = {"en/a#0": "en", "en/b#0": "en", "ja/c#0": "ja"}
     Retriever._demote_unmatched(fused, Ranked(("en/b#0",), np.array([1.0], dtype=np.float32)), doc_langs, "en")
     assert fused == {"en/a#0": 0.5, "en/b#0": 0.8, "ja/c#0": 0.7}
+
+
+def test_warming_loads_what_questions_over_the_index_will_read(tmp_path: Path, monkeypatch):
+    """A server warms its retriever before it says it is ready: JMnedict's names and the rare
+    entries are read on first use by English questions over Japanese documents (~9 s: the first
+    such question a server answered took 8 s), so warming loads them where such questions can
+    come, and not for an index with no Japanese document to expand into."""
+    from kotae.index import dictionary
+
+    loaded: list[str] = []
+    monkeypatch.setattr(dictionary, "load_names", lambda: loaded.append("names"))
+    monkeypatch.setattr(dictionary, "load_rare", lambda: loaded.append("rare"))
+    with _expander_over(tmp_path, FOOD, "translit+dict") as expander:
+        expander.warm({"en": 30})  # English documents only: a Japanese question expands into them
+        assert loaded == []
+        expander.warm({"ja": 30, "en": 30})
+        assert loaded == ["names", "rare"]

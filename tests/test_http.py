@@ -66,6 +66,19 @@ def test_health_and_readiness(client, corpus_settings):
     assert r["index_built_at"]
 
 
+def test_the_server_warms_its_retriever_before_it_says_it_is_ready(corpus_settings, monkeypatch):
+    """The dictionaries English questions over Japanese documents read on first use (~9 s) are
+    loaded before /readyz says ready (Retriever.warm), not by the first user's question."""
+    from kotae.index.search import Retriever
+
+    warmed = []
+    warm = Retriever.warm
+    monkeypatch.setattr(Retriever, "warm", lambda self: (warmed.append(self), warm(self))[-1])
+    with live_server(corpus_settings) as s:
+        assert httpx.get(s.url + "/readyz", timeout=10).json()["status"] == "ready"
+        assert len(warmed) == 1
+
+
 def test_search_returns_contract_passages_with_timings(client):
     r = client.post("/v1/search", json={"query": "Mistral AIが買収した会社はどこですか？", "k": 4})
     assert r.status_code == 200
