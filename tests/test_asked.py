@@ -270,3 +270,14 @@ def test_a_year_written_inside_a_term_is_held():
     assert SentenceScorer._numbers_held(["2023"], {"fy2023", "revenue"})
     assert SentenceScorer._numbers_held(["1990"], {"1990s"})
     assert not SentenceScorer._numbers_held(["2020"], {"2005", "fy2019"})
+
+
+def test_what_is_asked_reads_empty_huge_and_punctuation_only_questions():
+    """The HTTP schema caps a question's length; within it, a repeated phrase or punctuation only
+    is read as any question is (the patterns are linear: no backtracking blow-up)."""
+    from kotae.index.asked import asked_attribute, asked_said
+
+    for question in ("", " ", "?", "、" * 3000, "(1900-1980) " * 200):
+        assert asked_said(question) is None and asked_attribute(question) == ()
+    said = asked_said("Who is the CFO of " * 120)
+    assert said is not None and said.what == "cfo"

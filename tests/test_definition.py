@@ -115,3 +115,17 @@ def test_what_is_x_quotes_a_defining_sentence_rather_than_a_table_row(retriever)
 @pytest.mark.parametrize("question", ["What is Tsubame?", "HayateはなぜTsubameを選んだのですか？", "Why did Hayate choose Tsubame?"])
 def test_a_question_sentence_is_never_the_first_quote(retriever, question):
     assert not is_question(first_quote(retriever, question)), question
+
+
+def test_the_defining_clause_role_and_total_readers_take_empty_and_huge_input():
+    """Empty terms or text give nothing; a 4,000-character sentence with no clause that says what
+    X is gives no clause instead of the whole sentence; a repeated question is read once."""
+    from kotae.index.answer_type import asks_total, names_role, role_nouns
+    from kotae.index.definition import defining_clause
+
+    assert defining_clause(("forge",), "") is None and defining_clause((), "Forge is a platform.") is None
+    assert defining_clause(("forge",), "Forge は" + "、企業固有の知識" * 500 + "である。") is None
+    assert role_nouns("") == () and not asks_total("")
+    roles = role_nouns("Who founded " * 180)
+    assert "創業者" in roles and names_role(roles, "創業者は" * 1000)
+    assert asks_total("全部で" * 700)
