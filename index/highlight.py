@@ -217,6 +217,14 @@ def _is_label(text: str) -> bool:
     return 0 < len(text) <= _MAX_LABEL_CHARS and not text.endswith(_SENTENCE_END)
 
 
+def _states_something(title: str) -> bool:
+    """Whether a line read as the document's title is a sentence: a note without a heading gets
+    its first line as its title (ingest/read.py), and 「サクラロボティクスは2019年に京都で設立された。」
+    must still be quoted. A Japanese sentence end says so; an English line ending in a full stop
+    does when it is long and no "Chapter 8. Basic Configuration: Network, …" heading."""
+    return title.endswith(("。", "．")) or (title.endswith(".") and len(title.split()) >= 6 and ":" not in title)
+
+
 def _is_tab_row(lines: list[tuple[int, int, str]], i: int) -> bool:
     return i < len(lines) and "\t" in lines[i][2].strip()
 
@@ -373,7 +381,7 @@ def answer_units(text: str, context: str = "", headings: Collection[str] = ()) -
         shown = clean_sentence(stripped, None)
         if attribute(shown):
             continue
-        if shown in titles or (shown and shown == heading):
+        if (shown in titles or (shown and shown == heading)) and not (shown in titles and _states_something(shown)):
             heading = shown
             continue
         if _is_label(shown) and i + 1 < len(lines) and lines[i + 1][2].strip() and not _list_sibling(lines, i):

@@ -196,3 +196,19 @@ def test_search_highlight_is_the_span_the_answer_quotes(retriever, question):
     first = a.citations[0]
     hit = by_row[(first["doc_id"], first["char_start"])]
     assert _squash(quotes(a.body)[0]) == _squash(clean_sentence(hit.text[slice(*hit.highlight)], None)), a.body
+
+
+@pytest.mark.parametrize("first, kept", [
+    ("サクラロボティクスは2019年に京都で設立された。", True),
+    ("Sakura Robotics was founded in 2019 in Kyoto by Aiko Tanaka.", True),
+    ("Chapter 8. Basic Configuration: Network, Accounts, Printing.", False),
+    ("2.4. Why the Debian Distribution?", False),
+])
+def test_a_first_line_taken_as_the_title_is_quoted_when_it_states_something(first, kept):
+    """A note without a heading gets its first line as its title; when that line is a sentence
+    (the issue's uploaded note: 「サクラロボティクスは2019年に京都で設立された。」) it is still a unit,
+    or "When was Sakura Robotics founded?" was answered with the note's second sentence."""
+    doc = _read("note.md", f"{first}\n\nIts first product is a warehouse robot.\n").document
+    assert doc.title == first
+    units = answer_units(f"{first}\nIts first product is a warehouse robot.", f"{doc.title} › {doc.title}")
+    assert (first in [u.text for u in units]) == kept
